@@ -1,0 +1,155 @@
+/*
+ * e2fsck-ext - `e2fsck -E iomapcheck[,…] …`: run iomapck's checks on the device, print them
+ * in e2fsck's voice (and as JSON if asked), then run the real e2fsck with every option that
+ * is not ours and exit with both exit codes ORed.  Without iomapcheck it is e2fsck itself:
+ * it execs the real e2fsck with the same arguments.  Option parsing and printing only; the
+ * checks live in lib/.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2fs.h>
+#include "eopts.h"
+#include "check.h"
+#include "ick_err.h"
+
+#define FSCK_OK 0
+#define FSCK_UNCORRECTED 4
+#define FSCK_ERROR 8
+#define FSCK_USAGE 16
+
+static const char *prog = "e2fsck-ext";
+
+static const char *real_e2fsck(void)
+{
+	const char *env = getenv("IOMAPCK_E2FSCK");
+	return env && *env ? env : ICK_E2FSCK_PATH;
+}
+
+static int run_e2fsck(char **argv)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		com_err(prog, errno, "while starting %s", real_e2fsck());
+		return FSCK_ERROR;
+	}
+	if (pid == 0) {
+		argv[0] = (char *)"e2fsck";
+		execv(real_e2fsck(), argv);
+		com_err(prog, errno, "while running %s", real_e2fsck());
+		_exit(FSCK_ERROR);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return FSCK_ERROR;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return FSCK_ERROR;
+}
+
+static int write_json(const struct ick_report *rep, const char *path)
+{
+	FILE *out = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	errcode_t err;
+
+	if (!out) {
+		com_err(prog, errno, "while opening %s for the JSON report", path);
+		return FSCK_ERROR;
+	}
+	err = ick_report_write_json(rep, out);
+	if (out != stdout && fclose(out) && !err)
+		err = errno;
+	if (err) {
+		com_err(prog, err, "while writing the JSON report to %s", path);
+		return FSCK_ERROR;
+	}
+	return 0;
+}
+
+static int open_error(struct ick_image *img, errcode_t err, const char *dev)
+{
+	if (err == ICK_ET_UNSUPPORTED_FEATURE && img)
+		com_err(prog, err, "(%s) while opening %s", img->refused, dev);
+	else
+		com_err(prog, err, "while opening %s", dev);
+	ick_image_close(img);
+	return FSCK_ERROR;
+}
+
+/* Our half: open read-only, check, print.  Returns e2fsck-style exit bits. */
+static int run_checks(const struct eopts *o)
+{
+	struct ick_image *img = NULL;
+	struct ick_report rep;
+	errcode_t err;
+	int rc;
+
+	if ((err = ick_image_open(o->device, 0, NULL, &img)))
+		return open_error(img, err, o->device);
+	if ((err = ick_report_init(&rep, o->device))) {
+		ick_image_close(img);
+		return FSCK_ERROR;
+	}
+	if (img->needs_recovery)
+		rep.note = strdup("iomapck: the journal needs recovery; checking the image as it "
+				  "is on disk, before replay");
+	printf("iomapck %s: checking %s (%u-byte blocks, %llu blocks)\n", PACKAGE_VERSION,
+	       o->device, img->fs->blocksize,
+	       (unsigned long long)ext2fs_blocks_count(img->fs->super));
+	err = ick_checks_run(img, o->checks ? o->checks : ICK_CHECKS_ALL, &rep);
+	if (err) {
+		com_err(prog, err, "while checking %s", o->device);
+		rc = FSCK_ERROR;
+	} else {
+		ick_report_print_text(&rep, o->json && !strcmp(o->json, "-") ? stderr : stdout);
+		rc = ick_report_exit_bits(&rep);
+		if (o->json)
+			rc |= write_json(&rep, o->json);
+	}
+	ick_report_free(&rep);
+	ick_image_close(img);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct eopts o;
+	int rc;
+
+	add_error_table(&et_ext2_error_table);
+	add_error_table(&et_ick_error_table);
+	if (eopts_parse(argc, argv, &o) < 0) {
+		fprintf(stderr, "%s: %s\n", prog, o.error ? o.error : "out of memory");
+		eopts_usage(stderr, prog);
+		eopts_free(&o);
+		return FSCK_USAGE;
+	}
+	if (!o.iomapcheck) {
+		eopts_free(&o);
+		argv[0] = (char *)"e2fsck";
+		execv(real_e2fsck(), argv);
+		com_err(prog, errno, "while running %s", real_e2fsck());
+		return FSCK_ERROR;
+	}
+	if (o.ndevices != 1) {
+		fprintf(stderr, "%s: expected exactly one device, got %d\n", prog, o.ndevices);
+		eopts_usage(stderr, prog);
+		eopts_free(&o);
+		return FSCK_USAGE;
+	}
+	rc = run_checks(&o);
+	if (!o.only) /* e2fsck may handle what we refused */
+		rc |= run_e2fsck(o.e2fsck_argv);
+	eopts_free(&o);
+	return rc;
+}

@@ -1,0 +1,313 @@
+/*
+ * check_bitmap.c - the bitmap check: rebuild the set of blocks that must be in use from
+ * every owner the walk reports, and compare it with the on-disk block bitmap (BLOCK_UNINIT
+ * groups synthesised by libext2fs, as e2fsck pass 5 sees them) and with the group and
+ * superblock free counts.  Blocks claimed twice are traced to every claimant by a second walk
+ * (e2fsck's pass 1b idea), run only when there are any.  Never writes the image.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "ick_err.h"
+
+struct bm_state {
+	struct ick_ctx *ctx;
+	ext2fs_block_bitmap found; /* owned blocks */
+	ext2fs_block_bitmap dup;   /* owned more than once, NULL until the first */
+	int tracing;               /* second walk: report claimants of dup blocks */
+	unsigned char *a, *b;      /* one group of bits each */
+	ext2_ino_t scan_first, scan_last; /* a run of unreadable inodes not yet reported */
+	errcode_t scan_err;
+};
+
+static errcode_t add_range(struct ick_ctx *ctx, uint32_t code, const struct ick_claim *c,
+			   blk64_t pblk, uint64_t len)
+{
+	struct ick_finding f = ick_finding_blank(code, c->ino);
+
+	f.pblk = pblk;
+	f.len = len;
+	if (c->lblk != ICK_NONE)
+		f.lblk = c->lblk + (pblk - c->pblk);
+	if (c->kind == ICK_CLAIM_DATA)
+		return ick_report_add(ctx->rep, &f, NULL);
+	if (c->ino)
+		return ick_report_add(ctx->rep, &f, "%s", ick_claim_kind_name(c->kind));
+	return ick_report_add(ctx->rep, &f, "group %u %s", c->group, ick_claim_kind_name(c->kind));
+}
+
+/* Call @fn for each run of blocks in [start, start+len) whose bit in @bm is @set. */
+static errcode_t for_runs(ext2fs_block_bitmap bm, int set, blk64_t start, uint64_t len,
+			  errcode_t (*fn)(struct bm_state *, const struct ick_claim *, blk64_t,
+					  uint64_t),
+			  struct bm_state *st, const struct ick_claim *c)
+{
+	blk64_t end = start + len - 1, first, stop;
+	errcode_t err;
+
+	while (start <= end) {
+		err = set ? ext2fs_find_first_set_block_bitmap2(bm, start, end, &first)
+			  : ext2fs_find_first_zero_block_bitmap2(bm, start, end, &first);
+		if (err == ENOENT)
+			return 0;
+		if (err)
+			return err;
+		err = set ? ext2fs_find_first_zero_block_bitmap2(bm, first, end, &stop)
+			  : ext2fs_find_first_set_block_bitmap2(bm, first, end, &stop);
+		if (err == ENOENT)
+			stop = end + 1;
+		else if (err)
+			return err;
+		if ((err = fn(st, c, first, stop - first)))
+			return err;
+		start = stop;
+	}
+	return 0;
+}
+
+static errcode_t on_dup(struct bm_state *st, const struct ick_claim *c, blk64_t pblk,
+			uint64_t len)
+{
+	errcode_t err;
+
+	if (!st->dup &&
+	    (err = ext2fs_allocate_block_bitmap(st->ctx->fs, "multiply claimed", &st->dup)))
+		return err;
+	ext2fs_mark_block_bitmap_range2(st->dup, pblk, len);
+	return 0;
+}
+
+static errcode_t on_free(struct bm_state *st, const struct ick_claim *c, blk64_t pblk,
+			 uint64_t len)
+{
+	return add_range(st->ctx, ICK_PR_BITMAP_USED_FREE, c, pblk, len);
+}
+
+static errcode_t on_claimant(struct bm_state *st, const struct ick_claim *c, blk64_t pblk,
+			     uint64_t len)
+{
+	return add_range(st->ctx, ICK_PR_BITMAP_MULTIPLY_CLAIMED, c, pblk, len);
+}
+
+static errcode_t report_bad(struct bm_state *st, const struct ick_claim *c)
+{
+	struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_BAD_MAPPING, c->ino);
+
+	if (c->bad == ICK_BAD_OVERLAP && c->unwritten)
+		return 0; /* the unwritten check owns this one */
+	if (!c->ino) {
+		f.code = ICK_PR_BITMAP_META_OUTSIDE;
+		f.pblk = c->pblk;
+		f.len = c->len;
+		return ick_report_add(st->ctx->rep, &f, "group %u %s at block %llu",
+				      c->group, ick_claim_kind_name(c->kind),
+				      (unsigned long long)c->pblk);
+	}
+	if (c->bad == ICK_BAD_NODE || c->bad == ICK_BAD_LOOP || c->bad == ICK_BAD_TOO_MANY)
+		f.code = ICK_PR_BITMAP_BAD_TREE;
+	f.lblk = c->lblk;
+	if (c->len) {
+		f.pblk = c->pblk;
+		f.len = c->len;
+	}
+	if (c->err)
+		return ick_report_add(st->ctx->rep, &f, "%s %s: %s", ick_claim_kind_name(c->kind),
+				      ick_bad_name(c->bad), error_message(c->err));
+	return ick_report_add(st->ctx->rep, &f, "%s %s", ick_claim_kind_name(c->kind),
+			      ick_bad_name(c->bad));
+}
+
+static errcode_t bm_claim(void *p, const struct ick_claim *c, struct ick_inode_ctx *ic)
+{
+	struct bm_state *st = p;
+	ext2_filsys fs = st->ctx->fs;
+	errcode_t err;
+
+	if (st->tracing) {
+		if (c->bad || !c->len)
+			return 0;
+		return for_runs(st->dup, 1, c->pblk, c->len, on_claimant, st, c);
+	}
+	if (c->bad)
+		return st->ctx->rep ? report_bad(st, c) : 0;
+	if (!c->len)
+		return 0;
+	if ((err = for_runs(st->found, 1, c->pblk, c->len, on_dup, st, c)))
+		return err;
+	ext2fs_mark_block_bitmap_range2(st->found, c->pblk, c->len);
+	return for_runs(fs->block_map, 0, c->pblk, c->len, on_free, st, c);
+}
+
+static errcode_t flush_scan_errors(struct bm_state *st)
+{
+	struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_INODE_SCAN, st->scan_first);
+
+	if (!st->scan_first)
+		return 0;
+	st->scan_first = 0;
+	return ick_report_add(st->ctx->rep, &f, "inodes %u-%u: %s", f.ino, st->scan_last,
+			      error_message(st->scan_err));
+}
+
+/* Unreadable inodes come one at a time; report each run once. */
+static errcode_t bm_scan_error(void *p, ext2_ino_t ino, errcode_t e)
+{
+	struct bm_state *st = p;
+	errcode_t err;
+
+	if (st->scan_first && ino == st->scan_last + 1 && e == st->scan_err) {
+		st->scan_last = ino;
+		return 0;
+	}
+	if ((err = flush_scan_errors(st)))
+		return err;
+	st->scan_first = st->scan_last = ino;
+	st->scan_err = e;
+	return 0;
+}
+
+static errcode_t bm_setup(struct ick_ctx *ctx, void **state)
+{
+	struct bm_state *st = calloc(1, sizeof(*st));
+	errcode_t err;
+
+	if (!st)
+		return ENOMEM;
+	*state = st;
+	st->ctx = ctx;
+	if ((err = ext2fs_read_block_bitmap(ctx->fs)))
+		return err;
+	if ((err = ext2fs_get_mem(ctx->fs->super->s_blocks_per_group / 8 + 8, &st->a)) ||
+	    (err = ext2fs_get_mem(ctx->fs->super->s_blocks_per_group / 8 + 8, &st->b)))
+		return err;
+	return ext2fs_allocate_block_bitmap(ctx->fs, "owned blocks", &st->found);
+}
+
+/* A torn or stale bitmap write shows as a checksum mismatch (metadata_csum only). */
+static errcode_t check_csum(struct bm_state *st, dgrp_t g)
+{
+	ext2_filsys fs = st->ctx->fs;
+	size_t nbytes = EXT2_CLUSTERS_PER_GROUP(fs->super) / 8;
+	struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_CSUM, 0);
+	errcode_t err;
+
+	if (!ext2fs_has_feature_metadata_csum(fs->super) ||
+	    ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT))
+		return 0;
+	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, ext2fs_group_first_block2(fs, g),
+						  nbytes * 8, st->b)))
+		return err;
+	if (ext2fs_block_bitmap_csum_verify(fs, g, (char *)st->b, nbytes))
+		return 0;
+	f.pblk = ext2fs_block_bitmap_loc(fs, g);
+	f.len = 1;
+	return ick_report_add(st->ctx->rep, &f, "group %u", g);
+}
+
+/*
+ * Leaked blocks: marked on disk, owned by nothing.  Also counts the blocks the on-disk bitmap
+ * calls free: the group descriptor and superblock counts are compared with the bitmap, as
+ * e2fsck -n pass 5 does (the kernel journals bitmap and descriptor together, so after a
+ * crash these must still agree; the differences against the owners are reported above).
+ */
+static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
+{
+	ext2_filsys fs = st->ctx->fs;
+	blk64_t first = ext2fs_group_first_block2(fs, g), last = ext2fs_group_last_block2(fs, g);
+	uint64_t n = last - first + 1, marked_nr = 0;
+	errcode_t err;
+
+	if ((err = ext2fs_get_block_bitmap_range2(st->found, first, n, st->a)) ||
+	    (err = ext2fs_get_block_bitmap_range2(fs->block_map, first, n, st->b)))
+		return err;
+	for (uint64_t i = 0; i < n; i++) {
+		int owned = (st->a[i / 8] >> (i % 8)) & 1;
+		int marked = (st->b[i / 8] >> (i % 8)) & 1;
+		marked_nr += marked;
+		if (marked && !owned) {
+			struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_UNOWNED, 0);
+			f.pblk = first + i;
+			f.len = 1;
+			if ((err = ick_report_add(st->ctx->rep, &f, NULL)))
+				return err;
+		}
+	}
+	*nfree = n - marked_nr;
+	if ((err = check_csum(st, g)))
+		return err;
+	if (memcmp(st->a, st->b, (n + 7) / 8) && ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT)) {
+		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_UNINIT_GROUP_USED, 0);
+		return ick_report_add(st->ctx->rep, &f, "group %u", g);
+	}
+	return 0;
+}
+
+static errcode_t check_counts(struct bm_state *st)
+{
+	ext2_filsys fs = st->ctx->fs;
+	uint64_t total = 0, nfree;
+	errcode_t err;
+
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		if ((err = leaks_in_group(st, g, &nfree)))
+			return err;
+		total += nfree;
+		if (nfree != ext2fs_bg_free_blocks_count(fs, g)) {
+			struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_GROUP_FREE_COUNT, 0);
+			f.expected = nfree;
+			f.found = ext2fs_bg_free_blocks_count(fs, g);
+			if ((err = ick_report_add(st->ctx->rep, &f, "group %u", g)))
+				return err;
+		}
+	}
+	if (total != ext2fs_free_blocks_count(fs->super)) {
+		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_SB_FREE_COUNT, 0);
+		f.expected = total;
+		f.found = ext2fs_free_blocks_count(fs->super);
+		return ick_report_add(st->ctx->rep, &f, NULL);
+	}
+	return 0;
+}
+
+static const struct ick_walk_ops trace_ops = { .claim = bm_claim };
+
+static errcode_t bm_finish(struct ick_ctx *ctx, void *state)
+{
+	struct bm_state *st = state;
+	errcode_t err;
+
+	if ((err = flush_scan_errors(st)))
+		return err;
+	if (st->dup) {
+		st->tracing = 1;
+		if ((err = ick_walk(ctx->fs, &trace_ops, st)))
+			return err;
+	}
+	return check_counts(st);
+}
+
+static void bm_cleanup(void *state)
+{
+	struct bm_state *st = state;
+
+	if (!st)
+		return;
+	if (st->found)
+		ext2fs_free_block_bitmap(st->found);
+	if (st->dup)
+		ext2fs_free_block_bitmap(st->dup);
+	ext2fs_free_mem(&st->a);
+	ext2fs_free_mem(&st->b);
+	free(st);
+}
+
+const struct ick_check_def ick_check_bitmap = {
+	.name = "bitmap",
+	.id = ICK_CHECK_BITMAP,
+	.setup = bm_setup,
+	.ops = { .claim = bm_claim, .scan_error = bm_scan_error },
+	.finish = bm_finish,
+	.cleanup = bm_cleanup,
+};

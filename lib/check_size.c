@@ -1,0 +1,97 @@
+/*
+ * check_size.c - the size check: i_size against the last written (initialized) block, and
+ * i_blocks against the blocks the inode owns.  Rules follow e2fsck's check_blocks()
+ * (e2fsprogs 1.47.0 e2fsck/pass1.c: bad_size 3 for files, 1/2/5 for directories, verity
+ * exempt), plus one of ours: a written block that starts exactly at i_size, which e2fsck
+ * tolerates and a lost i_size update after a crash leaves behind (a warning).  Never writes.
+ */
+#include "config.h"
+#include <errno.h>
+#include "check.h"
+
+#ifndef EXT4_VERITY_FL
+#define EXT4_VERITY_FL 0x00100000
+#endif
+
+static errcode_t file_size(struct ick_ctx *ctx, const struct ick_inode_ctx *ic)
+{
+	uint64_t bs = ctx->fs->blocksize, size = EXT2_I_SIZE(ic->inode);
+	uint64_t first_past, last = (uint64_t)ic->last_written;
+	struct ick_finding f;
+
+	if (ic->last_written < 0 || (ic->inode->i_flags & EXT4_VERITY_FL))
+		return 0;
+	if (last * bs < size)
+		return 0;
+	f = ick_finding_blank(last * bs > size ? ICK_PR_SIZE_WRITTEN_PAST_EOF
+					       : ICK_PR_SIZE_WRITTEN_AT_EOF, ic->ino);
+	first_past = (size + bs - 1) / bs;
+	f.lblk = first_past;
+	f.len = last - first_past + 1;
+	f.expected = (last + 1) * bs;
+	f.found = size;
+	return ick_report_add(ctx->rep, &f, "i_size is %llu, should be %llu",
+			      (unsigned long long)size, (unsigned long long)f.expected);
+}
+
+static errcode_t dir_size(struct ick_ctx *ctx, const struct ick_inode_ctx *ic)
+{
+	ext2_filsys fs = ctx->fs;
+	uint64_t size = EXT2_I_SIZE(ic->inode), nblock = size >> EXT2_BLOCK_SIZE_BITS(fs->super);
+	uint64_t want = (uint64_t)(ic->last_mapped + 1);
+	struct ick_finding f;
+	int bad;
+
+	if (ic->inode->i_flags & EXT4_INLINE_DATA_FL)
+		return 0;
+	bad = (size & (fs->blocksize - 1)) || nblock > want ||
+	      (nblock < want && want - nblock > fs->super->s_prealloc_dir_blocks);
+	if (!bad)
+		return 0;
+	f = ick_finding_blank(ICK_PR_SIZE_DIR, ic->ino);
+	f.expected = want * fs->blocksize;
+	f.found = size;
+	return ick_report_add(ctx->rep, &f, "i_size is %llu, should be %llu",
+			      (unsigned long long)size, (unsigned long long)f.expected);
+}
+
+static errcode_t iblocks(struct ick_ctx *ctx, const struct ick_inode_ctx *ic)
+{
+	ext2_filsys fs = ctx->fs;
+	uint64_t want = ic->nblocks * (fs->blocksize / 512);
+	uint64_t have = ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)ic->inode);
+	struct ick_finding f;
+
+	if (want == have)
+		return 0;
+	f = ick_finding_blank(ICK_PR_SIZE_IBLOCKS, ic->ino);
+	f.expected = want;
+	f.found = have;
+	return ick_report_add(ctx->rep, &f, "i_blocks is %llu, should be %llu (512-byte units)",
+			      (unsigned long long)have, (unsigned long long)want);
+}
+
+static errcode_t sz_end_inode(void *p, struct ick_inode_ctx *ic)
+{
+	struct ick_ctx *ctx = p;
+	errcode_t err = 0;
+
+	if (LINUX_S_ISREG(ic->inode->i_mode))
+		err = file_size(ctx, ic);
+	else if (LINUX_S_ISDIR(ic->inode->i_mode))
+		err = dir_size(ctx, ic);
+	return err ? err : iblocks(ctx, ic);
+}
+
+static errcode_t sz_setup(struct ick_ctx *ctx, void **state)
+{
+	*state = ctx;
+	return 0;
+}
+
+const struct ick_check_def ick_check_size = {
+	.name = "size",
+	.id = ICK_CHECK_SIZE,
+	.setup = sz_setup,
+	.ops = { .end_inode = sz_end_inode },
+};

@@ -1,0 +1,111 @@
+/*
+ * checks.c - the check table and the fan-out of one walk to every selected check.
+ */
+#include "config.h"
+#include <errno.h>
+#include <string.h>
+#include "check.h"
+
+static const struct ick_check_def *const all_checks[] = {
+	&ick_check_bitmap,
+	&ick_check_unwritten,
+	&ick_check_size,
+};
+
+const struct ick_check_def *const *ick_checks(size_t *nr)
+{
+	*nr = ICK_ARRAY_SIZE(all_checks);
+	return all_checks;
+}
+
+unsigned ick_check_mask(const char *name)
+{
+	for (size_t i = 0; i < ICK_ARRAY_SIZE(all_checks); i++)
+		if (!strcmp(all_checks[i]->name, name))
+			return 1u << all_checks[i]->id;
+	return 0;
+}
+
+struct fanout {
+	const struct ick_check_def *def[ICK_ARRAY_SIZE(all_checks)];
+	void *state[ICK_ARRAY_SIZE(all_checks)];
+	size_t nr;
+};
+
+static errcode_t fan_claim(void *p, const struct ick_claim *c, struct ick_inode_ctx *ic)
+{
+	struct fanout *f = p;
+	errcode_t err;
+
+	for (size_t i = 0; i < f->nr; i++)
+		if (f->def[i]->ops.claim && (err = f->def[i]->ops.claim(f->state[i], c, ic)))
+			return err;
+	return 0;
+}
+
+static errcode_t fan_begin(void *p, struct ick_inode_ctx *ic)
+{
+	struct fanout *f = p;
+	errcode_t err;
+
+	for (size_t i = 0; i < f->nr; i++)
+		if (f->def[i]->ops.begin_inode && (err = f->def[i]->ops.begin_inode(f->state[i], ic)))
+			return err;
+	return 0;
+}
+
+static errcode_t fan_end(void *p, struct ick_inode_ctx *ic)
+{
+	struct fanout *f = p;
+	errcode_t err;
+
+	for (size_t i = 0; i < f->nr; i++)
+		if (f->def[i]->ops.end_inode && (err = f->def[i]->ops.end_inode(f->state[i], ic)))
+			return err;
+	return 0;
+}
+
+static errcode_t fan_scan_error(void *p, ext2_ino_t ino, errcode_t e)
+{
+	struct fanout *f = p;
+	errcode_t err;
+
+	for (size_t i = 0; i < f->nr; i++)
+		if (f->def[i]->ops.scan_error &&
+		    (err = f->def[i]->ops.scan_error(f->state[i], ino, e)))
+			return err;
+	return 0;
+}
+
+static const struct ick_walk_ops fan_ops = {
+	.claim = fan_claim, .begin_inode = fan_begin, .end_inode = fan_end,
+	.scan_error = fan_scan_error,
+};
+
+errcode_t ick_checks_run(struct ick_image *img, unsigned mask, struct ick_report *rep)
+{
+	struct ick_ctx ctx = { .fs = img->fs, .rep = rep };
+	struct fanout f = { .nr = 0 };
+	errcode_t err = 0;
+
+	for (size_t i = 0; i < ICK_ARRAY_SIZE(all_checks); i++) {
+		if (!(mask & (1u << all_checks[i]->id)))
+			continue;
+		f.def[f.nr] = all_checks[i];
+		f.state[f.nr] = NULL;
+		err = all_checks[i]->setup ? all_checks[i]->setup(&ctx, &f.state[f.nr]) : 0;
+		f.nr++; /* cleanup runs even for a failed setup: it frees what setup got */
+		if (err)
+			goto out;
+	}
+	if (f.nr && (err = ick_walk(img->fs, &fan_ops, &f)))
+		goto out;
+	for (size_t i = 0; i < f.nr && !err; i++)
+		if (f.def[i]->finish)
+			err = f.def[i]->finish(&ctx, f.state[i]);
+out:
+	for (size_t i = 0; i < f.nr; i++)
+		if (f.def[i]->cleanup)
+			f.def[i]->cleanup(f.state[i]);
+	return err;
+}

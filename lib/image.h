@@ -1,0 +1,36 @@
+/*
+ * image.h - opening an image: identify it with libblkid, open it with libext2fs (read-only
+ * unless ICK_OPEN_RW), refuse features we do not check by name, load the block bitmap.
+ * In check mode the image is never opened for writing: ext2fs_open2 without EXT2_FLAG_RW
+ * opens the file O_RDONLY, so no code path below can write it.
+ */
+#ifndef ICK_IMAGE_H
+#define ICK_IMAGE_H
+
+#include <ext2fs/ext2fs.h>
+#include "ick_compiler.h"
+
+#define ICK_OPEN_RW 0x1 /* debugfs-ext -w only */
+
+struct ick_image {
+	ext2_filsys fs;
+	char *path;
+	char refused[64]; /* the feature name when open failed with ICK_ET_UNSUPPORTED_FEATURE */
+	int needs_recovery;
+};
+
+/*
+ * ick_image_open - identify and open @path.
+ * @io: io_manager to use, NULL for unix_io_manager.
+ * Returns 0, ICK_ET_NOT_EXT (blkid found something else, or libext2fs found no ext2 magic),
+ * ICK_ET_JOURNAL_DEV, ICK_ET_UNSUPPORTED_FEATURE (name in img->refused; the image is closed)
+ * or a libext2fs / errno code.
+ */
+ICK_MUST_CHECK errcode_t ick_image_open(const char *path, int flags, io_manager io,
+					struct ick_image **out);
+void ick_image_close(struct ick_image *img);
+
+/* What libblkid calls the content of @path ("ext4", "xfs", …), or NULL if nothing. */
+ICK_MUST_CHECK errcode_t ick_image_probe(const char *path, char *type, size_t typelen);
+
+#endif

@@ -1,0 +1,509 @@
+/*
+ * walk.c - the single owner pass behind the bitmap, unwritten and size checks.
+ * Owns: the traversal of group metadata, the inode table, extent trees (through libext2fs's
+ * extent handle), indirect blocks (ext2fs_block_iterate3) and EA blocks.  Never writes.
+ * Validation of extents follows e2fsck's scan_extent_node() (e2fsprogs 1.47.0,
+ * e2fsck/pass1.c): bad start block, out of order, zero length, ends beyond the file system,
+ * logical collision — in that order — so a mapping e2fsck -n skips is skipped here too.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "walk.h"
+#include "report.h"
+#include "ick_err.h"
+#include "ea_inode.h"
+
+struct region { uint64_t start, end; }; /* logical, end exclusive */
+
+struct walker {
+	ext2_filsys fs;
+	const struct ick_walk_ops *ops;
+	void *priv;
+	ext2fs_block_bitmap tree_seen; /* tree blocks of the current inode (loop guard) */
+	blk64_t *seen_list;
+	size_t seen_nr, seen_cap;
+	ext2fs_block_bitmap ea_seen;   /* shared EA blocks are claimed once */
+	struct region *reg;            /* logical ranges of the current inode */
+	size_t reg_nr, reg_cap;
+	uint64_t entries, max_entries; /* per-inode work cap */
+	char *buf;                     /* one block */
+};
+
+const char *ick_claim_kind_name(enum ick_claim_kind k)
+{
+	static const char *const n[] = { "superblock", "group descriptors", "block bitmap",
+					 "inode bitmap", "inode table", "data", "extent tree block",
+					 "indirect block", "EA block", "bad block", "resize inode" };
+	return (unsigned)k < ICK_ARRAY_SIZE(n) ? n[k] : "?";
+}
+
+const char *ick_bad_name(enum ick_bad b)
+{
+	static const char *const n[] = { "valid", "outside the file system", "zero length",
+					 "out of order", "overlaps an earlier extent",
+					 "unreadable or bad node", "tree loop",
+					 "more entries than the file system has blocks",
+					 "past the directory size limit" };
+	return (unsigned)b < ICK_ARRAY_SIZE(n) ? n[b] : "?";
+}
+
+int ick_inode_in_use(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode *inode)
+{
+	if (ino < EXT2_FIRST_INODE(fs->super))
+		return 1;
+	return inode->i_links_count != 0;
+}
+
+static int outside(ext2_filsys fs, blk64_t pblk, uint64_t len)
+{
+	blk64_t end = ext2fs_blocks_count(fs->super);
+
+	return pblk < fs->super->s_first_data_block || pblk >= end || len > end - pblk;
+}
+
+static errcode_t emit(struct walker *w, struct ick_claim *c, struct ick_inode_ctx *ic)
+{
+	if (c->bad == ICK_BAD_NONE && c->kind != ICK_CLAIM_GDT && c->len &&
+	    outside(w->fs, c->pblk, c->len))
+		c->bad = ICK_BAD_RANGE;
+	if (ic && c->bad)
+		ic->nbad++;
+	return w->ops->claim ? w->ops->claim(w->priv, c, ic) : 0;
+}
+
+/* ---- group metadata ---- */
+
+static errcode_t claim_meta(struct walker *w, enum ick_claim_kind kind, dgrp_t g, blk64_t pblk,
+			    uint64_t len)
+{
+	struct ick_claim c = { .kind = kind, .group = g, .lblk = ICK_NONE, .pblk = pblk,
+			       .len = len };
+	return emit(w, &c, NULL);
+}
+
+static errcode_t walk_group_sb(struct walker *w, dgrp_t g)
+{
+	ext2_filsys fs = w->fs;
+	blk64_t super, old_desc, new_desc, total = ext2fs_blocks_count(fs->super);
+	blk_t used;
+	uint64_t old_n;
+	errcode_t err;
+
+	ext2fs_super_and_bgd_loc2(fs, g, &super, &old_desc, &new_desc, &used);
+	old_n = ext2fs_has_feature_meta_bg(fs->super) ? fs->super->s_first_meta_bg :
+		(uint64_t)fs->desc_blocks + fs->super->s_reserved_gdt_blocks;
+	if ((super || g == 0) && (err = claim_meta(w, ICK_CLAIM_SUPER, g, super, 1)))
+		return err;
+	if (old_desc && old_desc < total) {
+		if (old_n > total - old_desc)
+			old_n = total - old_desc;
+		if (old_n && (err = claim_meta(w, ICK_CLAIM_GDT, g, old_desc, old_n)))
+			return err;
+	}
+	if (new_desc && (err = claim_meta(w, ICK_CLAIM_GDT, g, new_desc, 1)))
+		return err;
+	return 0;
+}
+
+static errcode_t walk_groups(struct walker *w)
+{
+	ext2_filsys fs = w->fs;
+	errcode_t err;
+
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		if ((err = walk_group_sb(w, g)))
+			return err;
+		if ((err = claim_meta(w, ICK_CLAIM_BBITMAP, g, ext2fs_block_bitmap_loc(fs, g), 1)) ||
+		    (err = claim_meta(w, ICK_CLAIM_IBITMAP, g, ext2fs_inode_bitmap_loc(fs, g), 1)) ||
+		    (err = claim_meta(w, ICK_CLAIM_ITABLE, g, ext2fs_inode_table_loc(fs, g),
+				      fs->inode_blocks_per_group)))
+			return err;
+	}
+	return 0;
+}
+
+/* ---- per-inode logical regions (collision detection, as e2fsck's region.c) ---- */
+
+static errcode_t region_add(struct walker *w, uint64_t start, uint64_t len, int *collide)
+{
+	size_t lo = 0, hi = w->reg_nr;
+	uint64_t end = start + len;
+
+	*collide = 0;
+	while (lo < hi) { /* first region whose end is above start */
+		size_t mid = (lo + hi) / 2;
+		if (w->reg[mid].end <= start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < w->reg_nr && w->reg[lo].start < end) {
+		*collide = 1;
+		return 0;
+	}
+	if (w->reg_nr == w->reg_cap) {
+		size_t cap = w->reg_cap ? w->reg_cap * 2 : 32;
+		struct region *n = realloc(w->reg, cap * sizeof(*n));
+		if (!n)
+			return ENOMEM;
+		w->reg = n;
+		w->reg_cap = cap;
+	}
+	memmove(&w->reg[lo + 1], &w->reg[lo], (w->reg_nr - lo) * sizeof(*w->reg));
+	w->reg[lo].start = start;
+	w->reg[lo].end = end;
+	w->reg_nr++;
+	return 0;
+}
+
+static errcode_t seen_add(struct walker *w, blk64_t blk, int *loop)
+{
+	*loop = ext2fs_test_block_bitmap2(w->tree_seen, blk) != 0;
+	if (*loop)
+		return 0;
+	if (w->seen_nr == w->seen_cap) {
+		size_t cap = w->seen_cap ? w->seen_cap * 2 : 16;
+		blk64_t *n = realloc(w->seen_list, cap * sizeof(*n));
+		if (!n)
+			return ENOMEM;
+		w->seen_list = n;
+		w->seen_cap = cap;
+	}
+	w->seen_list[w->seen_nr++] = blk;
+	ext2fs_mark_block_bitmap2(w->tree_seen, blk);
+	return 0;
+}
+
+static void inode_reset(struct walker *w)
+{
+	for (size_t i = 0; i < w->seen_nr; i++)
+		ext2fs_unmark_block_bitmap2(w->tree_seen, w->seen_list[i]);
+	w->seen_nr = 0;
+	w->reg_nr = 0;
+	w->entries = 0;
+}
+
+/* ---- extent trees ---- */
+
+struct bounds { uint64_t start, end; }; /* logical span a node may map, end exclusive */
+
+static enum ick_bad leaf_problem(struct walker *w, const struct ick_inode_ctx *ic,
+				 const struct ext2fs_extent *e, const struct bounds *b)
+{
+	ext2_filsys fs = w->fs;
+	blk64_t total = ext2fs_blocks_count(fs->super);
+
+	if (e->e_pblk == 0 || e->e_pblk < fs->super->s_first_data_block || e->e_pblk >= total)
+		return ICK_BAD_RANGE;
+	if (e->e_lblk < b->start || (uint64_t)e->e_lblk + e->e_len > b->end)
+		return ICK_BAD_ORDER;
+	if (e->e_len == 0)
+		return ICK_BAD_ZERO_LEN;
+	if (e->e_pblk + e->e_len > total)
+		return ICK_BAD_RANGE;
+	/* e2fsck's PR_1_TOOBIG_DIR: a directory may not map past 2^32 bytes without largedir */
+	if (LINUX_S_ISDIR(ic->inode->i_mode) && !ic->inode->i_size_high &&
+	    !ext2fs_has_feature_largedir(fs->super) &&
+	    (uint64_t)e->e_lblk + e->e_len > (1ULL << (21 - fs->super->s_log_block_size)))
+		return ICK_BAD_DIR_TOO_BIG;
+	return ICK_BAD_NONE;
+}
+
+static errcode_t do_leaf(struct walker *w, struct ick_inode_ctx *ic, const struct ext2fs_extent *e,
+			 const struct bounds *b)
+{
+	struct ick_claim c = { .kind = ICK_CLAIM_DATA, .ino = ic->ino, .lblk = e->e_lblk,
+			       .pblk = e->e_pblk, .len = e->e_len,
+			       .unwritten = !!(e->e_flags & EXT2_EXTENT_FLAGS_UNINIT) };
+	int collide = 0;
+	errcode_t err;
+
+	c.bad = leaf_problem(w, ic, e, b);
+	if (!c.bad) {
+		if ((err = region_add(w, e->e_lblk, e->e_len, &collide)))
+			return err;
+		if (collide)
+			c.bad = ICK_BAD_OVERLAP;
+	}
+	if (!c.bad) {
+		int64_t last = (int64_t)e->e_lblk + e->e_len - 1;
+		ic->nblocks += e->e_len;
+		if (last > ic->last_mapped)
+			ic->last_mapped = last;
+		if (!c.unwritten && last > ic->last_written)
+			ic->last_written = last;
+	}
+	return emit(w, &c, ic);
+}
+
+static errcode_t scan_node(struct walker *w, ext2_extent_handle_t h, struct ick_inode_ctx *ic,
+			   int depth, struct bounds b);
+
+static errcode_t do_index(struct walker *w, ext2_extent_handle_t h, struct ick_inode_ctx *ic,
+			  const struct ext2fs_extent *e, int depth, struct bounds child)
+{
+	struct ick_claim c = { .kind = ICK_CLAIM_TREE, .ino = ic->ino, .lblk = ICK_NONE,
+			       .pblk = e->e_pblk, .len = 1 };
+	struct ext2fs_extent tmp;
+	int loop;
+	errcode_t err;
+
+	if (outside(w->fs, e->e_pblk, 1) || e->e_pblk == 0)
+		c.bad = ICK_BAD_RANGE;
+	else if (e->e_lblk < child.start)
+		c.bad = ICK_BAD_ORDER;
+	else if (depth + 1 > ICK_MAX_EXTENT_DEPTH)
+		c.bad = ICK_BAD_NODE;
+	if (c.bad)
+		return emit(w, &c, ic);
+	if ((err = seen_add(w, e->e_pblk, &loop)))
+		return err;
+	if (loop) {
+		c.bad = ICK_BAD_LOOP;
+		return emit(w, &c, ic);
+	}
+	err = ext2fs_extent_get(h, EXT2_EXTENT_DOWN, &tmp);
+	if (err && err != EXT2_ET_EXTENT_CSUM_INVALID) {
+		c.bad = ICK_BAD_NODE;
+		c.err = err;
+		return emit(w, &c, ic);
+	}
+	child.start = e->e_lblk;
+	if ((err = scan_node(w, h, ic, depth + 1, child)))
+		return err;
+	if ((err = ext2fs_extent_get(h, EXT2_EXTENT_UP, &tmp)))
+		return err;
+	ic->nblocks++;
+	return emit(w, &c, ic);
+}
+
+static errcode_t scan_node(struct walker *w, ext2_extent_handle_t h, struct ick_inode_ctx *ic,
+			   int depth, struct bounds b)
+{
+	struct ext2_extent_info info;
+	struct ext2fs_extent e;
+	errcode_t err;
+
+	if ((err = ext2fs_extent_get_info(h, &info)))
+		return err;
+	err = ext2fs_extent_get(h, EXT2_EXTENT_FIRST_SIB, &e);
+	for (int i = 0; i < info.num_entries; i++) {
+		if (err && err != EXT2_ET_EXTENT_CSUM_INVALID)
+			break;
+		if (++w->entries > w->max_entries) {
+			struct ick_claim c = { .kind = ICK_CLAIM_TREE, .ino = ic->ino,
+					       .lblk = ICK_NONE, .pblk = 0, .len = 0,
+					       .bad = ICK_BAD_TOO_MANY };
+			return emit(w, &c, ic);
+		}
+		if (e.e_flags & EXT2_EXTENT_FLAGS_LEAF) {
+			err = do_leaf(w, ic, &e, &b);
+		} else {
+			struct bounds child = b;
+			/* e_len of an index entry runs to the next index; the last inherits */
+			if (i + 1 < info.num_entries)
+				child.end = (uint64_t)e.e_lblk + e.e_len;
+			err = do_index(w, h, ic, &e, depth, child);
+		}
+		if (err)
+			return err;
+		if (i + 1 < info.num_entries)
+			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT_SIB, &e);
+	}
+	return 0;
+}
+
+static errcode_t walk_extents(struct walker *w, struct ick_inode_ctx *ic)
+{
+	ext2_extent_handle_t h;
+	struct bounds b = { 0, 1ULL << 32 };
+	errcode_t err;
+
+	ic->extents = 1;
+	err = ext2fs_extent_open2(w->fs, ic->ino, (struct ext2_inode *)ic->inode, &h);
+	if (err) {
+		struct ick_claim c = { .kind = ICK_CLAIM_TREE, .ino = ic->ino, .lblk = ICK_NONE,
+				       .pblk = 0, .len = 0, .bad = ICK_BAD_NODE, .err = err };
+		return emit(w, &c, ic);
+	}
+	err = scan_node(w, h, ic, 0, b);
+	ext2fs_extent_free(h);
+	return err;
+}
+
+/* ---- indirect (block-mapped) files ---- */
+
+struct ind_ctx { struct walker *w; struct ick_inode_ctx *ic; errcode_t err; };
+
+static int ind_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
+		     int ref_offset, void *p)
+{
+	struct ind_ctx *x = p;
+	struct ick_claim c = { .kind = blockcnt < 0 ? ICK_CLAIM_IND : ICK_CLAIM_DATA,
+			       .ino = x->ic->ino, .lblk = blockcnt < 0 ? ICK_NONE : (uint64_t)blockcnt,
+			       .pblk = *blocknr, .len = 1 };
+
+	if (++x->w->entries > x->w->max_entries) {
+		c.bad = ICK_BAD_TOO_MANY;
+		x->err = emit(x->w, &c, x->ic);
+		return BLOCK_ABORT;
+	}
+	if (outside(fs, *blocknr, 1)) {
+		c.bad = ICK_BAD_RANGE;
+	} else {
+		x->ic->nblocks++;
+		if (blockcnt >= 0 && blockcnt > x->ic->last_mapped)
+			x->ic->last_mapped = x->ic->last_written = blockcnt;
+	}
+	/* The resize inode's indirect blocks are the reserved GDT blocks, already claimed. */
+	if (x->ic->ino == EXT2_RESIZE_INO) {
+		if (blockcnt != BLOCK_COUNT_DIND)
+			return 0;
+		c.kind = ICK_CLAIM_RESIZE;
+	}
+	x->err = emit(x->w, &c, x->ic);
+	return x->err ? BLOCK_ABORT : 0;
+}
+
+static errcode_t walk_indirect(struct walker *w, struct ick_inode_ctx *ic)
+{
+	struct ind_ctx x = { w, ic, 0 };
+	errcode_t err;
+
+	err = ext2fs_block_iterate3(w->fs, ic->ino, BLOCK_FLAG_READ_ONLY, w->buf, ind_block, &x);
+	if (x.err)
+		return x.err;
+	if (err == EXT2_ET_BAD_IND_BLOCK || err == EXT2_ET_BAD_DIND_BLOCK ||
+	    err == EXT2_ET_BAD_TIND_BLOCK)
+		err = 0; /* already handed over as a bad claim */
+	if (err) {
+		struct ick_claim c = { .kind = ICK_CLAIM_IND, .ino = ic->ino, .lblk = ICK_NONE,
+				       .pblk = 0, .len = 0, .bad = ICK_BAD_NODE, .err = err };
+		return emit(w, &c, ic);
+	}
+	return 0;
+}
+
+/* ---- EA block ---- */
+
+/*
+ * e2fsck's check_ext_attr() counts an in-range EA block even when its header is bad (it
+ * only offers to clear it), and skips one outside the file system or on a file system
+ * without ext_attr; we do the same.
+ */
+static errcode_t walk_ea(struct walker *w, struct ick_inode_ctx *ic)
+{
+	blk64_t blk = ext2fs_file_acl_block(w->fs, (struct ext2_inode *)ic->inode);
+	struct ick_claim c = { .kind = ICK_CLAIM_EA, .ino = ic->ino, .lblk = ICK_NONE,
+			       .pblk = blk, .len = 1 };
+
+	if (!blk || !ext2fs_has_feature_xattr(w->fs->super))
+		return 0;
+	if (outside(w->fs, blk, 1)) {
+		c.bad = ICK_BAD_RANGE;
+		return emit(w, &c, ic);
+	}
+	ic->nblocks++;
+	if (ext2fs_has_feature_ea_inode(w->fs->super) &&
+	    !io_channel_read_blk64(w->fs->io, blk, 1, w->buf))
+		ic->nblocks += ick_ea_inode_blocks_block(w->fs, w->buf);
+	if (ext2fs_test_block_bitmap2(w->ea_seen, blk))
+		return 0; /* shared EA block (h_refcount > 1): one owner claim is enough */
+	ext2fs_mark_block_bitmap2(w->ea_seen, blk);
+	return emit(w, &c, ic);
+}
+
+/* ---- the inode table ---- */
+
+static errcode_t walk_one_inode(struct walker *w, ext2_ino_t ino, struct ext2_inode_large *inode)
+{
+	struct ick_inode_ctx ic = { .ino = ino, .inode = inode, .last_written = -1,
+				    .last_mapped = -1 };
+	errcode_t err = 0;
+
+	inode_reset(w);
+	if (w->ops->begin_inode && (err = w->ops->begin_inode(w->priv, &ic)))
+		return err;
+	ic.nblocks = ick_ea_inode_blocks_ibody(w->fs, inode);
+	if (!(inode->i_flags & EXT4_INLINE_DATA_FL) &&
+	    ext2fs_inode_has_valid_blocks2(w->fs, (struct ext2_inode *)inode)) {
+		if (inode->i_flags & EXT4_EXTENTS_FL)
+			err = walk_extents(w, &ic);
+		else
+			err = walk_indirect(w, &ic);
+	}
+	if (!err)
+		err = walk_ea(w, &ic);
+	if (!err && w->ops->end_inode)
+		err = w->ops->end_inode(w->priv, &ic);
+	return err;
+}
+
+static errcode_t walk_inodes(struct walker *w)
+{
+	ext2_filsys fs = w->fs;
+	int isize = EXT2_INODE_SIZE(fs->super);
+	struct ext2_inode_large *inode;
+	ext2_inode_scan scan;
+	ext2_ino_t ino = 0, prev = 0;
+	errcode_t err;
+
+	if ((err = ext2fs_get_memzero(isize > (int)sizeof(*inode) ? (unsigned long)isize : sizeof(*inode), &inode)))
+		return err;
+	if ((err = ext2fs_open_inode_scan(fs, 0, &scan)))
+		goto out_free;
+	ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE, 0);
+	for (;;) {
+		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)inode, isize);
+		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE) {
+			if (w->ops->scan_error && (err = w->ops->scan_error(w->priv, ino, err)))
+				break;
+			continue;
+		}
+		if (err == EXT2_ET_INODE_CSUM_INVALID || err == EXT2_ET_INODE_IS_GARBAGE)
+			err = 0;
+		if (err || ino == 0)
+			break;
+		if (ino <= prev) { /* the scan must advance; refuse to loop */
+			err = ICK_ET_INTERNAL;
+			break;
+		}
+		prev = ino;
+		if (!ick_inode_in_use(fs, ino, (struct ext2_inode *)inode))
+			continue;
+		if ((err = walk_one_inode(w, ino, inode)))
+			break;
+	}
+	ext2fs_close_inode_scan(scan);
+out_free:
+	ext2fs_free_mem(&inode);
+	return err;
+}
+
+errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv)
+{
+	struct walker w = { .fs = fs, .ops = ops, .priv = priv };
+	errcode_t err;
+
+	w.max_entries = ext2fs_blocks_count(fs->super) + 1024;
+	if ((err = ext2fs_get_mem(3 * fs->blocksize, &w.buf))) /* block_iterate3 needs 3 */
+		return err;
+	if ((err = ext2fs_allocate_block_bitmap(fs, "tree blocks", &w.tree_seen)))
+		goto out;
+	if ((err = ext2fs_allocate_block_bitmap(fs, "EA blocks", &w.ea_seen)))
+		goto out;
+	err = walk_groups(&w);
+	if (!err)
+		err = walk_inodes(&w);
+out:
+	if (w.ea_seen)
+		ext2fs_free_block_bitmap(w.ea_seen);
+	if (w.tree_seen)
+		ext2fs_free_block_bitmap(w.tree_seen);
+	free(w.seen_list);
+	free(w.reg);
+	ext2fs_free_mem(&w.buf);
+	return err;
+}

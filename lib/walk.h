@@ -1,0 +1,77 @@
+/*
+ * walk.h - one pass over everything that owns blocks: each group's metadata, then every
+ * in-use inode (the way e2fsck pass 1 decides "in use": reserved inodes always, others when
+ * i_links_count is non-zero) with its extent tree or indirect blocks and its EA block.
+ *
+ * Each owned range is handed to a visitor as a claim.  Mappings that cannot be trusted
+ * (outside the file system, zero length, out of order, overlapping an earlier extent of the
+ * same file, a tree node that cannot be read) are handed over too, flagged bad, and are not
+ * counted as owned — the same choice e2fsck -n makes, so bitmap differences agree.
+ * Termination: extent depth is capped, each tree block is visited once per inode, and the
+ * number of entries walked per inode is capped by the file system's size.  Read-only.
+ */
+#ifndef ICK_WALK_H
+#define ICK_WALK_H
+
+#include <stdint.h>
+#include <ext2fs/ext2fs.h>
+#include "ick_compiler.h"
+
+/* The kernel stops at 5 (EXT4_MAX_EXTENT_DEPTH); e2fsck still walks deeper trees, and so do
+ * we, up to a cap that only bounds the recursion. */
+#define ICK_MAX_EXTENT_DEPTH 32
+#define ICK_UNINIT_MAX_LEN 32767 /* EXT_UNINIT_MAX_LEN */
+
+enum ick_claim_kind {
+	ICK_CLAIM_SUPER, ICK_CLAIM_GDT, ICK_CLAIM_BBITMAP, ICK_CLAIM_IBITMAP, ICK_CLAIM_ITABLE,
+	ICK_CLAIM_DATA, ICK_CLAIM_TREE, ICK_CLAIM_IND, ICK_CLAIM_EA, ICK_CLAIM_BADBLOCK,
+	ICK_CLAIM_RESIZE,
+};
+
+enum ick_bad {
+	ICK_BAD_NONE, ICK_BAD_RANGE, ICK_BAD_ZERO_LEN, ICK_BAD_ORDER, ICK_BAD_OVERLAP,
+	ICK_BAD_NODE, ICK_BAD_LOOP, ICK_BAD_TOO_MANY, ICK_BAD_DIR_TOO_BIG,
+};
+
+struct ick_claim {
+	enum ick_claim_kind kind;
+	enum ick_bad bad;
+	ext2_ino_t ino;  /* 0 for group metadata */
+	dgrp_t group;    /* group metadata: its group */
+	uint64_t lblk;   /* logical start for file data, else ICK_NONE */
+	blk64_t pblk;
+	uint64_t len;
+	int unwritten;
+	errcode_t err;   /* why a node is bad */
+};
+
+struct ick_inode_ctx {
+	ext2_ino_t ino;
+	const struct ext2_inode_large *inode;
+	int extents;           /* mapped by an extent tree */
+	uint64_t nblocks;      /* blocks owned and counted: data, tree, indirect, EA */
+	int64_t last_written;  /* last logical block of written data, -1 if none */
+	int64_t last_mapped;   /* last logical block mapped at all, -1 if none */
+	unsigned nbad;         /* bad mappings seen */
+};
+
+struct ick_walk_ops {
+	/* group metadata has ic == NULL.  Returning non-zero stops the walk with that code. */
+	errcode_t (*claim)(void *priv, const struct ick_claim *c, struct ick_inode_ctx *ic);
+	errcode_t (*begin_inode)(void *priv, struct ick_inode_ctx *ic);
+	errcode_t (*end_inode)(void *priv, struct ick_inode_ctx *ic);
+	/* an inode or a stretch of the inode table that cannot be read */
+	errcode_t (*scan_error)(void *priv, ext2_ino_t ino, errcode_t err);
+};
+
+const char *ick_claim_kind_name(enum ick_claim_kind k);
+const char *ick_bad_name(enum ick_bad b);
+
+/* ick_walk - visit all group metadata, then every in-use inode.  The block bitmap need
+ * not be loaded. */
+ICK_MUST_CHECK errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv);
+
+/* Is @ino in use by e2fsck's pass-1 rule? */
+int ick_inode_in_use(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode *inode);
+
+#endif
