@@ -91,6 +91,7 @@ static int run_checks(const struct eopts *o)
 {
 	struct ick_image *img = NULL;
 	struct ick_report rep;
+	FILE *txt = o->json && !strcmp(o->json, "-") ? stderr : stdout; /* JSON owns stdout */
 	errcode_t err;
 	int rc;
 
@@ -103,7 +104,7 @@ static int run_checks(const struct eopts *o)
 	if (img->needs_recovery)
 		rep.note = strdup("iomapck: the journal needs recovery; checking the image as it "
 				  "is on disk, before replay");
-	printf("iomapck %s: checking %s (%u-byte blocks, %llu blocks)\n", PACKAGE_VERSION,
+	fprintf(txt, "iomapck %s: checking %s (%u-byte blocks, %llu blocks)\n", PACKAGE_VERSION,
 	       o->device, img->fs->blocksize,
 	       (unsigned long long)ext2fs_blocks_count(img->fs->super));
 	err = ick_checks_run(img, o->checks ? o->checks : ICK_CHECKS_ALL, &rep);
@@ -111,7 +112,7 @@ static int run_checks(const struct eopts *o)
 		com_err(prog, err, "while checking %s", o->device);
 		rc = FSCK_ERROR;
 	} else {
-		ick_report_print_text(&rep, o->json && !strcmp(o->json, "-") ? stderr : stdout);
+		ick_report_print_text(&rep, txt);
 		rc = ick_report_exit_bits(&rep);
 		if (o->json)
 			rc |= write_json(&rep, o->json);

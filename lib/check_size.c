@@ -76,6 +76,9 @@ static errcode_t sz_end_inode(void *p, struct ick_inode_ctx *ic)
 	struct ick_ctx *ctx = p;
 	errcode_t err = 0;
 
+	/* e2fsck walks the bad-blocks inode apart and never checks its sizes; neither do we */
+	if (ic->ino == EXT2_BAD_INO)
+		return 0;
 	if (LINUX_S_ISREG(ic->inode->i_mode))
 		err = file_size(ctx, ic);
 	else if (LINUX_S_ISDIR(ic->inode->i_mode))

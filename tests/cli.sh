@@ -1,0 +1,42 @@
+#!/bin/bash
+# e2fsck-ext's command line: a transparent wrapper without iomapcheck, e2fsck's syntax for
+# -E, exit bits ORed with e2fsck's, clear single-line errors with exit 8 / 16.
+. "$top_srcdir/tests/lib.sh"
+t=$(mktemp -d); trap 'rm -rf "$t"' EXIT; cd "$t" || exit 1
+n=0
+check() { # check WANT_RC DESCRIPTION CMD...
+	local want=$1 what=$2; shift 2
+	"$@" >out 2>err; local rc=$?
+	[ "$rc" = "$want" ] || { cat out err; fail "$what: exit $rc, want $want"; }
+	n=$((n + 1))
+}
+mkimg good.img 16M -b 4096
+cp good.img bad.img; dbg bad.img "setb 3000 2"
+# transparent: same exit code as e2fsck, same output
+for img in good.img bad.img; do
+	"$E2FSCK" -fn $img >want.out 2>&1; want=$?
+	check $want "transparent on $img" "$E2FSCK_EXT" -fn $img
+	diff <(cat out err | grep -v '^e2fsck 1') <(grep -v '^e2fsck 1' want.out) >/dev/null || fail "transparent output differs"
+done
+check 0 "-E iomapcheck then e2fsck on a clean image" "$E2FSCK_EXT" -E iomapcheck -fn good.img
+grep -q "Pass 5" out || fail "e2fsck did not run after our checks"
+check 4 "findings OR e2fsck's 4" "$E2FSCK_EXT" -fnE iomapcheck bad.img
+check 4 "-Eiomapcheck glued" "$E2FSCK_EXT" -Eiomapcheck,iomap_only -fn bad.img
+grep -q "Pass 1" out && fail "iomap_only ran e2fsck"
+check 4 "other -E tokens pass through" "$E2FSCK_EXT" -E iomapcheck,fragcheck -fn bad.img
+check 4 "JSON to stdout" "$E2FSCK_EXT" -E iomapcheck,iomap_only,iomap_json=- -fn bad.img
+python3 -c 'import json,sys; d=json.load(open("out")); assert d["summary"]["exit"]==4 and d["findings"][0]["check"]=="bitmap"' || fail "bad JSON on stdout"
+check 0 "iomap_checks selects" "$E2FSCK_EXT" -E iomapcheck,iomap_only,iomap_checks=size:unwritten -fn bad.img
+check 16 "iomap_json without value" "$E2FSCK_EXT" -E iomapcheck,iomap_json -fn bad.img
+check 16 "unknown check" "$E2FSCK_EXT" -E iomapcheck,iomap_checks=nope -fn bad.img
+check 16 "two devices" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn bad.img good.img
+head -c 1048576 /dev/zero >zero.img
+check 8 "not ext" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn zero.img
+[ "$(wc -l <err)" = 1 ] && grep -q "Not an ext2/ext3/ext4 file system" err || { cat err; fail "not-ext message"; }
+if command -v mkfs.xfs >/dev/null || [ -x /usr/sbin/mkfs.vfat ]; then :; fi
+mkimg big.img 64M -O bigalloc -C 16384
+check 8 "bigalloc refused by name" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn big.img
+grep -q "(bigalloc)" err || { cat err; fail "bigalloc not named"; }
+check 8 "missing image" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn nonexistent.img
+[ "$(wc -l <err)" = 1 ] || { cat err; fail "more than one error line"; }
+echo "PASS: $n command lines"
