@@ -39,4 +39,9 @@ check 8 "bigalloc refused by name" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn bi
 grep -q "(bigalloc)" err || { cat err; fail "bigalloc not named"; }
 check 8 "missing image" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn nonexistent.img
 [ "$(wc -l <err)" = 1 ] || { cat err; fail "more than one error line"; }
+# the shim: an `e2fsck` that is e2fsck-ext, first on PATH (what `make install-shim` installs)
+mkdir shim && ln -s "$E2FSCK_EXT" shim/e2fsck
+PATH="$PWD/shim:$PATH" check 4 "shim with iomapcheck" e2fsck -E iomapcheck,iomap_only -fn bad.img
+grep -q "iomapck" out || fail "shim did not run our checks"
+PATH="$PWD/shim:$PATH" check 0 "shim transparent" e2fsck -fn good.img
 echo "PASS: $n command lines"
