@@ -53,7 +53,7 @@ static const struct subopt subopts[] = {
 	{ "iomapcheck", 0, "run iomapck's checks, then e2fsck", set_check },
 	{ "iomap_only", 0, "run iomapck's checks only, not e2fsck", set_only },
 	{ "iomap_json", 1, "write the findings as JSON to FILE ('-': stdout)", set_json },
-	{ "iomap_checks", 1, "run only these checks, ':'-separated (bitmap:unwritten:size)",
+	{ "iomap_checks", 1, "run only these checks, ':'-separated (bitmap:unwritten:size:quota)",
 	  set_checks },
 };
 

@@ -30,6 +30,7 @@ struct ick_check_def {
 extern const struct ick_check_def ick_check_bitmap;
 extern const struct ick_check_def ick_check_unwritten;
 extern const struct ick_check_def ick_check_size;
+extern const struct ick_check_def ick_check_quota;
 
 /* All checks in the order they run; *nr receives the count. */
 const struct ick_check_def *const *ick_checks(size_t *nr);

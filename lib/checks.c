@@ -10,6 +10,7 @@ static const struct ick_check_def *const all_checks[] = {
 	&ick_check_bitmap,
 	&ick_check_unwritten,
 	&ick_check_size,
+	&ick_check_quota,
 };
 
 const struct ick_check_def *const *ick_checks(size_t *nr)
