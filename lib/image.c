@@ -60,7 +60,7 @@ static errcode_t open_fs(const char *path, int flags, io_manager io, ext2_filsys
 errcode_t ick_image_open(const char *path, int flags, io_manager io, struct ick_image **out)
 {
 	struct ick_image *img;
-	char type[32];
+	char type[32] = "";
 	const char *bad;
 	errcode_t err;
 
