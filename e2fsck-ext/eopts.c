@@ -22,12 +22,19 @@ struct subopt {
 
 static int set_check(struct eopts *o, const char *val) { o->iomapcheck = 1; return 0; }
 static int set_only(struct eopts *o, const char *val) { o->only = 1; return 0; }
-static int set_json(struct eopts *o, const char *val)
+static int set_str(char **dst, const char *val);
+static int set_json(struct eopts *o, const char *val) { return set_str(&o->json, val); }
+
+static int set_str(char **dst, const char *val)
 {
-	free(o->json);
-	o->json = strdup(val);
-	return o->json ? 0 : -1;
+	free(*dst);
+	*dst = strdup(val);
+	return *dst ? 0 : -1;
 }
+
+static int set_norecovery(struct eopts *o, const char *val) { o->norecovery = 1; return 0; }
+static int set_journal(struct eopts *o, const char *val) { return set_str(&o->journal, val); }
+static int set_recovered(struct eopts *o, const char *val) { return set_str(&o->recovered, val); }
 
 static int set_checks(struct eopts *o, const char *val)
 {
@@ -55,6 +62,12 @@ static const struct subopt subopts[] = {
 	{ "iomap_json", 1, "write the findings as JSON to FILE ('-': stdout)", set_json },
 	{ "iomap_checks", 1, "run only these checks, ':'-separated (bitmap:unwritten:size:quota)",
 	  set_checks },
+	{ "iomap_norecovery", 0, "check the image as it is on disk, without journal recovery",
+	  set_norecovery },
+	{ "iomap_journal", 1, "the external journal device (default: e2fsck's -j, if given)",
+	  set_journal },
+	{ "iomap_recovered", 1, "write the view we check (journal recovered) to FILE, an image",
+	  set_recovered },
 };
 
 void eopts_usage(FILE *out, const char *prog)
@@ -149,6 +162,8 @@ static int parse_word(struct eopts *o, int argc, char **argv, int i, int *used)
 			return -1;
 		if (!val) /* let e2fsck report the missing argument */
 			return push(o, (char[]){ '-', c, 0 });
+		if (c == 'j' && !o->journal && set_str(&o->journal_j, val) < 0)
+			return -1;
 		if (c != 'E')
 			return push(o, (char[]){ '-', c, 0 }) || push(o, val) ? -1 : 0;
 		char *left = split_elist(o, val);
@@ -199,4 +214,7 @@ void eopts_free(struct eopts *o)
 	free(o->e2fsck_argv);
 	free(o->error);
 	free(o->json);
+	free(o->journal);
+	free(o->journal_j);
+	free(o->recovered);
 }

@@ -10,6 +10,10 @@ struct eopts {
 	int only;              /* iomap_only */
 	char *json;            /* iomap_json=FILE, "-" for stdout */
 	unsigned checks;       /* iomap_checks=a:b:c, all if 0 */
+	int norecovery;        /* iomap_norecovery */
+	char *journal;         /* iomap_journal=PATH */
+	char *journal_j;       /* e2fsck's own -j PATH (used when iomap_journal is not given) */
+	char *recovered;       /* iomap_recovered=FILE */
 	const char *device;    /* the one non-option argument */
 	int ndevices;
 	char **e2fsck_argv;    /* argv for the real e2fsck: ours removed */

@@ -17,6 +17,7 @@
 #include "eopts.h"
 #include "check.h"
 #include "ick_err.h"
+#include "view.h"
 
 #define FSCK_OK 0
 #define FSCK_UNCORRECTED 4
@@ -95,15 +96,21 @@ static int run_checks(const struct eopts *o)
 	errcode_t err;
 	int rc;
 
-	if ((err = ick_image_open(o->device, 0, NULL, &img)))
+	struct ick_view_opts vo = { .norecovery = o->norecovery,
+				    .ext_journal = o->journal ? o->journal : o->journal_j };
+
+	if ((err = ick_report_init(&rep, o->device)))
+		return FSCK_ERROR;
+	if ((err = ick_view_open(o->device, &vo, &rep, &img))) {
+		ick_report_free(&rep);
 		return open_error(img, err, o->device);
-	if ((err = ick_report_init(&rep, o->device))) {
+	}
+	if (o->recovered && (err = ick_view_dump(img, o->recovered))) {
+		com_err(prog, err, "while writing the checked view to %s", o->recovered);
+		ick_report_free(&rep);
 		ick_image_close(img);
 		return FSCK_ERROR;
 	}
-	if (img->needs_recovery)
-		rep.note = strdup("iomapck: the journal needs recovery; checking the image as it "
-				  "is on disk, before replay");
 	fprintf(txt, "iomapck %s: checking %s (%u-byte blocks, %llu blocks)\n", PACKAGE_VERSION,
 	       o->device, img->fs->blocksize,
 	       (unsigned long long)ext2fs_blocks_count(img->fs->super));

@@ -109,6 +109,7 @@ void ick_image_close(struct ick_image *img)
 		return;
 	if (img->fs)
 		ext2fs_close_free(&img->fs);
+	ick_overlay_free(img->overlay);
 	free(img->path);
 	free(img);
 }

@@ -9,6 +9,7 @@
 
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
+#include "journal.h"
 
 #define ICK_OPEN_RW 0x1 /* debugfs-ext -w only */
 
@@ -16,7 +17,10 @@ struct ick_image {
 	ext2_filsys fs;
 	char *path;
 	char refused[64]; /* the feature name when open failed with ICK_ET_UNSUPPORTED_FEATURE */
-	int needs_recovery;
+	int needs_recovery;       /* as the image is on disk */
+	int recovered;            /* fs reads the journal-recovered view (view.c) */
+	struct ick_overlay *overlay; /* owned; freed after fs is closed */
+	struct ick_journal_stats journal;
 };
 
 /*

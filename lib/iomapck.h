@@ -12,5 +12,8 @@
 #include "report.h"
 #include "walk.h"
 #include "check.h"
+#include "overlay.h"
+#include "journal.h"
+#include "view.h"
 
 #endif

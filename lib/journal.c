@@ -1,0 +1,831 @@
+/*
+ * journal.c - jbd2 recovery into an overlay (contract in journal.h).
+ *
+ * Written by hand: the installed libext2fs exports no journal recovery (e2fsprogs keeps
+ * it inside e2fsck and debugfs), so the on-disk format and the recovery rules are
+ * implemented here from Linux fs/jbd2/recovery.c and e2fsprogs e2fsck/recovery.c and
+ * journal.c (read for facts; no code copied).  All journal fields are big-endian.
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "ick_err.h"
+#include "journal.h"
+
+#define JMAGIC 0xC03B3998u
+enum { JT_DESCRIPTOR = 1, JT_COMMIT = 2, JT_SB_V1 = 3, JT_SB_V2 = 4, JT_REVOKE = 5 };
+
+/* superblock offsets */
+#define JSB_BLOCKSIZE 0x0C
+#define JSB_MAXLEN 0x10
+#define JSB_FIRST 0x14
+#define JSB_SEQUENCE 0x18
+#define JSB_START 0x1C
+#define JSB_COMPAT 0x24
+#define JSB_INCOMPAT 0x28
+#define JSB_ROCOMPAT 0x2C
+#define JSB_UUID 0x30
+#define JSB_NR_USERS 0x40
+#define JSB_CSUM_TYPE 0x50
+#define JSB_NUM_FC 0x54
+#define JSB_CHECKSUM 0xFC
+#define JSB_SIZE 1024
+
+#define COMPAT_CHECKSUM 0x1
+#define INC_REVOKE 0x1
+#define INC_64BIT 0x2
+#define INC_ASYNC 0x4
+#define INC_CSUM2 0x8
+#define INC_CSUM3 0x10
+#define INC_FAST_COMMIT 0x20
+#define INC_KNOWN 0x3f
+
+#define CRC32_CHKSUM 1
+#define CRC32C_CHKSUM 4
+#define FC_DEFAULT_BLOCKS 256
+#define MIN_JOURNAL_BLOCKS 1024
+
+#define FLAG_ESCAPE 1
+#define FLAG_SAME_UUID 2
+#define FLAG_LAST_TAG 8
+
+#define HDR 12 /* journal_header_t */
+#define TAIL 4 /* jbd2_journal_block_tail */
+#define COMMIT_CSUM_TYPE 12
+#define COMMIT_CSUM_SIZE 13
+#define COMMIT_CSUM 16
+#define COMMIT_SEC 48
+#define REVOKE_HDR 16
+
+/* file-system superblock fields e2fsck changes after a replay */
+#define SB_OFFSET 1024
+#define SB_STATE 0x3A
+#define SB_INCOMPAT 0x60
+#define SB_ROCOMPAT 0x64
+#define SB_CHECKSUM 0x3FC
+#define SB_INCOMPAT_RECOVER 0x4
+#define SB_ROCOMPAT_METADATA_CSUM 0x400
+#define SB_STATE_ERROR 0x2
+
+enum pass { PASS_SCAN, PASS_REVOKE, PASS_REPLAY };
+
+struct revoke {
+	uint64_t blk;
+	uint32_t seq;
+	int used;
+};
+
+struct jnl {
+	ext2_filsys fs;
+	struct ick_overlay *ov;
+	struct ick_journal_stats *st;
+	/* where the journal is */
+	ext2_ino_t ino;
+	struct ext2_inode inode;
+	io_channel ext;      /* external device, or NULL */
+	uint64_t ext_offset; /* journal block 0 on the external device */
+	/* geometry and features */
+	unsigned bs;
+	uint32_t first, last, total;
+	int v2;
+	uint32_t compat, incompat;
+	uint32_t seed; /* crc32c of the uuid (csum v2/v3) */
+	unsigned tag_bytes;
+	unsigned char sb[JSB_SIZE];
+	uint64_t sb_pblk;    /* where the journal superblock lies (internal journal) */
+	/* recovery state */
+	uint32_t end_transaction;
+	int have_end;
+	struct revoke *rv;
+	size_t rv_cap, rv_nr;
+	unsigned char *buf, *data;
+};
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint16_t be16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+	return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+/* tid_gt of jbd2: sequence numbers compare modulo 2^32 */
+static int tid_gt(uint32_t x, uint32_t y)
+{
+	return (int32_t)(x - y) > 0;
+}
+
+static int tid_geq(uint32_t x, uint32_t y)
+{
+	return (int32_t)(x - y) >= 0;
+}
+
+static errcode_t ICK_PRINTF(2, 3) corrupt(struct jnl *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(j->st->why, sizeof(j->st->why), fmt, ap);
+	va_end(ap);
+	return ICK_ET_JOURNAL_CORRUPT;
+}
+
+static int csum_v23(const struct jnl *j)
+{
+	return j->v2 && (j->incompat & (INC_CSUM2 | INC_CSUM3));
+}
+
+static int has_inc(const struct jnl *j, uint32_t f)
+{
+	return j->v2 && (j->incompat & f);
+}
+
+/* ---- reading journal blocks ---- */
+
+/* Physical block of journal block @lblk, checked to be inside the file system. */
+static errcode_t jmap(struct jnl *j, uint32_t lblk, uint64_t *pblk)
+{
+	blk64_t p = 0;
+	errcode_t err;
+
+	if (lblk >= j->total)
+		return corrupt(j, "journal block %u is past the journal's end (%u blocks)", lblk,
+			       j->total);
+	if (j->ext) {
+		*pblk = j->ext_offset + lblk;
+		return 0;
+	}
+	err = ext2fs_bmap2(j->fs, j->ino, &j->inode, NULL, 0, lblk, NULL, &p);
+	if (err)
+		return corrupt(j, "cannot map journal block %u: %s", lblk, error_message(err));
+	if (p == 0 || p < j->fs->super->s_first_data_block ||
+	    p >= ext2fs_blocks_count(j->fs->super))
+		return corrupt(j, "journal block %u maps to block %llu, outside the file system",
+			       lblk, (unsigned long long)p);
+	*pblk = p;
+	return 0;
+}
+
+static errcode_t jread(struct jnl *j, uint32_t lblk, unsigned char *buf)
+{
+	uint64_t p;
+	errcode_t err;
+
+	if ((err = jmap(j, lblk, &p)))
+		return err;
+	err = io_channel_read_blk64(j->ext ? j->ext : j->fs->io, p, 1, buf);
+	if (err)
+		return corrupt(j, "cannot read journal block %u: %s", lblk, error_message(err));
+	return 0;
+}
+
+static uint32_t wrap(const struct jnl *j, uint32_t b)
+{
+	return b >= j->last ? b - (j->last - j->first) : b;
+}
+
+/* ---- checksums ---- */
+
+static int descr_csum_ok(const struct jnl *j, const unsigned char *blk)
+{
+	uint32_t c;
+	unsigned char zero[TAIL] = { 0 };
+
+	if (!csum_v23(j))
+		return 1;
+	c = ext2fs_crc32c_le(j->seed, blk, j->bs - TAIL);
+	c = ext2fs_crc32c_le(c, zero, TAIL);
+	return c == be32(blk + j->bs - TAIL);
+}
+
+static int commit_csum_ok(const struct jnl *j, const unsigned char *blk)
+{
+	uint32_t c;
+	unsigned char zero[4] = { 0 };
+
+	if (!csum_v23(j))
+		return 1;
+	c = ext2fs_crc32c_le(j->seed, blk, COMMIT_CSUM);
+	c = ext2fs_crc32c_le(c, zero, 4);
+	c = ext2fs_crc32c_le(c, blk + COMMIT_CSUM + 4, j->bs - COMMIT_CSUM - 4);
+	return c == be32(blk + COMMIT_CSUM);
+}
+
+static int tag_csum_ok(const struct jnl *j, const unsigned char *tag, const unsigned char *data,
+		       uint32_t seq)
+{
+	unsigned char s[4];
+	uint32_t c;
+
+	if (!csum_v23(j))
+		return 1;
+	put_be32(s, seq);
+	c = ext2fs_crc32c_le(j->seed, s, 4);
+	c = ext2fs_crc32c_le(c, data, j->bs);
+	if (has_inc(j, INC_CSUM3))
+		return c == be32(tag + 12);
+	return (c & 0xffff) == be16(tag + 4);
+}
+
+/* ---- tags ---- */
+
+/* Tag bytes as jbd2's journal_tag_bytes(): v3 16; else 12, +2 with csum v2, -4 without 64bit. */
+static unsigned tag_bytes(const struct jnl *j)
+{
+	unsigned sz = 12;
+
+	if (has_inc(j, INC_CSUM3))
+		return 16;
+	if (has_inc(j, INC_CSUM2))
+		sz += 2;
+	return has_inc(j, INC_64BIT) ? sz : sz - 4;
+}
+
+/* Flags of a tag: 16 bits at offset 6 in every layout (v3's 32-bit field holds them low). */
+static unsigned tag_flags(const unsigned char *tag)
+{
+	return be16(tag + 6);
+}
+
+static uint64_t tag_block(const struct jnl *j, const unsigned char *tag)
+{
+	uint64_t b = be32(tag);
+
+	if (has_inc(j, INC_64BIT))
+		b |= (uint64_t)be32(tag + 8) << 32;
+	return b;
+}
+
+/* Where the tag area of a descriptor ends (the v2/v3 tail excluded). */
+static unsigned tag_limit(const struct jnl *j)
+{
+	return csum_v23(j) ? j->bs - TAIL : j->bs;
+}
+
+/* Number of tags (= data blocks that follow), counted the way jbd2 counts them. */
+static unsigned count_tags(const struct jnl *j, const unsigned char *blk)
+{
+	unsigned off = HDR, nr = 0, limit = tag_limit(j);
+
+	while (off + j->tag_bytes <= limit) {
+		unsigned fl = tag_flags(blk + off);
+		nr++;
+		off += j->tag_bytes + ((fl & FLAG_SAME_UUID) ? 0 : 16);
+		if (fl & FLAG_LAST_TAG)
+			break;
+	}
+	return nr;
+}
+
+/* ---- revoke table ---- */
+
+static size_t rv_hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 29;
+	k *= 0xbf58476d1ce4e5b9ULL;
+	k ^= k >> 32;
+	return (size_t)k & (cap - 1);
+}
+
+static struct revoke *rv_find(const struct jnl *j, uint64_t blk)
+{
+	if (!j->rv_cap)
+		return NULL;
+	for (size_t i = rv_hash(blk, j->rv_cap);; i = (i + 1) & (j->rv_cap - 1))
+		if (!j->rv[i].used || j->rv[i].blk == blk)
+			return &j->rv[i];
+}
+
+static errcode_t rv_grow(struct jnl *j)
+{
+	struct jnl big = *j;
+
+	big.rv_cap = j->rv_cap ? j->rv_cap * 2 : 256;
+	if (big.rv_cap > SIZE_MAX / sizeof(struct revoke) || !(big.rv = calloc(big.rv_cap,
+									 sizeof(struct revoke))))
+		return ENOMEM;
+	for (size_t i = 0; i < j->rv_cap; i++)
+		if (j->rv[i].used)
+			*rv_find(&big, j->rv[i].blk) = j->rv[i];
+	free(j->rv);
+	j->rv = big.rv;
+	j->rv_cap = big.rv_cap;
+	return 0;
+}
+
+/* A revoke in transaction @seq: keep the latest sequence per block, as jbd2 does. */
+static errcode_t rv_set(struct jnl *j, uint64_t blk, uint32_t seq)
+{
+	struct revoke *r = rv_find(j, blk);
+	errcode_t err;
+
+	if (r && r->used) {
+		if (tid_gt(seq, r->seq))
+			r->seq = seq;
+		return 0;
+	}
+	if (2 * (j->rv_nr + 1) > j->rv_cap) {
+		if ((err = rv_grow(j)))
+			return err;
+		r = rv_find(j, blk);
+	}
+	r->used = 1;
+	r->blk = blk;
+	r->seq = seq;
+	j->rv_nr++;
+	return 0;
+}
+
+/* Revoked for transaction @seq: a revoke in that transaction or a later one covers it. */
+static int rv_test(const struct jnl *j, uint64_t blk, uint32_t seq)
+{
+	const struct revoke *r = rv_find(j, blk);
+
+	return r && r->used && !tid_gt(seq, r->seq);
+}
+
+static errcode_t scan_revokes(struct jnl *j, const unsigned char *blk, uint32_t seq)
+{
+	uint32_t rcount = be32(blk + HDR);
+	unsigned rec = has_inc(j, INC_64BIT) ? 8 : 4;
+	errcode_t err;
+
+	if (rcount > tag_limit(j))
+		return corrupt(j, "revoke block of transaction %u counts %u bytes, more than the "
+			       "block holds", seq, rcount);
+	for (uint32_t off = REVOKE_HDR; off + rec <= rcount; off += rec) {
+		uint64_t b = rec == 8 ? be64(blk + off) : be32(blk + off);
+		if ((err = rv_set(j, b, seq)))
+			return err;
+		j->st->revokes++;
+	}
+	return 0;
+}
+
+/* ---- the passes ---- */
+
+/* Replay the data blocks a descriptor names, starting at journal block *next. */
+static errcode_t replay_descriptor(struct jnl *j, const unsigned char *desc, uint32_t seq,
+				   uint32_t *next, int *block_error)
+{
+	unsigned off = HDR, limit = tag_limit(j);
+	uint64_t nblocks = ext2fs_blocks_count(j->fs->super);
+	errcode_t err;
+
+	while (off + j->tag_bytes <= limit) {
+		const unsigned char *tag = desc + off;
+		unsigned fl = tag_flags(tag);
+		uint32_t io_block = *next;
+		uint64_t target = tag_block(j, tag);
+
+		*next = wrap(j, *next + 1);
+		if ((err = jread(j, io_block, j->data)))
+			return err;
+		if (rv_test(j, target, seq)) {
+			j->st->revoke_hits++;
+		} else if (!tag_csum_ok(j, tag, j->data, seq)) {
+			*block_error = 1;
+			snprintf(j->st->why, sizeof(j->st->why),
+				 "data block for block %llu in transaction %u (journal block %u) "
+				 "fails its checksum", (unsigned long long)target, seq, io_block);
+		} else if (target >= nblocks) {
+			return corrupt(j, "transaction %u writes block %llu, outside the file "
+				       "system (%llu blocks)", seq, (unsigned long long)target,
+				       (unsigned long long)nblocks);
+		} else {
+			if (fl & FLAG_ESCAPE)
+				put_be32(j->data, JMAGIC);
+			if ((err = ick_overlay_put(j->ov, target, j->data)))
+				return err;
+			j->st->replayed++;
+		}
+		off += j->tag_bytes + ((fl & FLAG_SAME_UUID) ? 0 : 16);
+		if (fl & FLAG_LAST_TAG)
+			break;
+	}
+	return 0;
+}
+
+/* v1 transaction checksum (COMPAT_CHECKSUM): crc32_be over the descriptor and its blocks. */
+static errcode_t v1_checksum(struct jnl *j, const unsigned char *desc, uint32_t *next,
+			     uint32_t *crc)
+{
+	unsigned n = count_tags(j, desc);
+	errcode_t err;
+
+	*crc = ext2fs_crc32_be(*crc, desc, j->bs);
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t b = *next;
+		*next = wrap(j, *next + 1);
+		if ((err = jread(j, b, j->data)))
+			return err;
+		*crc = ext2fs_crc32_be(*crc, j->data, j->bs);
+	}
+	return 0;
+}
+
+struct pass_state {
+	uint32_t next_id, next_blk;
+	uint32_t crc;
+	int need_check_commit_time;
+	uint64_t last_commit_time;
+	int block_error;
+	uint64_t scanned;
+};
+
+enum step { STEP_GO, STEP_END, STEP_DONE };
+
+static errcode_t on_descriptor(struct jnl *j, enum pass pass, struct pass_state *ps,
+			       enum step *step)
+{
+	if (csum_v23(j) && !descr_csum_ok(j, j->buf)) {
+		/* the scan may meet stale blocks of an older log; replay may not */
+		if (pass != PASS_SCAN)
+			return corrupt(j, "descriptor block of transaction %u fails its checksum",
+				       ps->next_id);
+		ps->need_check_commit_time = 1;
+	}
+	if (pass == PASS_REPLAY)
+		return replay_descriptor(j, j->buf, ps->next_id, &ps->next_blk, &ps->block_error);
+	if (pass == PASS_SCAN && j->v2 && (j->compat & COMPAT_CHECKSUM) &&
+	    !ps->need_check_commit_time && !j->have_end) {
+		errcode_t err = v1_checksum(j, j->buf, &ps->next_blk, &ps->crc);
+		if (err == ICK_ET_JOURNAL_CORRUPT) {
+			*step = STEP_END; /* jbd2 ends the scan on a read error here */
+			return 0;
+		}
+		return err;
+	}
+	ps->next_blk = wrap(j, ps->next_blk + count_tags(j, j->buf));
+	return 0;
+}
+
+static errcode_t on_commit(struct jnl *j, enum pass pass, struct pass_state *ps, enum step *step)
+{
+	uint64_t commit_time = be64(j->buf + COMMIT_SEC);
+	int bad = 0;
+
+	if (ps->need_check_commit_time) {
+		if (commit_time >= ps->last_commit_time)
+			return corrupt(j, "transaction %u has a block that fails its checksum",
+				       ps->next_id);
+		*step = STEP_DONE; /* a stale block of an older log: the log ends here */
+		return 0;
+	}
+	if (pass == PASS_SCAN && j->v2 && (j->compat & COMPAT_CHECKSUM)) {
+		uint32_t found = be32(j->buf + COMMIT_CSUM);
+		unsigned type = j->buf[COMMIT_CSUM_TYPE], size = j->buf[COMMIT_CSUM_SIZE];
+
+		if (j->have_end) {
+			j->st->failed_commit = j->end_transaction;
+			*step = STEP_END;
+			return 0;
+		}
+		if (!((ps->crc == found && type == CRC32_CHKSUM && size == 4) ||
+		      (type == 0 && size == 0 && found == 0)))
+			bad = 1;
+		ps->crc = ~0u;
+	}
+	if (pass == PASS_SCAN && (bad || !commit_csum_ok(j, j->buf))) {
+		if (commit_time < ps->last_commit_time) {
+			*step = STEP_DONE;
+			return 0;
+		}
+		j->end_transaction = ps->next_id;
+		j->have_end = 1;
+		if (!has_inc(j, INC_ASYNC)) {
+			j->st->failed_commit = ps->next_id;
+			*step = STEP_END;
+			return 0;
+		}
+	}
+	if (pass == PASS_SCAN)
+		ps->last_commit_time = commit_time;
+	ps->next_id++;
+	return 0;
+}
+
+static errcode_t do_pass(struct jnl *j, enum pass pass)
+{
+	struct pass_state ps = { .next_id = be32(j->sb + JSB_SEQUENCE),
+				 .next_blk = be32(j->sb + JSB_START), .crc = ~0u };
+	uint64_t limit = 2ull * (j->last - j->first) + 2;
+	errcode_t err = 0;
+
+	for (;;) {
+		enum step step = STEP_GO;
+		uint32_t type;
+
+		if (pass != PASS_SCAN && tid_geq(ps.next_id, j->end_transaction))
+			break;
+		/* every step consumes a journal block; a valid log is shorter than the journal */
+		if (++ps.scanned > limit)
+			return corrupt(j, "the log runs on past the journal's length (a loop)");
+		if ((err = jread(j, ps.next_blk, j->buf)))
+			return err;
+		ps.next_blk = wrap(j, ps.next_blk + 1);
+		if (be32(j->buf) != JMAGIC || be32(j->buf + 8) != ps.next_id)
+			break;
+		type = be32(j->buf + 4);
+		if (type == JT_DESCRIPTOR)
+			err = on_descriptor(j, pass, &ps, &step);
+		else if (type == JT_COMMIT)
+			err = on_commit(j, pass, &ps, &step);
+		else if (type == JT_REVOKE) {
+			if (pass == PASS_SCAN && csum_v23(j) && !descr_csum_ok(j, j->buf))
+				ps.need_check_commit_time = 1;
+			if (pass == PASS_REVOKE)
+				err = scan_revokes(j, j->buf, ps.next_id);
+		} else
+			step = STEP_DONE;
+		if (err)
+			return err;
+		if (step != STEP_GO)
+			break;
+	}
+	if (pass == PASS_SCAN) {
+		if (!j->have_end) {
+			j->end_transaction = ps.next_id;
+			j->have_end = 1;
+		}
+	} else if (j->end_transaction != ps.next_id) {
+		return corrupt(j, "recovery pass %d ended at transaction %u, the scan at %u", pass,
+			       ps.next_id, j->end_transaction);
+	}
+	if (ps.block_error)
+		return ICK_ET_JOURNAL_CORRUPT; /* why was set where the block failed */
+	return 0;
+}
+
+/* ---- the journal superblock ---- */
+
+static errcode_t load_super(struct jnl *j)
+{
+	const unsigned char *sb = j->sb;
+	uint32_t type, maxlen;
+
+	if (be32(sb) != JMAGIC)
+		return corrupt(j, "journal superblock has a bad magic number (0x%08x)", be32(sb));
+	type = be32(sb + 4);
+	if (type != JT_SB_V1 && type != JT_SB_V2)
+		return corrupt(j, "journal superblock has block type %u", type);
+	j->v2 = type == JT_SB_V2;
+	if (j->v2) {
+		j->compat = be32(sb + JSB_COMPAT);
+		j->incompat = be32(sb + JSB_INCOMPAT);
+		if (be32(sb + JSB_NR_USERS) > 1)
+			return corrupt(j, "journal is shared by %u file systems", be32(sb + JSB_NR_USERS));
+		if (j->incompat & ~INC_KNOWN)
+			return corrupt(j, "journal has unknown incompatible features 0x%x",
+				       j->incompat & ~INC_KNOWN);
+		if (be32(sb + JSB_ROCOMPAT))
+			return corrupt(j, "journal has unknown read-only features 0x%x",
+				       be32(sb + JSB_ROCOMPAT));
+		if ((j->incompat & INC_CSUM2) && (j->incompat & INC_CSUM3))
+			return corrupt(j, "journal claims both checksum v2 and v3");
+		if (csum_v23(j) && (j->compat & COMPAT_CHECKSUM))
+			return corrupt(j, "journal claims checksum v1 and v2/v3");
+	}
+	if (csum_v23(j)) {
+		unsigned char copy[JSB_SIZE];
+		if (sb[JSB_CSUM_TYPE] != CRC32C_CHKSUM)
+			return corrupt(j, "journal checksum type is %u, not crc32c", sb[JSB_CSUM_TYPE]);
+		memcpy(copy, sb, JSB_SIZE);
+		memset(copy + JSB_CHECKSUM, 0, 4);
+		if (ext2fs_crc32c_le(~0u, copy, JSB_SIZE) != be32(sb + JSB_CHECKSUM))
+			return corrupt(j, "journal superblock fails its checksum");
+		j->seed = ext2fs_crc32c_le(~0u, sb + JSB_UUID, 16);
+	}
+	if (be32(sb + JSB_BLOCKSIZE) != j->bs)
+		return corrupt(j, "journal block size %u is not the file system's %u",
+			       be32(sb + JSB_BLOCKSIZE), j->bs);
+	maxlen = be32(sb + JSB_MAXLEN);
+	if (maxlen > j->total)
+		return corrupt(j, "journal superblock says %u blocks, the journal has %u", maxlen,
+			       j->total);
+	j->total = maxlen;
+	j->first = be32(sb + JSB_FIRST);
+	j->last = maxlen;
+	if (has_inc(j, INC_FAST_COMMIT)) {
+		uint32_t fc = be32(sb + JSB_NUM_FC) ? be32(sb + JSB_NUM_FC) : FC_DEFAULT_BLOCKS;
+		if (maxlen < fc || maxlen - fc < MIN_JOURNAL_BLOCKS)
+			return corrupt(j, "journal's fast-commit area (%u blocks) leaves too few", fc);
+		j->last = maxlen - fc;
+		j->st->fast_commit = 1;
+	}
+	if (j->first == 0 || j->first >= j->last)
+		return corrupt(j, "journal's first log block %u is outside 1..%u", j->first,
+			       j->last - 1);
+	if (be32(sb + JSB_START) &&
+	    (be32(sb + JSB_START) < j->first || be32(sb + JSB_START) >= j->last))
+		return corrupt(j, "journal's log start %u is outside %u..%u", be32(sb + JSB_START),
+			       j->first, j->last - 1);
+	j->tag_bytes = tag_bytes(j);
+	return 0;
+}
+
+/* ---- locating the journal ---- */
+
+static errcode_t locate_internal(struct jnl *j)
+{
+	struct ext2_super_block *s = j->fs->super;
+	uint64_t size;
+	errcode_t err;
+
+	j->ino = s->s_journal_inum;
+	if (j->ino < 1 || j->ino > s->s_inodes_count)
+		return corrupt(j, "journal inode number %u is invalid", j->ino);
+	if ((err = ext2fs_read_inode(j->fs, j->ino, &j->inode)))
+		return corrupt(j, "cannot read journal inode %u: %s", j->ino, error_message(err));
+	size = EXT2_I_SIZE(&j->inode);
+	if (size / j->bs > UINT32_MAX || size / j->bs > ext2fs_blocks_count(s))
+		return corrupt(j, "journal inode's size %llu is larger than the file system",
+			       (unsigned long long)size);
+	j->total = (uint32_t)(size / j->bs);
+	if (j->total < 2)
+		return corrupt(j, "journal inode has %u blocks", j->total);
+	if ((err = jmap(j, 0, &j->sb_pblk)))
+		return err;
+	return 0;
+}
+
+static errcode_t locate_external(struct jnl *j, const char *path)
+{
+	unsigned char esb[1024];
+	errcode_t err;
+	uint64_t start = j->bs == 1024 ? 2 : 1; /* block after the ext2 superblock */
+	uint64_t count;
+
+	if (!path)
+		return ICK_ET_NO_EXT_JOURNAL;
+	if ((err = unix_io_manager->open(path, 0, &j->ext)))
+		return err;
+	if ((err = io_channel_set_blksize(j->ext, (int)j->bs)))
+		return err;
+	/* the journal device carries an ext2 superblock naming it (journal_dev) and its uuid */
+	if ((err = io_channel_read_blk64(j->ext, 1024 / j->bs, -1024, esb + 0)) && j->bs == 1024)
+		return err;
+	if (j->bs > 1024) {
+		unsigned char *b = malloc(j->bs);
+		if (!b)
+			return ENOMEM;
+		err = io_channel_read_blk64(j->ext, 0, 1, b);
+		if (!err)
+			memcpy(esb, b + 1024, 1024);
+		free(b);
+		if (err)
+			return err;
+	}
+	if ((esb[0x38] | esb[0x39] << 8) != EXT2_SUPER_MAGIC ||
+	    !(le32(esb + 0x60) & EXT3_FEATURE_INCOMPAT_JOURNAL_DEV))
+		return corrupt(j, "%s is not an external journal device", path);
+	if (memcmp(esb + 0x68, j->fs->super->s_journal_uuid, 16))
+		return corrupt(j, "%s is not this file system's journal (uuid differs)", path);
+	count = le32(esb + 0x04) | (uint64_t)le32(esb + 0x150) << 32;
+	if (count <= start || count - start > UINT32_MAX)
+		return corrupt(j, "external journal %s has %llu blocks", path,
+			       (unsigned long long)count);
+	j->ext_offset = start;
+	j->total = (uint32_t)(count - start);
+	j->st->external = 1;
+	return 0;
+}
+
+/* ---- what e2fsck writes after a replay ---- */
+
+static errcode_t mark_journal_empty(struct jnl *j)
+{
+	unsigned char *b = j->buf;
+	errcode_t err;
+
+	if (j->ext)
+		return 0; /* the external device is not part of the view */
+	if ((err = ick_overlay_pread(j->ov, j->fs->io, j->sb_pblk * j->bs, j->bs, b)))
+		return err;
+	put_be32(b + JSB_SEQUENCE, j->end_transaction + 1);
+	put_be32(b + JSB_START, 0);
+	if (csum_v23(j)) {
+		memset(b + JSB_CHECKSUM, 0, 4);
+		put_be32(b + JSB_CHECKSUM, ext2fs_crc32c_le(~0u, b, JSB_SIZE));
+	}
+	return ick_overlay_put(j->ov, j->sb_pblk, b);
+}
+
+/* e2fsck sets the journal s_errno on a corrupt commit, then moves it into the file system
+ * state (ERROR_FS) and clears it: the net effect is only the state bit. */
+static errcode_t clear_recover_flag(struct jnl *j)
+{
+	unsigned char sb[1024];
+	errcode_t err;
+
+	if ((err = ick_overlay_pread(j->ov, j->fs->io, SB_OFFSET, sizeof(sb), sb)))
+		return err;
+	put_le32(sb + SB_INCOMPAT, le32(sb + SB_INCOMPAT) & ~(uint32_t)SB_INCOMPAT_RECOVER);
+	if (j->st->failed_commit)
+		sb[SB_STATE] |= SB_STATE_ERROR;
+	if (le32(sb + SB_ROCOMPAT) & SB_ROCOMPAT_METADATA_CSUM)
+		put_le32(sb + SB_CHECKSUM, ext2fs_crc32c_le(~0u, sb, SB_CHECKSUM));
+	return ick_overlay_pwrite(j->ov, j->fs->io, SB_OFFSET, sizeof(sb), sb);
+}
+
+/* ---- entry point ---- */
+
+static errcode_t recover(struct jnl *j, const char *ext_journal)
+{
+	struct ext2_super_block *s = j->fs->super;
+	errcode_t err;
+
+	if (!ext2fs_has_feature_journal(s))
+		return corrupt(j, "needs_recovery is set but the file system has no journal");
+	err = s->s_journal_inum ? locate_internal(j) : locate_external(j, ext_journal);
+	if (err)
+		return err;
+	if (!(j->buf = malloc(j->bs)) || !(j->data = malloc(j->bs)))
+		return ENOMEM;
+	if (j->ext)
+		err = io_channel_read_blk64(j->ext, j->ext_offset, 1, j->buf);
+	else
+		err = io_channel_read_blk64(j->fs->io, j->sb_pblk, 1, j->buf);
+	if (err)
+		return corrupt(j, "cannot read the journal superblock: %s", error_message(err));
+	memcpy(j->sb, j->buf, JSB_SIZE);
+	if ((err = load_super(j)))
+		return err;
+	j->st->first_seq = j->st->end_seq = be32(j->sb + JSB_SEQUENCE);
+	if (be32(j->sb + JSB_START)) {
+		j->st->needed = 1;
+		if ((err = do_pass(j, PASS_SCAN)) || (err = do_pass(j, PASS_REVOKE)) ||
+		    (err = do_pass(j, PASS_REPLAY)))
+			return err;
+		j->st->end_seq = j->end_transaction;
+	} else {
+		/* nothing to replay; the next transaction is still one past s_sequence */
+		j->end_transaction = be32(j->sb + JSB_SEQUENCE);
+	}
+	if ((err = mark_journal_empty(j)))
+		return err;
+	return clear_recover_flag(j);
+}
+
+static errcode_t copy_block(uint64_t blk, const unsigned char *data, void *priv)
+{
+	return ick_overlay_put(priv, blk, data);
+}
+
+errcode_t ick_journal_recover(ext2_filsys fs, const char *ext_journal, struct ick_overlay *ov,
+			      struct ick_journal_stats *stats)
+{
+	struct jnl j = { .fs = fs, .st = stats, .bs = fs->blocksize };
+	struct ick_overlay *scratch = NULL;
+	errcode_t err;
+
+	memset(stats, 0, sizeof(*stats));
+	if (ick_overlay_blocksize(ov) != fs->blocksize)
+		return EXT2_ET_INVALID_ARGUMENT;
+	/* replay into a scratch overlay first, so a failure leaves @ov untouched */
+	if ((err = ick_overlay_new(fs->blocksize, &scratch)))
+		return err;
+	j.ov = scratch;
+	err = recover(&j, ext_journal);
+	if (!err)
+		err = ick_overlay_iterate(scratch, copy_block, ov);
+	ick_overlay_free(scratch);
+	if (j.ext)
+		io_channel_close(j.ext);
+	free(j.rv);
+	free(j.buf);
+	free(j.data);
+	return err;
+}

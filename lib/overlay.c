@@ -1,0 +1,398 @@
+/*
+ * overlay.c - block overlay and its io_manager.
+ *
+ * Written by hand: libext2fs offers undo_io (which writes through to the device) and
+ * test_io (which sees no data), but no manager that keeps writes in memory over a
+ * read-only file, so this one wraps unix_io the way the struct_io_manager interface
+ * (ext2_io.h) intends: our channel, a private backing channel, byte-exact forwarding.
+ *
+ * The backing channel of our own channel has 1 KiB blocks: every offset libext2fs asks
+ * for is a multiple of 1 KiB (superblock at 1024, blocks of 1 KiB or more), so reads
+ * forward as whole blocks; any other offset is served through a bounce buffer.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "overlay.h"
+
+#define BACKING_BLK 1024u
+
+struct slot {
+	uint64_t blk;
+	unsigned char *data; /* NULL: empty slot */
+};
+
+struct ick_overlay {
+	unsigned blocksize;
+	struct slot *tab;
+	size_t cap, nr; /* cap is a power of two */
+};
+
+static size_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+
+errcode_t ick_overlay_new(unsigned blocksize, struct ick_overlay **out)
+{
+	struct ick_overlay *ov;
+
+	*out = NULL;
+	if (blocksize < 1024 || blocksize > 65536 || (blocksize & (blocksize - 1)))
+		return EXT2_ET_INVALID_ARGUMENT;
+	if (!(ov = calloc(1, sizeof(*ov))))
+		return ENOMEM;
+	ov->blocksize = blocksize;
+	ov->cap = 64;
+	if (!(ov->tab = calloc(ov->cap, sizeof(*ov->tab)))) {
+		free(ov);
+		return ENOMEM;
+	}
+	*out = ov;
+	return 0;
+}
+
+void ick_overlay_free(struct ick_overlay *ov)
+{
+	if (!ov)
+		return;
+	for (size_t i = 0; i < ov->cap; i++)
+		free(ov->tab[i].data);
+	free(ov->tab);
+	free(ov);
+}
+
+unsigned ick_overlay_blocksize(const struct ick_overlay *ov)
+{
+	return ov->blocksize;
+}
+
+uint64_t ick_overlay_count(const struct ick_overlay *ov)
+{
+	return ov->nr;
+}
+
+static struct slot *find_slot(const struct ick_overlay *ov, uint64_t blk)
+{
+	size_t mask = ov->cap - 1;
+
+	for (size_t i = hash64(blk) & mask;; i = (i + 1) & mask)
+		if (!ov->tab[i].data || ov->tab[i].blk == blk)
+			return &ov->tab[i];
+}
+
+static errcode_t grow(struct ick_overlay *ov)
+{
+	struct ick_overlay bigger = *ov;
+
+	if (ov->cap > SIZE_MAX / 2 / sizeof(struct slot))
+		return ENOMEM;
+	bigger.cap = ov->cap * 2;
+	if (!(bigger.tab = calloc(bigger.cap, sizeof(struct slot))))
+		return ENOMEM;
+	for (size_t i = 0; i < ov->cap; i++)
+		if (ov->tab[i].data)
+			*find_slot(&bigger, ov->tab[i].blk) = ov->tab[i];
+	free(ov->tab);
+	ov->tab = bigger.tab;
+	ov->cap = bigger.cap;
+	return 0;
+}
+
+errcode_t ick_overlay_put(struct ick_overlay *ov, uint64_t blk, const void *data)
+{
+	struct slot *s = find_slot(ov, blk);
+	errcode_t err;
+
+	if (!s->data) {
+		if (2 * (ov->nr + 1) > ov->cap) {
+			if ((err = grow(ov)))
+				return err;
+			s = find_slot(ov, blk);
+		}
+		if (!(s->data = malloc(ov->blocksize)))
+			return ENOMEM;
+		s->blk = blk;
+		ov->nr++;
+	}
+	memcpy(s->data, data, ov->blocksize);
+	return 0;
+}
+
+const unsigned char *ick_overlay_get(const struct ick_overlay *ov, uint64_t blk)
+{
+	return find_slot(ov, blk)->data;
+}
+
+errcode_t ick_overlay_iterate(const struct ick_overlay *ov,
+			      errcode_t (*fn)(uint64_t blk, const unsigned char *data, void *priv),
+			      void *priv)
+{
+	errcode_t err;
+
+	for (size_t i = 0; i < ov->cap; i++)
+		if (ov->tab[i].data && (err = fn(ov->tab[i].blk, ov->tab[i].data, priv)))
+			return err;
+	return 0;
+}
+
+/* Bytes [off, off+len) of the image, in whole blocks of the backing channel's size. */
+static errcode_t backing_read(io_channel backing, uint64_t off, size_t len, unsigned char *buf)
+{
+	uint64_t cbs = (uint64_t)backing->block_size;
+	uint64_t start = off / cbs * cbs, end = (off + len + cbs - 1) / cbs * cbs;
+	unsigned char *bounce;
+	errcode_t err;
+
+	if (len == 0)
+		return 0;
+	if (start == off && end == off + len && len / cbs <= INT32_MAX)
+		return io_channel_read_blk64(backing, off / cbs, (int)(len / cbs), buf);
+	if (end - start > INT32_MAX)
+		return EXT2_ET_INVALID_ARGUMENT;
+	if (!(bounce = malloc(end - start)))
+		return ENOMEM;
+	err = io_channel_read_blk64(backing, start / cbs, -(int)(end - start), bounce);
+	if (!err)
+		memcpy(buf, bounce + (off - start), len);
+	free(bounce);
+	return err;
+}
+
+errcode_t ick_overlay_pread(struct ick_overlay *ov, io_channel backing, uint64_t off, size_t len,
+			    void *buf)
+{
+	unsigned bs = ov->blocksize;
+	errcode_t err;
+
+	if (off > UINT64_MAX - len)
+		return EXT2_ET_INVALID_ARGUMENT;
+	if ((err = backing_read(backing, off, len, buf)))
+		return err;
+	if (!ov->nr || !len)
+		return 0;
+	for (uint64_t b = off / bs; b <= (off + len - 1) / bs; b++) {
+		const unsigned char *d = ick_overlay_get(ov, b);
+		uint64_t bstart = b * bs, lo, hi;
+
+		if (!d)
+			continue;
+		lo = bstart > off ? bstart : off;
+		hi = bstart + bs < off + len ? bstart + bs : off + len;
+		memcpy((unsigned char *)buf + (lo - off), d + (lo - bstart), hi - lo);
+	}
+	return 0;
+}
+
+/* Write [off, off+len) into the overlay: whole blocks directly, partial ones merged. */
+errcode_t ick_overlay_pwrite(struct ick_overlay *ov, io_channel backing, uint64_t off, size_t len,
+			     const void *buf)
+{
+	unsigned bs = ov->blocksize;
+	const unsigned char *src = buf;
+	unsigned char *tmp = NULL;
+	errcode_t err = 0;
+
+	if (!len)
+		return 0;
+	if (off > UINT64_MAX - len)
+		return EXT2_ET_INVALID_ARGUMENT;
+	for (uint64_t b = off / bs; b <= (off + len - 1) / bs && !err; b++) {
+		uint64_t bstart = b * bs;
+		uint64_t lo = bstart > off ? bstart : off;
+		uint64_t hi = bstart + bs < off + len ? bstart + bs : off + len;
+
+		if (lo == bstart && hi == bstart + bs) {
+			err = ick_overlay_put(ov, b, src + (lo - off));
+			continue;
+		}
+		if (!tmp && !(tmp = malloc(bs)))
+			return ENOMEM;
+		if ((err = ick_overlay_pread(ov, backing, bstart, bs, tmp)))
+			break;
+		memcpy(tmp + (lo - bstart), src + (lo - off), hi - lo);
+		err = ick_overlay_put(ov, b, tmp);
+	}
+	free(tmp);
+	return err;
+}
+
+/* ---- the io_manager ---- */
+
+struct chan_priv {
+	struct ick_overlay *ov;
+	io_channel backing;
+};
+
+static struct ick_overlay *next_overlay;
+
+void ick_overlay_io_attach(struct ick_overlay *ov)
+{
+	next_overlay = ov;
+}
+
+static struct chan_priv *priv_of(io_channel ch)
+{
+	return ch->private_data;
+}
+
+static errcode_t ov_open(const char *name, int flags, io_channel *out)
+{
+	io_channel ch = NULL;
+	struct chan_priv *p = NULL;
+	errcode_t err;
+
+	*out = NULL;
+	if (!next_overlay)
+		return EXT2_ET_INVALID_ARGUMENT;
+	if (!(ch = calloc(1, sizeof(*ch))) || !(p = calloc(1, sizeof(*p))) ||
+	    !(ch->name = strdup(name))) {
+		err = ENOMEM;
+		goto fail;
+	}
+	/* The image is opened read-only whatever @flags asks: writes stay in the overlay. */
+	err = unix_io_manager->open(name, flags & ~(IO_FLAG_RW | IO_FLAG_EXCLUSIVE), &p->backing);
+	if (err)
+		goto fail;
+	if ((err = io_channel_set_blksize(p->backing, BACKING_BLK))) {
+		io_channel_close(p->backing);
+		goto fail;
+	}
+	p->ov = next_overlay;
+	next_overlay = NULL;
+	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+	ch->manager = ick_overlay_io_manager;
+	ch->block_size = 1024;
+	ch->refcount = 1;
+	ch->private_data = p;
+	*out = ch;
+	return 0;
+fail:
+	if (ch)
+		free(ch->name);
+	free(ch);
+	free(p);
+	return err;
+}
+
+static errcode_t ov_close(io_channel ch)
+{
+	struct chan_priv *p = priv_of(ch);
+	errcode_t err = 0;
+
+	if (--ch->refcount > 0)
+		return 0;
+	if (p->backing)
+		err = io_channel_close(p->backing);
+	free(p);
+	free(ch->name);
+	free(ch);
+	return err;
+}
+
+static errcode_t ov_set_blksize(io_channel ch, int blksize)
+{
+	if (blksize < 1024 || blksize % 1024)
+		return EXT2_ET_INVALID_ARGUMENT;
+	ch->block_size = blksize;
+	return 0;
+}
+
+/* libext2fs's count convention: > 0 blocks of the channel's size, < 0 bytes. */
+static errcode_t span(io_channel ch, unsigned long long blk, int count, uint64_t *off,
+		      size_t *len)
+{
+	uint64_t bs = (uint64_t)ch->block_size;
+
+	if (blk > UINT64_MAX / bs)
+		return EXT2_ET_LLSEEK_FAILED;
+	*off = blk * bs;
+	*len = count < 0 ? (size_t)(-(int64_t)count) : (size_t)count * bs;
+	return 0;
+}
+
+static errcode_t ov_read64(io_channel ch, unsigned long long blk, int count, void *buf)
+{
+	uint64_t off;
+	size_t len;
+	errcode_t err = span(ch, blk, count, &off, &len);
+
+	return err ? err : ick_overlay_pread(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
+}
+
+static errcode_t ov_write64(io_channel ch, unsigned long long blk, int count, const void *buf)
+{
+	uint64_t off;
+	size_t len;
+	errcode_t err = span(ch, blk, count, &off, &len);
+
+	return err ? err : ick_overlay_pwrite(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
+}
+
+static errcode_t ov_read(io_channel ch, unsigned long blk, int count, void *buf)
+{
+	return ov_read64(ch, blk, count, buf);
+}
+
+static errcode_t ov_write(io_channel ch, unsigned long blk, int count, const void *buf)
+{
+	return ov_write64(ch, blk, count, buf);
+}
+
+static errcode_t ov_write_byte(io_channel ch, unsigned long off, int count, const void *buf)
+{
+	if (count < 0)
+		return EXT2_ET_INVALID_ARGUMENT;
+	return ick_overlay_pwrite(priv_of(ch)->ov, priv_of(ch)->backing, off, (size_t)count, buf);
+}
+
+static errcode_t ov_flush(io_channel ch)
+{
+	(void)ch;
+	return 0;
+}
+
+static errcode_t ov_set_option(io_channel ch, const char *opt, const char *arg)
+{
+	(void)ch;
+	(void)opt;
+	(void)arg;
+	return EXT2_ET_INVALID_ARGUMENT;
+}
+
+static errcode_t ov_zeroout(io_channel ch, unsigned long long blk, unsigned long long count)
+{
+	struct chan_priv *p = priv_of(ch);
+	unsigned char *zero;
+	errcode_t err = 0;
+
+	if (!(zero = calloc(1, (size_t)ch->block_size)))
+		return ENOMEM;
+	for (unsigned long long i = 0; i < count && !err; i++)
+		err = ick_overlay_pwrite(p->ov, p->backing, (blk + i) * (uint64_t)ch->block_size,
+				     (size_t)ch->block_size, zero);
+	free(zero);
+	return err;
+}
+
+static struct struct_io_manager overlay_manager = {
+	.magic = EXT2_ET_MAGIC_IO_MANAGER,
+	.name = "iomapck overlay I/O manager",
+	.open = ov_open,
+	.close = ov_close,
+	.set_blksize = ov_set_blksize,
+	.read_blk = ov_read,
+	.write_blk = ov_write,
+	.flush = ov_flush,
+	.write_byte = ov_write_byte,
+	.set_option = ov_set_option,
+	.read_blk64 = ov_read64,
+	.write_blk64 = ov_write64,
+	.zeroout = ov_zeroout,
+};
+
+io_manager ick_overlay_io_manager = &overlay_manager;

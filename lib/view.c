@@ -1,0 +1,195 @@
+/*
+ * view.c - the image as the kernel sees it after mount (contract in view.h).
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "ick_err.h"
+#include "view.h"
+
+static errcode_t note(struct ick_report *rep, const char *fmt, ...) ICK_PRINTF(2, 3);
+
+static errcode_t note(struct ick_report *rep, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	if (!rep)
+		return 0;
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return ENOMEM;
+	free(rep->note);
+	rep->note = s;
+	return 0;
+}
+
+static errcode_t finding(struct ick_report *rep, uint32_t code, const char *detail)
+{
+	struct ick_finding f = ick_finding_blank(code, 0);
+
+	return rep ? ick_report_add(rep, &f, "%s", detail) : 0;
+}
+
+/* The journal could not or would not be replayed: say so, and check the raw image. */
+static errcode_t keep_raw(struct ick_report *rep, errcode_t why, const struct ick_journal_stats *st,
+			  const struct ick_view_opts *o)
+{
+	errcode_t err;
+
+	if (why == ICK_ET_JOURNAL_CORRUPT) {
+		if ((err = finding(rep, ICK_PR_JOURNAL_CORRUPT, st->why)))
+			return err;
+		return note(rep, "journal: cannot be recovered (%s); checked the image as it is "
+			    "on disk", st->why);
+	}
+	if ((err = finding(rep, ICK_PR_JOURNAL_NOT_RECOVERED,
+			   o->norecovery ? "iomap_norecovery was given"
+					 : "the journal is on an external device; give "
+					   "iomap_journal=PATH")))
+		return err;
+	return note(rep, "journal: needs recovery, not recovered (%s); checked the image as it "
+		    "is on disk", o->norecovery ? "iomap_norecovery" : "external journal not given");
+}
+
+static errcode_t report_recovered(struct ick_report *rep, const struct ick_journal_stats *st)
+{
+	char d[160];
+	errcode_t err;
+
+	if (st->failed_commit) {
+		snprintf(d, sizeof(d), "transaction %u: its commit block fails its checksum; "
+			 "transactions from it on were not replayed", st->failed_commit);
+		if ((err = finding(rep, ICK_PR_JOURNAL_TXN_CORRUPT, d)))
+			return err;
+	}
+	if (st->fast_commit &&
+	    (err = finding(rep, ICK_PR_JOURNAL_FAST_COMMIT,
+			   "fast-commit blocks are not replayed; the kernel would replay them")))
+		return err;
+	if (!st->needed)
+		return note(rep, "journal: needs_recovery set but the log is empty; checked the "
+			    "image with the flag cleared");
+	return note(rep, "journal: recovered %u transaction%s (sequence %u to %u), replayed %llu "
+		    "block%s, %llu revoked; checked the recovered view",
+		    st->end_seq - st->first_seq, st->end_seq - st->first_seq == 1 ? "" : "s",
+		    st->first_seq, st->end_seq - 1, (unsigned long long)st->replayed,
+		    st->replayed == 1 ? "" : "s", (unsigned long long)st->revoke_hits);
+}
+
+errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct ick_report *rep,
+			struct ick_image **out)
+{
+	static const struct ick_view_opts none;
+	struct ick_image *raw = NULL, *img = NULL;
+	struct ick_overlay *ov = NULL;
+	struct ick_journal_stats st;
+	errcode_t err;
+
+	if (!o)
+		o = &none;
+	*out = NULL;
+	if ((err = ick_image_open(path, 0, NULL, &raw)))
+		return err == ICK_ET_UNSUPPORTED_FEATURE ? (*out = raw, err) : err;
+	if (!raw->needs_recovery) {
+		*out = raw;
+		return 0;
+	}
+	memset(&st, 0, sizeof(st));
+	if (o->norecovery) {
+		err = ICK_ET_NO_EXT_JOURNAL;
+	} else {
+		if ((err = ick_overlay_new(raw->fs->blocksize, &ov)))
+			goto fail;
+		err = ick_journal_recover(raw->fs, o->ext_journal, ov, &st);
+	}
+	if (err == ICK_ET_JOURNAL_CORRUPT || err == ICK_ET_NO_EXT_JOURNAL) {
+		ick_overlay_free(ov);
+		raw->journal = st;
+		if ((err = keep_raw(rep, err, &st, o)))
+			goto fail;
+		*out = raw;
+		return 0;
+	}
+	if (err)
+		goto fail;
+	ick_image_close(raw);
+	raw = NULL;
+	ick_overlay_io_attach(ov);
+	if ((err = ick_image_open(path, 0, ick_overlay_io_manager, &img))) {
+		ick_overlay_io_attach(NULL);
+		goto fail;
+	}
+	img->overlay = ov;
+	img->recovered = 1;
+	img->needs_recovery = 1;
+	img->journal = st;
+	*out = img;
+	return report_recovered(rep, &st);
+fail:
+	ick_image_close(raw);
+	ick_image_close(img);
+	if (!img)
+		ick_overlay_free(ov);
+	return err;
+}
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+static errcode_t same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino)
+		return EEXIST;
+	return 0;
+}
+
+errcode_t ick_view_dump(struct ick_image *img, const char *out_path)
+{
+	ext2_filsys fs = img->fs;
+	uint64_t n = ext2fs_blocks_count(fs->super);
+	unsigned char *buf;
+	errcode_t err = 0;
+	int fd;
+
+	if ((err = same_file(img->path, out_path)))
+		return err;
+	if ((fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+		return errno;
+	if (!(buf = malloc(fs->blocksize))) {
+		close(fd);
+		return ENOMEM;
+	}
+	for (uint64_t b = 0; b < n && !err; b++) {
+		if ((err = io_channel_read_blk64(fs->io, b, 1, buf)))
+			break;
+		if (all_zero(buf, fs->blocksize))
+			continue;
+		if (pwrite(fd, buf, fs->blocksize, (off_t)(b * fs->blocksize)) !=
+		    (ssize_t)fs->blocksize)
+			err = errno ? errno : EIO;
+	}
+	if (!err && ftruncate(fd, (off_t)(n * fs->blocksize)) < 0)
+		err = errno;
+	if (close(fd) < 0 && !err)
+		err = errno;
+	free(buf);
+	return err;
+}

@@ -1,0 +1,46 @@
+/*
+ * view.h - open an image as the kernel would see it after mount: when the journal needs
+ * recovery, replay it into an overlay (journal.c) and open the file system through the
+ * overlay's io_manager, so every check runs unchanged on the recovered view while the
+ * image file stays read-only.
+ *
+ * What is reported (into @rep, when given): one note line saying how the image was read
+ * (recovered: transactions, blocks replayed and revoked, last sequence; or raw, and why),
+ * JOURNAL_CORRUPT when the journal cannot be recovered (the raw image is then checked, as
+ * nothing else is honest: the kernel would refuse to mount it), JOURNAL_NOT_RECOVERED when
+ * recovery was skipped (norecovery, or an external journal not given), JOURNAL_TXN_CORRUPT
+ * when a corrupt commit stopped the replay early (the view is what the kernel replays),
+ * JOURNAL_FAST_COMMIT when a fast-commit area exists (not replayed).
+ *
+ * Orphans are not processed: the kernel truncates or deletes orphan inodes at mount, we
+ * do not; instead the caller reports each orphan (JOURNAL_ORPHAN) so findings on those
+ * inodes are read as explained (README: "Orphans").
+ */
+#ifndef ICK_VIEW_H
+#define ICK_VIEW_H
+
+#include "image.h"
+#include "journal.h"
+#include "report.h"
+
+struct ick_view_opts {
+	int norecovery;          /* check the image as it is on disk */
+	const char *ext_journal; /* external journal device, or NULL */
+};
+
+/*
+ * ick_view_open - open @path read-only, recovered when it needs recovery.
+ * Returns 0 and *out (its journal stats in (*out)->journal), or what ick_image_open or
+ * ick_journal_recover return for operational failures (I/O, memory, not ext2/3/4).
+ */
+ICK_MUST_CHECK errcode_t ick_view_open(const char *path, const struct ick_view_opts *o,
+				       struct ick_report *rep, struct ick_image **out);
+
+/*
+ * ick_view_dump - write every block of @img's view (recovered or not) to @out_path, a
+ * regular file created or truncated (all-zero blocks are left as holes).  Refuses the
+ * image itself (EEXIST).
+ */
+ICK_MUST_CHECK errcode_t ick_view_dump(struct ick_image *img, const char *out_path);
+
+#endif
