@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "ick_err.h"
 #include "view.h"
+#include "orphan.h"
 
 static errcode_t note(struct ick_report *rep, const char *fmt, ...) ICK_PRINTF(2, 3);
 
@@ -86,6 +87,54 @@ static errcode_t report_recovered(struct ick_report *rep, const struct ick_journ
 		    st->replayed == 1 ? "" : "s", (unsigned long long)st->revoke_hits);
 }
 
+/* Open @path through @ov (read-only, or read-write into the overlay). */
+static errcode_t open_over(const char *path, struct ick_overlay *ov, int flags,
+			   struct ick_image **out)
+{
+	errcode_t err;
+
+	ick_overlay_io_attach(ov);
+	err = ick_image_open(path, flags, ick_overlay_io_manager, out);
+	ick_overlay_io_attach(NULL);
+	return err;
+}
+
+/* Release the orphans into @ov as a mount would (orphan.c), then close: it all lands in @ov. */
+static errcode_t release_orphans(const char *path, struct ick_overlay *ov, struct ick_report *rep,
+				 struct ick_orphan_stats *os)
+{
+	struct ick_image *rw = NULL;
+	errcode_t err, err2;
+
+	if ((err = open_over(path, ov, ICK_OPEN_RW, &rw)))
+		return err;
+	rw->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY; /* as e2fsck: backups are not touched */
+	err = ick_orphans_release(rw->fs, rep, os);
+	err2 = ext2fs_close_free(&rw->fs);
+	ick_image_close(rw);
+	return err ? err : err2;
+}
+
+static errcode_t orphan_note(struct ick_report *rep, const struct ick_orphan_stats *os)
+{
+	char *old;
+	errcode_t err;
+
+	if (!rep || (!os->deleted && !os->truncated && !os->why[0] && !os->skipped_error_fs))
+		return 0;
+	old = rep->note;
+	rep->note = NULL;
+	if (os->skipped_error_fs)
+		err = note(rep, "%s%sorphans: ERROR_FS is set, so the orphan list was cleared, not "
+			   "processed (as a mount does)", old ? old : "", old ? "; " : "");
+	else
+		err = note(rep, "%s%sorphans: %u deleted, %u truncated in the view as a mount "
+			   "does%s%s", old ? old : "", old ? "; " : "", os->deleted, os->truncated,
+			   os->why[0] ? "; stopped early: " : "", os->why);
+	free(old);
+	return err;
+}
+
 errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct ick_report *rep,
 			struct ick_image **out)
 {
@@ -93,53 +142,62 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	struct ick_image *raw = NULL, *img = NULL;
 	struct ick_overlay *ov = NULL;
 	struct ick_journal_stats st;
+	struct ick_orphan_stats os;
+	int recovered = 0;
 	errcode_t err;
 
 	if (!o)
 		o = &none;
 	*out = NULL;
+	memset(&st, 0, sizeof(st));
 	if ((err = ick_image_open(path, 0, NULL, &raw)))
 		return err == ICK_ET_UNSUPPORTED_FEATURE ? (*out = raw, err) : err;
-	if (!raw->needs_recovery) {
-		*out = raw;
-		return 0;
-	}
-	memset(&st, 0, sizeof(st));
-	if (o->norecovery) {
-		err = ICK_ET_NO_EXT_JOURNAL;
-	} else {
-		if ((err = ick_overlay_new(raw->fs->blocksize, &ov)))
-			goto fail;
-		err = ick_journal_recover(raw->fs, o->ext_journal, ov, &st);
-	}
-	if (err == ICK_ET_JOURNAL_CORRUPT || err == ICK_ET_NO_EXT_JOURNAL) {
-		ick_overlay_free(ov);
-		raw->journal = st;
-		if ((err = keep_raw(rep, err, &st, o)))
+	if (o->norecovery || (!raw->needs_recovery && !ick_orphans_present(raw->fs))) {
+		if (raw->needs_recovery && (err = keep_raw(rep, ICK_ET_NO_EXT_JOURNAL, &st, o)))
 			goto fail;
 		*out = raw;
 		return 0;
 	}
-	if (err)
+	if ((err = ick_overlay_new(raw->fs->blocksize, &ov)))
 		goto fail;
+	if (raw->needs_recovery) {
+		err = ick_journal_recover(raw->fs, o->ext_journal, ov, &st);
+		if (err == ICK_ET_JOURNAL_CORRUPT || err == ICK_ET_NO_EXT_JOURNAL) {
+			ick_overlay_free(ov);
+			raw->journal = st;
+			if ((err = keep_raw(rep, err, &st, o)))
+				goto fail_raw;
+			*out = raw;
+			return 0;
+		}
+		if (err)
+			goto fail;
+		recovered = 1;
+		if ((err = report_recovered(rep, &st)))
+			goto fail;
+	}
 	ick_image_close(raw);
 	raw = NULL;
-	ick_overlay_io_attach(ov);
-	if ((err = ick_image_open(path, 0, ick_overlay_io_manager, &img))) {
-		ick_overlay_io_attach(NULL);
+	if ((err = open_over(path, ov, 0, &img)))
 		goto fail;
+	if (ick_orphans_present(img->fs)) {
+		ick_image_close(img);
+		img = NULL;
+		if ((err = release_orphans(path, ov, rep, &os)) || (err = orphan_note(rep, &os)) ||
+		    (err = open_over(path, ov, 0, &img)))
+			goto fail;
 	}
 	img->overlay = ov;
-	img->recovered = 1;
-	img->needs_recovery = 1;
+	img->recovered = recovered;
+	img->needs_recovery = recovered;
 	img->journal = st;
 	*out = img;
-	return report_recovered(rep, &st);
+	return 0;
 fail:
+	ick_overlay_free(ov);
+fail_raw:
 	ick_image_close(raw);
 	ick_image_close(img);
-	if (!img)
-		ick_overlay_free(ov);
 	return err;
 }
 

@@ -12,9 +12,10 @@
  * when a corrupt commit stopped the replay early (the view is what the kernel replays),
  * JOURNAL_FAST_COMMIT when a fast-commit area exists (not replayed).
  *
- * Orphans are not processed: the kernel truncates or deletes orphan inodes at mount, we
- * do not; instead the caller reports each orphan (JOURNAL_ORPHAN) so findings on those
- * inodes are read as explained (README: "Orphans").
+ * Orphans are released in the view as a mount releases them (orphan.c: deleted or
+ * truncated to i_size, quota returned), whether or not the journal needed recovery; each
+ * is reported (JOURNAL_ORPHAN, info) and the note line counts them.  With norecovery the
+ * image is checked exactly as it is on disk, orphans included.
  */
 #ifndef ICK_VIEW_H
 #define ICK_VIEW_H

