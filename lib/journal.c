@@ -86,8 +86,8 @@ struct jnl {
 	/* where the journal is */
 	ext2_ino_t ino;
 	struct ext2_inode inode;
-	io_channel ext;      /* external device, or NULL */
-	uint64_t ext_offset; /* journal block 0 on the external device */
+	io_channel ext;      /* external device, or NULL: journal block N is device block N */
+	uint32_t sb_lblk;    /* journal block holding the journal superblock */
 	/* geometry and features */
 	unsigned bs;
 	uint32_t first, last, total;
@@ -184,7 +184,7 @@ static errcode_t jmap(struct jnl *j, uint32_t lblk, uint64_t *pblk)
 		return corrupt(j, "journal block %u is past the journal's end (%u blocks)", lblk,
 			       j->total);
 	if (j->ext) {
-		*pblk = j->ext_offset + lblk;
+		*pblk = lblk;
 		return 0;
 	}
 	err = ext2fs_bmap2(j->fs, j->ino, &j->inode, NULL, 0, lblk, NULL, &p);
@@ -685,40 +685,30 @@ static errcode_t locate_external(struct jnl *j, const char *path)
 {
 	unsigned char esb[1024];
 	errcode_t err;
-	uint64_t start = j->bs == 1024 ? 2 : 1; /* block after the ext2 superblock */
+	uint32_t start = j->bs == 1024 ? 2 : 1; /* the block after the ext2 superblock */
 	uint64_t count;
 
 	if (!path)
 		return ICK_ET_NO_EXT_JOURNAL;
 	if ((err = unix_io_manager->open(path, 0, &j->ext)))
 		return err;
-	if ((err = io_channel_set_blksize(j->ext, (int)j->bs)))
+	/* the journal device carries an ext2 superblock at byte 1024 (journal_dev, its uuid) */
+	if ((err = io_channel_set_blksize(j->ext, 1024)) ||
+	    (err = io_channel_read_blk64(j->ext, 1, 1, esb)) ||
+	    (err = io_channel_set_blksize(j->ext, (int)j->bs)))
 		return err;
-	/* the journal device carries an ext2 superblock naming it (journal_dev) and its uuid */
-	if ((err = io_channel_read_blk64(j->ext, 1024 / j->bs, -1024, esb + 0)) && j->bs == 1024)
-		return err;
-	if (j->bs > 1024) {
-		unsigned char *b = malloc(j->bs);
-		if (!b)
-			return ENOMEM;
-		err = io_channel_read_blk64(j->ext, 0, 1, b);
-		if (!err)
-			memcpy(esb, b + 1024, 1024);
-		free(b);
-		if (err)
-			return err;
-	}
 	if ((esb[0x38] | esb[0x39] << 8) != EXT2_SUPER_MAGIC ||
 	    !(le32(esb + 0x60) & EXT3_FEATURE_INCOMPAT_JOURNAL_DEV))
 		return corrupt(j, "%s is not an external journal device", path);
 	if (memcmp(esb + 0x68, j->fs->super->s_journal_uuid, 16))
 		return corrupt(j, "%s is not this file system's journal (uuid differs)", path);
 	count = le32(esb + 0x04) | (uint64_t)le32(esb + 0x150) << 32;
-	if (count <= start || count - start > UINT32_MAX)
+	if (count <= start + 1)
 		return corrupt(j, "external journal %s has %llu blocks", path,
 			       (unsigned long long)count);
-	j->ext_offset = start;
-	j->total = (uint32_t)(count - start);
+	/* as e2fsck: the log is addressed in device blocks, the superblock at @start */
+	j->sb_lblk = start;
+	j->total = count < UINT32_MAX ? (uint32_t)count : UINT32_MAX;
 	j->st->external = 1;
 	return 0;
 }
@@ -774,10 +764,9 @@ static errcode_t recover(struct jnl *j, const char *ext_journal)
 		return err;
 	if (!(j->buf = malloc(j->bs)) || !(j->data = malloc(j->bs)))
 		return ENOMEM;
-	if (j->ext)
-		err = io_channel_read_blk64(j->ext, j->ext_offset, 1, j->buf);
-	else
-		err = io_channel_read_blk64(j->fs->io, j->sb_pblk, 1, j->buf);
+	err = jread(j, j->sb_lblk, j->buf);
+	if (err == ICK_ET_JOURNAL_CORRUPT)
+		return err;
 	if (err)
 		return corrupt(j, "cannot read the journal superblock: %s", error_message(err));
 	memcpy(j->sb, j->buf, JSB_SIZE);
