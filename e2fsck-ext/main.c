@@ -79,7 +79,7 @@ static int write_json(const struct ick_report *rep, const char *path)
 
 static int open_error(struct ick_image *img, errcode_t err, const char *dev)
 {
-	if (err == ICK_ET_UNSUPPORTED_FEATURE && img)
+	if ((err == ICK_ET_UNSUPPORTED_FEATURE || err == ICK_ET_BAD_GEOMETRY) && img)
 		com_err(prog, err, "(%s) while opening %s", img->refused, dev);
 	else
 		com_err(prog, err, "while opening %s", dev);

@@ -47,6 +47,40 @@ static const char *refused_feature(ext2_filsys fs)
 	return NULL;
 }
 
+/*
+ * Geometry the rest of the code relies on, checked before any bitmap or table is read
+ * (e2fsck's superblock checks refuse the same): the first data block is fixed by the block
+ * size, and the image must hold the blocks the superblock claims — memory for bitmaps and
+ * tables grows with that claim, so it is checked against the bytes really there.
+ */
+static const char *bad_geometry(ext2_filsys fs, char *why, size_t len)
+{
+	blk64_t n = ext2fs_blocks_count(fs->super);
+	unsigned want = fs->blocksize == 1024 ? 1 : 0;
+	char *buf;
+	errcode_t err;
+
+	if (fs->super->s_first_data_block != want) {
+		snprintf(why, len, "first_data_block is %u, must be %u with %u-byte blocks",
+			 fs->super->s_first_data_block, want, fs->blocksize);
+		return why;
+	}
+	if (n <= fs->super->s_first_data_block)
+		return snprintf(why, len, "blocks_count is %llu", (unsigned long long)n), why;
+	if (!(buf = malloc(fs->blocksize)))
+		return snprintf(why, len, "out of memory"), why;
+	err = io_channel_read_blk64(fs->io, n - 1, 1, buf);
+	free(buf);
+	if (err) {
+		snprintf(why, len, "the superblock claims %llu blocks of %u bytes, but block %llu "
+			 "cannot be read (%s): the image is shorter than the file system",
+			 (unsigned long long)n, fs->blocksize, (unsigned long long)(n - 1),
+			 error_message(err));
+		return why;
+	}
+	return NULL;
+}
+
 static errcode_t open_fs(const char *path, int flags, io_manager io, ext2_filsys *fs)
 {
 	int oflags = EXT2_FLAG_64BITS | EXT2_FLAG_SOFTSUPP_FEATURES | EXT2_FLAG_IGNORE_CSUM_ERRORS |
@@ -84,13 +118,19 @@ errcode_t ick_image_open(const char *path, int flags, io_manager io, struct ick_
 		err = ICK_ET_UNSUPPORTED_FEATURE;
 		goto out_free;
 	}
+	if (bad_geometry(img->fs, img->refused, sizeof(img->refused))) {
+		err = ICK_ET_BAD_GEOMETRY;
+		goto out_free;
+	}
+	/* sparse bitmaps: memory follows the blocks in use, not the size claimed */
+	img->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	img->needs_recovery = ext2fs_has_feature_journal_needs_recovery(img->fs->super);
 	*out = img;
 	return 0;
 
 out_free:
 	/* keep the refused name for the caller's message */
-	if (err == ICK_ET_UNSUPPORTED_FEATURE) {
+	if (err == ICK_ET_UNSUPPORTED_FEATURE || err == ICK_ET_BAD_GEOMETRY) {
 		ext2fs_close_free(&img->fs);
 		img->fs = NULL;
 		*out = img;

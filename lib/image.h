@@ -16,7 +16,8 @@
 struct ick_image {
 	ext2_filsys fs;
 	char *path;
-	char refused[64]; /* the feature name when open failed with ICK_ET_UNSUPPORTED_FEATURE */
+	char refused[192]; /* the feature (ICK_ET_UNSUPPORTED_FEATURE) or the reason
+			      (ICK_ET_BAD_GEOMETRY) when open failed */
 	int needs_recovery;       /* as the image is on disk */
 	int recovered;            /* fs reads the journal-recovered view (view.c) */
 	struct ick_overlay *overlay; /* owned; freed after fs is closed */
@@ -27,7 +28,8 @@ struct ick_image {
  * ick_image_open - identify and open @path.
  * @io: io_manager to use, NULL for unix_io_manager.
  * Returns 0, ICK_ET_NOT_EXT (blkid found something else, or libext2fs found no ext2 magic),
- * ICK_ET_JOURNAL_DEV, ICK_ET_UNSUPPORTED_FEATURE (name in img->refused; the image is closed)
+ * ICK_ET_JOURNAL_DEV, ICK_ET_UNSUPPORTED_FEATURE or ICK_ET_BAD_GEOMETRY (name or reason
+ * in img->refused; the file system is closed, *out is set)
  * or a libext2fs / errno code.
  */
 ICK_MUST_CHECK errcode_t ick_image_open(const char *path, int flags, io_manager io,

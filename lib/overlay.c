@@ -229,6 +229,12 @@ struct chan_priv {
 };
 
 static struct ick_overlay *next_overlay;
+static io_manager backing_manager;
+
+void ick_overlay_io_backing(io_manager backing)
+{
+	backing_manager = backing;
+}
 
 void ick_overlay_io_attach(struct ick_overlay *ov)
 {
@@ -255,7 +261,8 @@ static errcode_t ov_open(const char *name, int flags, io_channel *out)
 		goto fail;
 	}
 	/* The image is opened read-only whatever @flags asks: writes stay in the overlay. */
-	err = unix_io_manager->open(name, flags & ~(IO_FLAG_RW | IO_FLAG_EXCLUSIVE), &p->backing);
+	err = (backing_manager ? backing_manager : unix_io_manager)
+		      ->open(name, flags & ~(IO_FLAG_RW | IO_FLAG_EXCLUSIVE), &p->backing);
 	if (err)
 		goto fail;
 	if ((err = io_channel_set_blksize(p->backing, BACKING_BLK))) {

@@ -150,8 +150,10 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 		o = &none;
 	*out = NULL;
 	memset(&st, 0, sizeof(st));
-	if ((err = ick_image_open(path, 0, NULL, &raw)))
-		return err == ICK_ET_UNSUPPORTED_FEATURE ? (*out = raw, err) : err;
+	ick_overlay_io_backing(o->io);
+	if ((err = ick_image_open(path, 0, o->io, &raw)))
+		return err == ICK_ET_UNSUPPORTED_FEATURE || err == ICK_ET_BAD_GEOMETRY ? (*out = raw, err)
+										     : err;
 	if (o->norecovery || (!raw->needs_recovery && !ick_orphans_present(raw->fs))) {
 		if (raw->needs_recovery && (err = keep_raw(rep, ICK_ET_NO_EXT_JOURNAL, &st, o)))
 			goto fail;

@@ -27,6 +27,7 @@
 struct ick_view_opts {
 	int norecovery;          /* check the image as it is on disk */
 	const char *ext_journal; /* external journal device, or NULL */
+	io_manager io;           /* reads the image (NULL: unix_io after a libblkid probe) */
 };
 
 /*

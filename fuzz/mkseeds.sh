@@ -1,0 +1,123 @@
+#!/bin/sh
+# mkseeds.sh OUTDIR QUOTA_BASE - seed corpora for the harnesses:
+#   OUTDIR/image/  whole images (<= 4 MiB): made here with mkfs.ext4 and debugfs, plus the
+#                  small images of e2fsprogs' test corpus when it is present
+#   OUTDIR/quota/  user quota files (<= 64 KiB): the base image's, one rebuilt by e2fsck
+#                  over many owners, and those of the corpus images with quota
+# The shared corpus ($FUZZ_SHARED_CORPUS, default /work/shared/corpus/e2fsprogs) is
+# optional: whatever is absent is skipped, and the made-here seeds suffice.
+set -u
+out=$1
+qbase=$2
+corpus=${FUZZ_SHARED_CORPUS:-/work/shared/corpus/e2fsprogs}
+PATH=$PATH:/sbin:/usr/sbin
+export E2FSPROGS_FAKE_TIME=1700000000
+MAXIMG=4194304
+MAXQ=65536
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+mkdir -p "$out/image" "$out/quota"
+
+uuid=6e5a0000-0000-4000-8000-000000000001
+mk() { # mk NAME SIZE MKFS-ARGS... (then debugfs commands on stdin)
+	name=$1 size=$2; shift 2
+	img=$t/$name.img
+	rm -f "$img"
+	mkfs.ext4 -q -F -U $uuid -E hash_seed=$uuid "$@" "$img" "$size" >/dev/null 2>&1 ||
+		{ echo "mkseeds.sh: mkfs $name failed (skipped)" >&2; cat >/dev/null; return 1; }
+	debugfs -w -f - "$img" >/dev/null 2>&1
+	cp "$img" "$out/image/mk_$name.img"
+}
+
+# file contents
+head -c 5000 /dev/urandom >"$t/small"
+head -c 40000 /dev/urandom >"$t/mid"
+printf 'x' >"$t/tiny"
+
+files='write '$t'/small small
+write '$t'/mid mid
+write '$t'/tiny tiny
+mkdir d
+mkdir d/e
+write '$t'/small d/e/f
+symlink sl /a/short/target
+symlink d/long /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+mknod d/fifo p
+sif small uid 1000
+sif mid gid 100
+sif d/e/f uid 65534'
+
+printf '%s\n%s\n' "$files" 'write /dev/null fa
+fallocate fa 0 20
+sif fa size 4096
+write /dev/null hole
+fallocate hole 40 44
+write '$t'/mid frag
+punch frag 2 2
+punch frag 5 5
+punch frag 8 8
+punch frag 11 11
+punch frag 14 14
+punch frag 17 17
+ea_set small user.a 12345
+sif mid projid 7' | mk ext4q 1M -b 1024 -O quota,project
+printf '%s\n' "$files" | mk ext4_4k 4M -b 4096
+printf '%s\n' "$files" | mk ext2 1M -t ext2 -b 1024
+printf '%s\n' "$files" | mk ext3 4M -t ext3 -b 1024
+printf '%s\n' "$files" | mk metabg 2M -b 1024 -O meta_bg,^resize_inode
+printf '%s\n' "$files" | mk inline 1M -b 1024 -I 256 -O inline_data
+printf '%s\n%s\n' "$files" 'ea_set small user.big -f '$t'/mid' | mk eainode 2M -b 1024 -I 256 -O ea_inode
+printf '%s\n' "$files" | mk nocsum 1M -b 1024 -O ^metadata_csum,uninit_bg
+printf '%s\n' "$files" | mk bigalloc 4M -b 1024 -O bigalloc -C 4096
+printf '%s\n' "$files" | mk b64k 4M -b 65536 -O ^resize_inode
+# journals left needing recovery (debugfs writes committed, unreplayed transactions):
+# 64-bit tags with csum v3 and a revoke; 32-bit tags with csum v2; and an orphan inode
+jnl='jo -c
+jw -b 300,301 '$t'/mid
+jc
+jo -c
+jw -b 302 '$t'/small
+jw -r 300
+jc'
+printf '%s\n%s\n' "$files" "$jnl" | mk jnl64 4M -b 1024
+printf '%s\n%s\n' "$files" "$(printf '%s\n' "$jnl" | sed 's/^jo -c$/jo -c -v 2/')" | mk jnl32 4M -b 1024 -O ^64bit
+printf '%s\n%s\n' "$files" 'sif mid links_count 0
+ssv last_orphan 13' | mk orphan 2M -b 1024
+
+# the quota harness: the base image's own file, and one e2fsck rebuilt over many owners
+debugfs -R "dump <3> $out/quota/base.q" "$qbase" >/dev/null 2>&1
+if cp "$qbase" "$t/q.img"; then
+	{
+		i=0
+		for id in 1 2 3 100 1000 1001 1002 65534 65535 65536 70000 131072 16777216 \
+			16843009 33554432 123456789 2147483647 4000000000 4294967294; do
+			i=$((i + 1))
+			echo "write $t/tiny u$i"
+			echo "sif u$i uid $id"
+		done
+		for id in $(seq 2000 2040); do echo "write $t/tiny v$id"; echo "sif v$id uid $id"; done
+	} | debugfs -w -f - "$t/q.img" >/dev/null 2>&1
+	e2fsck -fy "$t/q.img" >/dev/null 2>&1
+	debugfs -R "dump <3> $out/quota/many.q" "$t/q.img" >/dev/null 2>&1
+fi
+
+# the shared corpus: images of at most 4 MiB, and their user quota files
+if [ -d "$corpus" ]; then
+	for d in "$corpus"/*/; do
+		n=$(basename "$d")
+		if [ -f "$d/image.gz" ]; then gzip -dc "$d/image.gz" >"$t/c.img" 2>/dev/null || continue
+		elif [ -f "$d/image.bz2" ]; then bzip2 -dc "$d/image.bz2" >"$t/c.img" 2>/dev/null || continue
+		else continue; fi
+		[ "$(wc -c <"$t/c.img")" -le $MAXIMG ] && cp "$t/c.img" "$out/image/c_$n.img"
+		q=$(dumpe2fs -h "$t/c.img" 2>/dev/null | sed -n 's/^User quota inode: *//p')
+		if [ -n "$q" ] && debugfs -R "dump <$q> $t/c.q" "$t/c.img" >/dev/null 2>&1 &&
+		   [ -s "$t/c.q" ] && [ "$(wc -c <"$t/c.q")" -le $MAXQ ]; then
+			cp "$t/c.q" "$out/quota/c_$n.q"
+		fi
+		rm -f "$t/c.img" "$t/c.q"
+	done
+else
+	echo "mkseeds.sh: $corpus absent, using the made-here seeds only" >&2
+fi
+find "$out/image" "$out/quota" -type f -size 0 -delete
+echo "mkseeds.sh: $(ls "$out/image" | wc -l) image seeds, $(ls "$out/quota" | wc -l) quota seeds"
