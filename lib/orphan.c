@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <et/com_err.h>
 #include "orphan.h"
 #include "quota_file.h"
 
@@ -203,7 +204,7 @@ static errcode_t walk_file(struct orph *o)
 	return err;
 }
 
-errcode_t ick_orphans_release(ext2_filsys fs, struct ick_report *rep, struct ick_orphan_stats *st)
+static errcode_t do_release(ext2_filsys fs, struct ick_report *rep, struct ick_orphan_stats *st)
 {
 	struct orph o = { .fs = fs, .rep = rep, .st = st };
 	errcode_t err;
@@ -234,5 +235,37 @@ errcode_t ick_orphans_release(ext2_filsys fs, struct ick_report *rep, struct ick
 			err = e;
 	}
 	ext2fs_free_inode_bitmap(o.seen);
+	return err;
+}
+
+/*
+ * libext2fs reports an orphan's wild block numbers through com_err while freeing them
+ * (ext2fs_block_alloc_stats2: "Illegal block number") and goes on; count them for the note
+ * instead of letting them reach the user's terminal as stray lines.
+ */
+static unsigned wild_blocks;
+
+static void count_wild(const char *who, long code, const char *fmt, va_list ap)
+{
+	(void)who;
+	(void)code;
+	(void)fmt;
+	(void)ap;
+	wild_blocks++;
+}
+
+errcode_t ick_orphans_release(ext2_filsys fs, struct ick_report *rep, struct ick_orphan_stats *st)
+{
+	void (*old)(const char *, long, const char *, va_list);
+	errcode_t err;
+
+	wild_blocks = 0;
+	old = set_com_err_hook(count_wild);
+	err = do_release(fs, rep, st);
+	if (old)
+		set_com_err_hook(old);
+	else
+		reset_com_err_hook();
+	st->wild_blocks = wild_blocks;
 	return err;
 }

@@ -21,6 +21,7 @@
 struct ick_orphan_stats {
 	unsigned deleted, truncated;
 	int skipped_error_fs; /* ERROR_FS: the list was cleared, not processed */
+	unsigned wild_blocks; /* block numbers outside the file system met while freeing */
 	char why[160];        /* why the walk stopped early, "" if it did not */
 };
 

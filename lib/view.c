@@ -129,8 +129,10 @@ static errcode_t orphan_note(struct ick_report *rep, const struct ick_orphan_sta
 			   "processed (as a mount does)", old ? old : "", old ? "; " : "");
 	else
 		err = note(rep, "%s%sorphans: %u deleted, %u truncated in the view as a mount "
-			   "does%s%s", old ? old : "", old ? "; " : "", os->deleted, os->truncated,
-			   os->why[0] ? "; stopped early: " : "", os->why);
+			   "does%s%s%s", old ? old : "", old ? "; " : "", os->deleted, os->truncated,
+			   os->why[0] ? "; stopped early: " : "", os->why,
+			   os->wild_blocks ? "; their maps held block numbers outside the file "
+					     "system, left alone" : "");
 	free(old);
 	return err;
 }
