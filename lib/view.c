@@ -80,6 +80,9 @@ static errcode_t report_recovered(struct ick_report *rep, const struct ick_journ
 	if (!st->needed)
 		return note(rep, "journal: needs_recovery set but the log is empty; checked the "
 			    "image with the flag cleared");
+	if (st->end_seq == st->first_seq)
+		return note(rep, "journal: recovered 0 transactions (no complete transaction at "
+			    "sequence %u); checked the recovered view", st->first_seq);
 	return note(rep, "journal: recovered %u transaction%s (sequence %u to %u), replayed %llu "
 		    "block%s, %llu revoked; checked the recovered view",
 		    st->end_seq - st->first_seq, st->end_seq - st->first_seq == 1 ? "" : "s",
