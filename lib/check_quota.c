@@ -246,6 +246,19 @@ static const char *plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
+/* One figure (bytes or inodes) that differs: computed @want, the file's @got. */
+static errcode_t mismatch(struct ick_ctx *ctx, uint32_t code, uint64_t want, uint64_t got,
+			  const char *tn, uint32_t id, const char *what)
+{
+	struct ick_finding f = ick_finding_blank(code, 0);
+
+	if (want == got)
+		return 0;
+	f.expected = want;
+	f.found = got;
+	return ick_report_add(ctx->rep, &f, "%s %u: %s", tn, id, what);
+}
+
 static errcode_t differ(struct ick_ctx *ctx, enum ick_quota_type t, uint32_t id,
 			const struct usage *u, const struct ick_dquot *d)
 {
@@ -269,20 +282,9 @@ static errcode_t differ(struct ick_ctx *ctx, enum ick_quota_type t, uint32_t id,
 			 "has %llu bytes and %llu inode%s", (unsigned long long)cs,
 			 (unsigned long long)ci, plural(ci), (unsigned long long)fs,
 			 (unsigned long long)fi, plural(fi));
-	if (cs != fs) {
-		f = ick_finding_blank(ICK_PR_QUOTA_SPACE, 0);
-		f.expected = cs;
-		f.found = fs;
-		if ((err = ick_report_add(ctx->rep, &f, "%s %u: %s", tn, id, what)))
-			return err;
-	}
-	if (ci != fi) {
-		f = ick_finding_blank(ICK_PR_QUOTA_INODES, 0);
-		f.expected = ci;
-		f.found = fi;
-		if ((err = ick_report_add(ctx->rep, &f, "%s %u: %s", tn, id, what)))
-			return err;
-	}
+	if ((err = mismatch(ctx, ICK_PR_QUOTA_SPACE, cs, fs, tn, id, what)) ||
+	    (err = mismatch(ctx, ICK_PR_QUOTA_INODES, ci, fi, tn, id, what)))
+		return err;
 	if (!d || !u) {
 		f = ick_finding_blank(d ? ICK_PR_QUOTA_ID_NO_INODES : ICK_PR_QUOTA_ID_MISSING, 0);
 		if ((err = ick_report_add(ctx->rep, &f, "%s %u", tn, id)))

@@ -788,29 +788,16 @@ static errcode_t recover(struct jnl *j, const char *ext_journal)
 	return clear_recover_flag(j);
 }
 
-static errcode_t copy_block(uint64_t blk, const unsigned char *data, void *priv)
-{
-	return ick_overlay_put(priv, blk, data);
-}
-
 errcode_t ick_journal_recover(ext2_filsys fs, const char *ext_journal, struct ick_overlay *ov,
 			      struct ick_journal_stats *stats)
 {
-	struct jnl j = { .fs = fs, .st = stats, .bs = fs->blocksize };
-	struct ick_overlay *scratch = NULL;
+	struct jnl j = { .fs = fs, .st = stats, .bs = fs->blocksize, .ov = ov };
 	errcode_t err;
 
 	memset(stats, 0, sizeof(*stats));
 	if (ick_overlay_blocksize(ov) != fs->blocksize)
 		return EXT2_ET_INVALID_ARGUMENT;
-	/* replay into a scratch overlay first, so a failure leaves @ov untouched */
-	if ((err = ick_overlay_new(fs->blocksize, &scratch)))
-		return err;
-	j.ov = scratch;
 	err = recover(&j, ext_journal);
-	if (!err)
-		err = ick_overlay_iterate(scratch, copy_block, ov);
-	ick_overlay_free(scratch);
 	if (j.ext)
 		io_channel_close(j.ext);
 	free(j.rv);

@@ -47,8 +47,9 @@ struct ick_journal_stats {
  * ick_journal_recover - replay @fs's journal into @ov (whose block size is @fs's).
  * @ext_journal: path of the external journal device, or NULL.
  * Returns 0 (stats filled; nothing to do is not an error), ICK_ET_JOURNAL_CORRUPT (the
- * kernel could not recover it either; @ov is left as it was, stats->why says why),
- * ICK_ET_NO_EXT_JOURNAL, or a libext2fs/errno code for an I/O or memory failure.
+ * kernel could not recover it either; stats->why says why), ICK_ET_NO_EXT_JOURNAL, or a
+ * libext2fs/errno code for an I/O or memory failure.  On any error @ov holds a partial
+ * replay: the caller discards it (view.c checks the raw image then).
  */
 ICK_MUST_CHECK errcode_t ick_journal_recover(ext2_filsys fs, const char *ext_journal,
 					     struct ick_overlay *ov,

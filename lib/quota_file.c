@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <et/com_err.h>
+#include "array.h"
 #include "quota_file.h"
 #include "ick_err.h"
 
@@ -303,17 +304,25 @@ static errcode_t encode(const struct ick_quota_file *qf, const struct ick_dquot 
 	return 0;
 }
 
+static errcode_t room_for_entry(struct ick_quota_file *qf)
+{
+	struct qent *n;
+
+	if (qf->nr < qf->cap)
+		return 0;
+	if (!(n = ick_array_grow(qf->ent, &qf->cap, sizeof(*n), 64)))
+		return ENOMEM;
+	qf->ent = n;
+	return 0;
+}
+
 static errcode_t add_ent(struct ick_quota_file *qf, const struct ick_dquot *d, uint32_t blk,
 			 unsigned slot)
 {
-	if (qf->nr == qf->cap) {
-		size_t cap = qf->cap ? qf->cap * 2 : 64;
-		struct qent *n = realloc(qf->ent, cap * sizeof(*n));
-		if (!n)
-			return ENOMEM;
-		qf->ent = n;
-		qf->cap = cap;
-	}
+	errcode_t err;
+
+	if ((err = room_for_entry(qf)))
+		return err;
 	qf->ent[qf->nr].dq = *d;
 	qf->ent[qf->nr].blk = blk;
 	qf->ent[qf->nr].slot = (uint16_t)slot;
@@ -329,12 +338,10 @@ static errcode_t add_ref(struct ick_quota_file *qf, uint32_t id, uint32_t blk)
 		return 0;
 	}
 	if (qf->nref == qf->refcap) {
-		size_t cap = qf->refcap ? qf->refcap * 2 : 64;
-		struct qref *n = realloc(qf->ref, cap * sizeof(*n));
+		struct qref *n = ick_array_grow(qf->ref, &qf->refcap, sizeof(*n), 64);
 		if (!n)
 			return ENOMEM;
 		qf->ref = n;
-		qf->refcap = cap;
 	}
 	qf->ref[qf->nref].id = id;
 	qf->ref[qf->nref].blk = blk;
@@ -922,14 +929,8 @@ static errcode_t insert_entry(struct ick_quota_file *qf, size_t pos, const struc
 
 	if ((err = encode(qf, d, ent))) /* refuse before changing anything */
 		return err;
-	if (qf->nr == qf->cap) {
-		size_t cap = qf->cap ? qf->cap * 2 : 64;
-		struct qent *n = realloc(qf->ent, cap * sizeof(*n));
-		if (!n)
-			return ENOMEM;
-		qf->ent = n;
-		qf->cap = cap;
-	}
+	if ((err = room_for_entry(qf)))
+		return err;
 	for (int depth = 0; depth < DEPTH - 1; depth++) {
 		unsigned char *buf = qf->tb[depth];
 		if ((err = read_blk(qf, path, buf)))

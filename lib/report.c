@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "report.h"
 #include "ick_err.h"
 
@@ -95,13 +96,11 @@ static int try_merge(struct ick_report *rep, const struct ick_finding *f)
 
 static errcode_t grow(struct ick_report *rep)
 {
-	size_t cap = rep->cap ? rep->cap * 2 : 64;
-	struct ick_finding *n = realloc(rep->f, cap * sizeof(*n));
+	struct ick_finding *n = ick_array_grow(rep->f, &rep->cap, sizeof(*n), 64);
 
 	if (!n)
 		return ENOMEM;
 	rep->f = n;
-	rep->cap = cap;
 	return 0;
 }
 

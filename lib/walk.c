@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "walk.h"
 #include "report.h"
 #include "ick_err.h"
@@ -144,12 +145,10 @@ static errcode_t region_add(struct walker *w, uint64_t start, uint64_t len, int 
 		return 0;
 	}
 	if (w->reg_nr == w->reg_cap) {
-		size_t cap = w->reg_cap ? w->reg_cap * 2 : 32;
-		struct region *n = realloc(w->reg, cap * sizeof(*n));
+		struct region *n = ick_array_grow(w->reg, &w->reg_cap, sizeof(*n), 32);
 		if (!n)
 			return ENOMEM;
 		w->reg = n;
-		w->reg_cap = cap;
 	}
 	memmove(&w->reg[lo + 1], &w->reg[lo], (w->reg_nr - lo) * sizeof(*w->reg));
 	w->reg[lo].start = start;
@@ -164,12 +163,10 @@ static errcode_t seen_add(struct walker *w, blk64_t blk, int *loop)
 	if (*loop)
 		return 0;
 	if (w->seen_nr == w->seen_cap) {
-		size_t cap = w->seen_cap ? w->seen_cap * 2 : 16;
-		blk64_t *n = realloc(w->seen_list, cap * sizeof(*n));
+		blk64_t *n = ick_array_grow(w->seen_list, &w->seen_cap, sizeof(*n), 16);
 		if (!n)
 			return ENOMEM;
 		w->seen_list = n;
-		w->seen_cap = cap;
 	}
 	w->seen_list[w->seen_nr++] = blk;
 	ext2fs_mark_block_bitmap2(w->tree_seen, blk);
