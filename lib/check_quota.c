@@ -209,14 +209,6 @@ static int charged(struct qstate *st, const struct ick_inode_ctx *ic)
 	return !inline_symlink(fs, ic);
 }
 
-static uint32_t project_of(const struct ext2_inode_large *in)
-{
-	if (EXT2_GOOD_OLD_INODE_SIZE + (size_t)in->i_extra_isize <
-	    offsetof(struct ext2_inode_large, i_projid) + sizeof(in->i_projid))
-		return 0;
-	return inode_projid(*in);
-}
-
 static errcode_t q_end_inode(void *p, struct ick_inode_ctx *ic)
 {
 	struct qstate *st = p;
@@ -234,7 +226,7 @@ static errcode_t q_end_inode(void *p, struct ick_inode_ctx *ic)
 	    (err = utab_add(&st->tab[ICK_QUOTA_GROUP], inode_gid(*ic->inode), space, inodes)))
 		return err;
 	if (st->active[ICK_QUOTA_PROJECT] && st->prj_valid &&
-	    (err = utab_add(&st->tab[ICK_QUOTA_PROJECT], project_of(ic->inode), space, inodes)))
+	    (err = utab_add(&st->tab[ICK_QUOTA_PROJECT], ick_quota_owner(st->ctx->fs, ic->inode, ICK_QUOTA_PROJECT), space, inodes)))
 		return err;
 	return 0;
 }

@@ -31,26 +31,13 @@ static int valid_ino(ext2_filsys fs, ext2_ino_t ino)
 	return ino >= EXT2_FIRST_INODE(fs->super) && ino <= fs->super->s_inodes_count;
 }
 
-static uint32_t owner_id(const struct ext2_inode_large *in, int t, int has_projid)
-{
-	if (t == ICK_QUOTA_USER)
-		return inode_uid(*in);
-	if (t == ICK_QUOTA_GROUP)
-		return inode_gid(*in);
-	return has_projid ? in->i_projid : 0;
-}
-
 /* The kernel releases the quota of what it frees; keep the view's quota files right. */
 static void charge(struct orph *o, const struct ext2_inode_large *in, int64_t bytes, int64_t inodes)
 {
-	int has_projid = EXT2_INODE_SIZE(o->fs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
-			 in->i_extra_isize >= offsetof(struct ext2_inode_large, i_projid) + 4 -
-						      EXT2_GOOD_OLD_INODE_SIZE;
-
 	for (int t = 0; t < ICK_QUOTA_NTYPES; t++) {
 		/* a file the writer refuses (inconsistent free lists) keeps its old usage, and
 		 * the quota check then reports the difference: nothing is hidden */
-		errcode_t e = o->q[t] ? ick_quota_add_usage(o->q[t], owner_id(in, t, has_projid),
+		errcode_t e = o->q[t] ? ick_quota_add_usage(o->q[t], ick_quota_owner(o->fs, in, t),
 							   bytes, inodes) : 0;
 		(void)e;
 	}

@@ -17,6 +17,7 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1121,14 +1122,30 @@ errcode_t ick_quota_add_usage(struct ick_quota_file *qf, uint32_t id, int64_t ds
 	return ick_quota_set_usage(qf, id, space, inodes);
 }
 
-errcode_t ick_quota_close(struct ick_quota_file *qf)
+uint32_t ick_quota_owner(ext2_filsys fs, const struct ext2_inode_large *in,
+			 enum ick_quota_type t)
+{
+	if (t == ICK_QUOTA_USER)
+		return inode_uid(*in);
+	if (t == ICK_QUOTA_GROUP)
+		return inode_gid(*in);
+	if (EXT2_INODE_SIZE(fs->super) <= EXT2_GOOD_OLD_INODE_SIZE ||
+	    EXT2_GOOD_OLD_INODE_SIZE + (size_t)in->i_extra_isize <
+	    offsetof(struct ext2_inode_large, i_projid) + sizeof(in->i_projid))
+		return 0;
+	return inode_projid(*in);
+}
+
+errcode_t ick_quota_flush(struct ick_quota_file *qf)
 {
 	errcode_t err = 0, e;
 
-	if (!qf)
+	if (!qf || !qf->file)
 		return 0;
-	if (qf->file && qf->info_dirty) {
+	if (qf->info_dirty) {
 		unsigned char in[INFO_LEN];
+		uint64_t want = (uint64_t)qf->info.blocks * QBLK;
+
 		put32(in, qf->info.bgrace);
 		put32(in + 4, qf->info.igrace);
 		put32(in + 8, qf->info.flags);
@@ -1136,13 +1153,24 @@ errcode_t ick_quota_close(struct ick_quota_file *qf)
 		put32(in + 16, qf->info.free_blk);
 		put32(in + 20, qf->info.free_entry);
 		err = write_at(qf, INFO_OFF, in, sizeof(in));
-	}
-	if (qf->file && qf->info_dirty) {
-		uint64_t want = (uint64_t)qf->info.blocks * QBLK;
 		if (EXT2_I_SIZE(ext2fs_file_get_inode(qf->file)) < want &&
 		    (e = ext2fs_file_set_size2(qf->file, want)) && !err)
 			err = e;
+		if (!err)
+			qf->info_dirty = 0;
 	}
+	if ((e = ext2fs_file_flush(qf->file)) && !err)
+		err = e;
+	return err;
+}
+
+errcode_t ick_quota_close(struct ick_quota_file *qf)
+{
+	errcode_t err, e;
+
+	if (!qf)
+		return 0;
+	err = ick_quota_flush(qf);
 	if (qf->file && (e = ext2fs_file_close(qf->file)) && !err)
 		err = e;
 	free(qf->ent);

@@ -118,6 +118,18 @@ ICK_MUST_CHECK errcode_t ick_quota_set_usage(struct ick_quota_file *qf, uint32_t
 ICK_MUST_CHECK errcode_t ick_quota_add_usage(struct ick_quota_file *qf, uint32_t id,
 					     int64_t dspace, int64_t dinodes);
 
+/* The id of type @t that owns @in, as the kernel charges it: uid and gid with their high
+ * halves; project = i_projid when the inode (on-disk size and i_extra_isize) holds it, else 0. */
+uint32_t ick_quota_owner(ext2_filsys fs, const struct ext2_inode_large *in,
+			 enum ick_quota_type t);
+
+/*
+ * ick_quota_flush - write back the info block and i_size if they changed and flush the
+ * file's buffer, so that every change made so far is in the image's io channel (the write
+ * path commits quota together with the allocation it accounts for).  NULL is accepted.
+ */
+errcode_t ick_quota_flush(struct ick_quota_file *qf);
+
 /*
  * ick_quota_close - write back the info block and i_size if they changed, close the file
  * and free the handle.  Returns the first error met while writing (the handle is freed

@@ -1,0 +1,37 @@
+/*
+ * shell.h - debugfs-ext's state shared by main.c (options, the libss loop) and cmds.c
+ * (the requests).  The image is opened by the library; the write-path model (page cache,
+ * extent status, reservations) lives from open to quit, or to a crash, after which the
+ * image is opened again as a reboot would.
+ */
+#ifndef DEBUGFS_EXT_SHELL_H
+#define DEBUGFS_EXT_SHELL_H
+#include "iomapck.h"
+#include "write_path.h"
+
+/* exit codes: as documented in README.md (debugfs-ext) */
+#define SH_EXIT_OK      0
+#define SH_EXIT_FAILED  1  /* a request failed */
+#define SH_EXIT_FOUND   4  /* iomap_check (or the unmount) found problems */
+#define SH_EXIT_OPEN    8  /* the image cannot be opened */
+#define SH_EXIT_USAGE   16
+
+struct shell {
+	const char *path;
+	int rw;
+	int trace;
+	struct ick_image *img;
+	struct ick_wp *wp;
+	errcode_t wp_err;       /* why wp is NULL on a -w shell */
+	int status;             /* the exit code so far */
+};
+
+extern struct shell sh;
+extern const char *prog;
+
+errcode_t sh_mount(void);
+void sh_unmount(int crashed);
+void sh_trace_line(void *priv, const char *line);
+void sh_fail(const char *who, errcode_t err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#endif
