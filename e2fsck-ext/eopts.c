@@ -36,6 +36,16 @@ static int set_norecovery(struct eopts *o, const char *val) { o->norecovery = 1;
 static int set_journal(struct eopts *o, const char *val) { return set_str(&o->journal, val); }
 static int set_recovered(struct eopts *o, const char *val) { return set_str(&o->recovered, val); }
 
+static int set_poison(struct eopts *o, const char *val)
+{
+	if (!ick_poison_parse(val, o->poison, sizeof(o->poison), &o->poison_len))
+		return 0;
+	if (asprintf(&o->error, "bad iomap_poison '%s': want 1 to %d bytes as hex digits "
+		     "(an even number, e.g. a5 or deadbeef)", val, ICK_POISON_MAX) < 0)
+		o->error = NULL;
+	return -1;
+}
+
 static int set_checks(struct eopts *o, const char *val)
 {
 	char *copy = strdup(val), *save = NULL;
@@ -60,8 +70,10 @@ static const struct subopt subopts[] = {
 	{ "iomapcheck", 0, "run iomapck's checks, then e2fsck", set_check },
 	{ "iomap_only", 0, "run iomapck's checks only, not e2fsck", set_only },
 	{ "iomap_json", 1, "write the findings as JSON to FILE ('-': stdout)", set_json },
-	{ "iomap_checks", 1, "run only these checks, ':'-separated (bitmap:unwritten:size:quota)",
-	  set_checks },
+	{ "iomap_checks", 1,
+	  "run only these checks, ':'-separated (bitmap:unwritten:size:quota:stale)", set_checks },
+	{ "iomap_poison", 1, "the hex pattern free space was filled with: report written blocks "
+	  "holding it (the stale check)", set_poison },
 	{ "iomap_norecovery", 0, "check the image as it is on disk, without journal recovery",
 	  set_norecovery },
 	{ "iomap_journal", 1, "the external journal device (default: e2fsck's -j, if given)",
@@ -203,6 +215,11 @@ int eopts_parse(int argc, char **argv, struct eopts *o)
 		if (parse_word(o, argc, argv, i, &used) < 0)
 			return -1;
 		i += used;
+	}
+	/* Asking for the stale check by name without its evidence would silently check nothing. */
+	if ((o->checks & ick_check_mask("stale")) && !o->poison_len) {
+		o->error = strdup("iomap_checks=stale needs iomap_poison=HEX");
+		return -1;
 	}
 	return 0;
 }

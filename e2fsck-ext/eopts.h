@@ -5,6 +5,9 @@
 #ifndef E2FSCK_EXT_EOPTS_H
 #define E2FSCK_EXT_EOPTS_H
 
+#include <stddef.h>
+#include "check.h"
+
 struct eopts {
 	int iomapcheck;        /* -E iomapcheck seen */
 	int only;              /* iomap_only */
@@ -14,6 +17,8 @@ struct eopts {
 	char *journal;         /* iomap_journal=PATH */
 	char *journal_j;       /* e2fsck's own -j PATH (used when iomap_journal is not given) */
 	char *recovered;       /* iomap_recovered=FILE */
+	unsigned char poison[ICK_POISON_MAX]; /* iomap_poison=HEX */
+	size_t poison_len;     /* 0: not given, the stale check is off */
 	const char *device;    /* the one non-option argument */
 	int ndevices;
 	char **e2fsck_argv;    /* argv for the real e2fsck: ours removed */

@@ -98,6 +98,8 @@ static int run_checks(const struct eopts *o)
 
 	struct ick_view_opts vo = { .norecovery = o->norecovery,
 				    .ext_journal = o->journal ? o->journal : o->journal_j };
+	struct ick_check_opts co = { .poison = o->poison_len ? o->poison : NULL,
+				     .poison_len = o->poison_len };
 
 	if ((err = ick_report_init(&rep, o->device)))
 		return FSCK_ERROR;
@@ -114,7 +116,7 @@ static int run_checks(const struct eopts *o)
 	fprintf(txt, "iomapck %s: checking %s (%u-byte blocks, %llu blocks)\n", PACKAGE_VERSION,
 	       o->device, img->fs->blocksize,
 	       (unsigned long long)ext2fs_blocks_count(img->fs->super));
-	err = ick_checks_run(img, o->checks ? o->checks : ICK_CHECKS_ALL, &rep);
+	err = ick_checks_run_opts(img, o->checks ? o->checks : ICK_CHECKS_ALL, &co, &rep);
 	if (err) {
 		com_err(prog, err, "while checking %s", o->device);
 		rc = FSCK_ERROR;

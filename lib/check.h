@@ -13,9 +13,19 @@
 #include "report.h"
 #include "walk.h"
 
+/* Inputs some checks need beyond the image.  NULL (or a zeroed struct) runs every check
+ * with its defaults; a check whose evidence is missing (stale without a pattern) does
+ * nothing. */
+#define ICK_POISON_MAX 64 /* bytes */
+struct ick_check_opts {
+	const unsigned char *poison; /* the pattern CI filled free space with; NULL: stale off */
+	size_t poison_len;           /* 1..ICK_POISON_MAX */
+};
+
 struct ick_ctx {
 	ext2_filsys fs;
 	struct ick_report *rep;
+	const struct ick_check_opts *opts; /* may be NULL */
 };
 
 struct ick_check_def {
@@ -31,6 +41,7 @@ extern const struct ick_check_def ick_check_bitmap;
 extern const struct ick_check_def ick_check_unwritten;
 extern const struct ick_check_def ick_check_size;
 extern const struct ick_check_def ick_check_quota;
+extern const struct ick_check_def ick_check_stale;
 
 /* All checks in the order they run; *nr receives the count. */
 const struct ick_check_def *const *ick_checks(size_t *nr);
@@ -45,5 +56,18 @@ unsigned ick_check_mask(const char *name);
  */
 ICK_MUST_CHECK errcode_t ick_checks_run(struct ick_image *img, unsigned mask,
 					struct ick_report *rep);
+
+/* ick_checks_run_opts - the same, with @opts (may be NULL) handed to every check. */
+ICK_MUST_CHECK errcode_t ick_checks_run_opts(struct ick_image *img, unsigned mask,
+					     const struct ick_check_opts *opts,
+					     struct ick_report *rep);
+
+/*
+ * ick_poison_parse - a poison pattern from hex text ("5a", "deadbeef", an optional 0x):
+ * an even number of hex digits, 1 to ICK_POISON_MAX bytes and at most @cap.  Fills @buf and
+ * *@len; EINVAL otherwise (*@len is then 0).
+ */
+ICK_MUST_CHECK errcode_t ick_poison_parse(const char *hex, unsigned char *buf, size_t cap,
+					  size_t *len);
 
 #endif

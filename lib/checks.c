@@ -11,6 +11,7 @@ static const struct ick_check_def *const all_checks[] = {
 	&ick_check_unwritten,
 	&ick_check_size,
 	&ick_check_quota,
+	&ick_check_stale,
 };
 
 const struct ick_check_def *const *ick_checks(size_t *nr)
@@ -85,7 +86,13 @@ static const struct ick_walk_ops fan_ops = {
 
 errcode_t ick_checks_run(struct ick_image *img, unsigned mask, struct ick_report *rep)
 {
-	struct ick_ctx ctx = { .fs = img->fs, .rep = rep };
+	return ick_checks_run_opts(img, mask, NULL, rep);
+}
+
+errcode_t ick_checks_run_opts(struct ick_image *img, unsigned mask,
+			      const struct ick_check_opts *opts, struct ick_report *rep)
+{
+	struct ick_ctx ctx = { .fs = img->fs, .rep = rep, .opts = opts };
 	struct fanout f = { .nr = 0 };
 	errcode_t err = 0;
 

@@ -29,6 +29,17 @@ python3 -c 'import json,sys; d=json.load(open("out")); assert d["summary"]["exit
 check 0 "iomap_checks selects" "$E2FSCK_EXT" -E iomapcheck,iomap_only,iomap_checks=size:unwritten -fn bad.img
 check 16 "iomap_json without value" "$E2FSCK_EXT" -E iomapcheck,iomap_json -fn bad.img
 check 16 "unknown check" "$E2FSCK_EXT" -E iomapcheck,iomap_checks=nope -fn bad.img
+# iomap_poison: hex digits, an even number, 1 to 64 bytes; one line naming the option, then usage
+check 0 "iomap_poison on a clean image" "$E2FSCK_EXT" -E iomapcheck,iomap_only,iomap_poison=a5c3e1 -fn good.img
+check 0 "iomap_poison with 0x and iomap_checks=stale" "$E2FSCK_EXT" -E iomapcheck,iomap_only,iomap_poison=0xDEADbeef,iomap_checks=stale -fn good.img
+for bad in zz abc 0x "$(printf 'ab%.0s' $(seq 65))"; do
+	check 16 "iomap_poison=$bad" "$E2FSCK_EXT" -E iomapcheck,iomap_only,iomap_poison=$bad -fn good.img
+	head -1 err | grep -q "^e2fsck-ext: bad iomap_poison '" || { cat err; fail "iomap_poison=$bad message"; }
+done
+check 16 "iomap_poison without value" "$E2FSCK_EXT" -E iomapcheck,iomap_poison= -fn good.img
+head -1 err | grep -q "iomap_poison needs a value" || { cat err; fail "empty iomap_poison message"; }
+check 16 "iomap_checks=stale without iomap_poison" "$E2FSCK_EXT" -E iomapcheck,iomap_checks=stale -fn good.img
+head -1 err | grep -q "iomap_checks=stale needs iomap_poison" || { cat err; fail "stale without poison message"; }
 check 16 "two devices" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn bad.img good.img
 head -c 1048576 /dev/zero >zero.img
 check 8 "not ext" "$E2FSCK_EXT" -E iomapcheck,iomap_only -fn zero.img
