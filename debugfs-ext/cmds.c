@@ -190,6 +190,9 @@ static void after_write(const char *who, errcode_t err, ext2_ino_t ino, uint64_t
 		return;
 	}
 	print_written(who, ino, written, len);
+	if (call->crash != ICK_WP_CRASH_NONE)
+		printf("%s: crash point %s not reached; the request completed\n", who,
+		       ick_wp_crash_name(call->crash));
 }
 
 void do_iomap_write(int argc, const char *const *argv, int sci, void *info)
