@@ -179,6 +179,8 @@ static void after_write(const char *who, errcode_t err, ext2_ino_t ino, uint64_t
 		print_written(who, ino, written, len);
 		printf("%s: power cut at %s; the image is as the crash left it\n", who,
 		       ick_wp_crash_name(call->crash));
+		if (sh.log && (err = ick_logw_mark(sh.log, "crash")))
+			sh_fail(who, err, "while marking the log");
 		sh_unmount(1);
 		if (sh_mount())
 			sh.status = SH_EXIT_OPEN;
@@ -415,6 +417,8 @@ void do_iomap_poison(int argc, const char *const *argv, int sci, void *info)
 
 void do_crash(int argc, const char *const *argv, int sci, void *info)
 {
+	errcode_t err;
+
 	if (argc != 1) {
 		sh_fail(argv[0], 0, "Usage: crash");
 		return;
@@ -424,6 +428,8 @@ void do_crash(int argc, const char *const *argv, int sci, void *info)
 		return;
 	}
 	printf("%s: power cut; dirty folios and reservations dropped\n", argv[0]);
+	if (sh.log && (err = ick_logw_mark(sh.log, "crash")))
+		sh_fail(argv[0], err, "while marking the log");
 	sh_unmount(1);
 	if (sh_mount())
 		sh.status = SH_EXIT_OPEN;

@@ -20,7 +20,7 @@ const char *prog = "debugfs-ext";
 
 static void usage(void)
 {
-	fprintf(stderr, "Usage: %s [-w] [-t] [-R request] [-f cmd_file] image\n", prog);
+	fprintf(stderr, "Usage: %s [-w] [-t] [-L log] [-R request] [-f cmd_file] image\n", prog);
 	exit(SH_EXIT_USAGE);
 }
 
@@ -41,9 +41,26 @@ void sh_trace_line(void *priv, const char *line)
 	printf("  %s\n", line);
 }
 
+/* -L: commits end in a FUA write, crash-point boundaries are marks */
+static errcode_t log_commit(void *priv, const char *what)
+{
+	return ick_logw_commit(sh.log);
+}
+
+static errcode_t log_point(void *priv, enum ick_wp_crash point, ext2_ino_t ino)
+{
+	return ick_logw_mark(sh.log, ick_wp_crash_name(point));
+}
+
 errcode_t sh_mount(void)
 {
-	errcode_t err = ick_image_open(sh.path, sh.rw ? ICK_OPEN_RW : 0, NULL, &sh.img);
+	static const struct ick_wp_hooks hooks = { .commit = log_commit, .point = log_point };
+	errcode_t err;
+
+	if (sh.log)
+		ick_logw_io_attach(sh.log);
+	err = ick_image_open(sh.path, sh.rw ? ICK_OPEN_RW : 0, sh.log ? ick_logw_io_manager : NULL,
+			     &sh.img);
 
 	if (err) {
 		if (sh.img && sh.img->refused[0])
@@ -61,6 +78,8 @@ errcode_t sh_mount(void)
 		com_err(prog, sh.wp_err, "- the write path is unavailable on %s", sh.path);
 	if (sh.wp && sh.trace)
 		ick_wp_set_trace(sh.wp, sh_trace_line, NULL);
+	if (sh.wp && sh.log)
+		ick_wp_set_hooks(sh.wp, &hooks);
 	return 0;
 }
 
@@ -105,14 +124,16 @@ void sh_unmount(int crashed)
 
 int main(int argc, char **argv)
 {
-	const char *request = NULL, *cmd_file = NULL;
+	const char *request = NULL, *cmd_file = NULL, *log_path = NULL;
+	errcode_t err;
 	int c, sci, code;
 
 	add_error_table(&et_ext2_error_table);
 	add_error_table(&et_ick_error_table);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt(argc, argv, "wtR:f:")) != -1) {
+	while ((c = getopt(argc, argv, "wtL:R:f:")) != -1) {
 		switch (c) {
+		case 'L': log_path = optarg; break;
 		case 'w': sh.rw = 1; break;
 		case 't': sh.trace = 1; break;
 		case 'R': request = optarg; break;
@@ -123,6 +144,12 @@ int main(int argc, char **argv)
 	if (optind != argc - 1 || (request && cmd_file))
 		usage();
 	sh.path = argv[optind];
+	if (log_path && !sh.rw)
+		usage();
+	if (log_path && (err = ick_logw_create(log_path, 512, &sh.log))) {
+		com_err(prog, err, "while creating the log %s", log_path);
+		return SH_EXIT_OPEN;
+	}
 	if (sh_mount())
 		return SH_EXIT_OPEN;
 	sci = ss_create_invocation("debugfs-ext", "0.1", NULL, &ext_cmds, &code);
@@ -160,5 +187,12 @@ int main(int argc, char **argv)
 	}
 	ss_delete_invocation(sci);
 	sh_unmount(0);
+	if (sh.log) {
+		/* the kernel target's destructor ends every log with this mark */
+		if ((err = ick_logw_mark(sh.log, "dm-log-writes-end")) ||
+		    (err = ick_logw_close(sh.log)))
+			sh_fail(prog, err, "while closing the log %s", log_path);
+		sh.log = NULL;
+	}
 	return sh.status;
 }

@@ -8,6 +8,7 @@
 #define DEBUGFS_EXT_SHELL_H
 #include "iomapck.h"
 #include "write_path.h"
+#include "logwrites.h"
 
 /* exit codes: as documented in README.md (debugfs-ext) */
 #define SH_EXIT_OK      0
@@ -24,6 +25,7 @@ struct shell {
 	struct ick_wp *wp;
 	errcode_t wp_err;       /* why wp is NULL on a -w shell */
 	int status;             /* the exit code so far */
+	struct ick_logw *log;   /* -L: every write of the session recorded */
 };
 
 extern struct shell sh;

@@ -58,6 +58,8 @@ struct ick_wp {
 	unsigned ncpus;
 	ick_wp_trace_fn trace;
 	void *trace_priv;
+	struct ick_wp_hooks hooks;
+	errcode_t hook_err;     /* the first hook failure, returned by the request */
 };
 
 static const struct ick_wp_call no_call = { .mode = ICK_WP_DA, .short_after = UINT64_MAX };
@@ -159,7 +161,18 @@ static errcode_t commit(struct ick_wp *wp, struct wpi *wi, const char *what)
 	if ((err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC)))
 		return err;
 	trace(wp, "commit: %s", what);
-	return 0;
+	return wp->hooks.commit ? wp->hooks.commit(wp->hooks.priv, what) : 0;
+}
+
+/* A crash-point boundary: tell the observer (a failure is kept for the request). */
+static void passed(struct wpi *wi, enum ick_wp_crash c)
+{
+	struct ick_wp *wp = wi->wp;
+	errcode_t err;
+
+	if (wp->hooks.point && (err = wp->hooks.point(wp->hooks.priv, c, wi->ino)) &&
+	    !wp->hook_err)
+		wp->hook_err = err;
 }
 
 /* ---- quota ---- */
@@ -866,6 +879,8 @@ static errcode_t wp_after_begin(void *p, const struct ick_iomap *map)
 	const struct ick_wp_call *call = wi->call;
 	errcode_t err;
 
+	if (map->flags & ICK_IOMAP_F_NEW)
+		passed(wi, map->type == ICK_IOMAP_DELALLOC ? ICK_WP_AFTER_RESERVE : ICK_WP_AFTER_ALLOC);
 	if (wi->crash_armed && (map->flags & ICK_IOMAP_F_NEW) &&
 	    ((call->crash == ICK_WP_AFTER_RESERVE && map->type == ICK_IOMAP_DELALLOC) ||
 	     (call->crash == ICK_WP_AFTER_ALLOC && map->type != ICK_IOMAP_DELALLOC))) {
@@ -907,6 +922,7 @@ static void wp_trace(void *p, const char *event, const struct ick_iomap *map, ui
 
 static int crash_at(struct wpi *wi, const struct ick_wp_call *call, enum ick_wp_crash c)
 {
+	passed(wi, c);
 	if (!wi->crash_armed || call->crash != c)
 		return 0;
 	trace(wi->wp, "crash: %s", ick_wp_crash_name(c));
@@ -1102,6 +1118,9 @@ errcode_t ick_wp_write(struct ick_wp *wp, ext2_ino_t ino, uint64_t pos, uint64_t
 		err = writeback_inode(wi, call);
 	wi->crash_armed = 0;
 	wi->call = NULL;
+	if (!err && wp->hook_err)
+		err = wp->hook_err;
+	wp->hook_err = 0;
 	trace(wp, "write: ino %u %llu of %llu bytes written, i_size %llu", ino,
 	      (unsigned long long)*written, (unsigned long long)len,
 	      (unsigned long long)wi->i_size);
@@ -1450,6 +1469,11 @@ fail:
 		(void)ick_quota_close(wp->q[t]);
 	free(wp);
 	return err;
+}
+
+void ick_wp_set_hooks(struct ick_wp *wp, const struct ick_wp_hooks *h)
+{
+	wp->hooks = h ? *h : (struct ick_wp_hooks){ 0 };
 }
 
 void ick_wp_set_trace(struct ick_wp *wp, ick_wp_trace_fn fn, void *priv)

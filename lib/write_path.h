@@ -84,6 +84,16 @@ struct ick_wp_call {
 ICK_MUST_CHECK errcode_t ick_wp_open(ext2_filsys fs, struct ick_wp **out);
 void ick_wp_set_trace(struct ick_wp *wp, ick_wp_trace_fn fn, void *priv);
 
+/* Observers for a recorder (dm-log-writes): @commit after every metadata commit is on the
+ * image, @point at every crash-point boundary a write passes, crashing there or not.
+ * A non-zero return fails the request. */
+struct ick_wp_hooks {
+	errcode_t (*commit)(void *priv, const char *what);
+	errcode_t (*point)(void *priv, enum ick_wp_crash point, ext2_ino_t ino);
+	void *priv;
+};
+void ick_wp_set_hooks(struct ick_wp *wp, const struct ick_wp_hooks *h);
+
 /* Write: returns 0 (also on a short write: *written says how much), ICK_ET_CRASHED when
  * the call's crash point was reached (call ick_wp_crash next), ICK_ET_WP_FILE (inline
  * data, block-mapped or not a regular file), EFBIG, or the injected/real error. */

@@ -1,0 +1,60 @@
+/*
+ * crash.h - crash states from a dm-log-writes log, checked in-process.
+ *
+ * The device at entry k is the base image (the device when logging began; all zeros if
+ * none) with entries 0..k applied, held as a block overlay in memory: no copy of the image
+ * is made and the base is only read.  At each selected crash point the state is opened as
+ * a mount would see it (journal recovery and orphan release in a second overlay, view.c)
+ * and every check runs on it.  A state in which no ext4 can be found yet (before mkfs's
+ * superblock is in the log) is counted, not checked.
+ */
+#ifndef ICK_CRASH_H
+#define ICK_CRASH_H
+#include <stdint.h>
+#include "check.h"
+#include "logwrites.h"
+#include "report.h"
+
+enum ick_sweep_when { ICK_SWEEP_FUA, ICK_SWEEP_FLUSH, ICK_SWEEP_MARK, ICK_SWEEP_EVERY,
+		      ICK_SWEEP_NTH };
+
+struct ick_sweep_opts {
+	const char *log;
+	const char *base;            /* NULL: a zero device as long as the log needs */
+	enum ick_sweep_when when;
+	uint64_t nth;                /* ICK_SWEEP_NTH: every nth entry */
+	const char *start_mark;      /* check only after this mark */
+	const char *end_mark;        /* stop after this mark */
+	uint64_t limit;              /* stop after this many entries (0: all) */
+	int keep_going;              /* go on after a point with findings */
+	uint64_t shard, nshards;     /* check only points p with p % nshards == shard */
+	unsigned mask;               /* checks */
+	const struct ick_check_opts *copts;
+	const char *replay_out;      /* write the device at the end as an image file */
+};
+
+struct ick_sweep_point {
+	uint64_t entry;              /* the entry just applied */
+	uint64_t point;              /* the crash point's ordinal */
+	const char *mark;            /* the last mark at or before it ("" if none) */
+	struct ick_report *rep;      /* findings (with the view's note) */
+	int no_fs;                   /* nothing ext4 on the device yet: not checked */
+};
+
+struct ick_sweep_stats {
+	uint64_t entries, points, checked, no_fs, findings, failing_points;
+	int truncated;               /* the log stopped early: why in ick_log_why */
+	char why[160];
+};
+
+/* Called after each checked point; a non-zero return stops the sweep with that code. */
+typedef errcode_t (*ick_sweep_fn)(void *priv, const struct ick_sweep_point *p);
+/* Called for each entry read (for --dump), before it is applied; may be NULL. */
+typedef errcode_t (*ick_entry_fn)(void *priv, const struct ick_log_entry *e);
+
+ICK_MUST_CHECK errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry,
+				   ick_sweep_fn on_point, void *priv, struct ick_sweep_stats *st);
+
+const char *ick_log_flags_text(uint64_t flags, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * iomapck-replay - sweep the crash states of a dm-log-writes log in-process: the base
+ * image plus each log prefix in memory, journal recovery as a mount does it, then every
+ * check (lib/crash.c).  Option parsing and printing only.
+ */
+#include "config.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <et/com_err.h>
+#include "crash.h"
+#include "ick_err.h"
+#include "iomapck.h"
+
+#define EXIT_FOUND 4
+#define EXIT_OPER 8
+#define EXIT_USAGE 16
+
+static const char *prog = "iomapck-replay";
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"Usage: %s --log LOG [--base IMAGE] [--check fua|flush|mark|every|N]\n"
+		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
+		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v]\n", prog);
+	exit(EXIT_USAGE);
+}
+
+struct ctx {
+	int verbose, dump;
+	FILE *json;
+	int first;
+};
+
+static errcode_t on_entry(void *priv, const struct ick_log_entry *e)
+{
+	struct ctx *c = priv;
+	char fl[128];
+
+	if (!c->dump)
+		return 0;
+	printf("%llu: sector %llu, sectors %llu, flags %#llx(%s)", (unsigned long long)e->index,
+	       (unsigned long long)e->sector, (unsigned long long)e->nr_sectors,
+	       (unsigned long long)e->flags, ick_log_flags_text(e->flags, fl, sizeof(fl)));
+	if (e->flags & ICK_LOG_MARK)
+		printf(" mark \"%s\"", e->mark);
+	printf("\n");
+	return 0;
+}
+
+static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
+{
+	struct ctx *c = priv;
+	int bad = ick_report_exit_bits(p->rep);
+
+	if (p->no_fs) {
+		if (c->verbose)
+			printf("entry %llu: no ext4 on the device yet\n", (unsigned long long)p->entry);
+		return 0;
+	}
+	if (bad || c->verbose) {
+		printf("entry %llu%s%s%s: %s\n", (unsigned long long)p->entry,
+		       p->mark[0] ? " (after mark \"" : "", p->mark, p->mark[0] ? "\")" : "",
+		       bad ? "findings" : "clean");
+		if (bad || c->verbose > 1)
+			ick_report_print_text(p->rep, stdout);
+	}
+	if (bad && c->json) {
+		fprintf(c->json, "%s{\"entry\": %llu, \"mark\": \"", c->first ? "" : ",\n",
+			(unsigned long long)p->entry);
+		for (const char *s = p->mark; *s; s++)
+			fprintf(c->json, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
+		fprintf(c->json, "\", \"report\": ");
+		c->first = 0;
+		return ick_report_write_json(p->rep, c->json);
+	}
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!*s || *s == '-')
+		return -1;
+	*v = strtoull(s, &end, 0);
+	return *end ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "log", 1, 0, 'l' }, { "base", 1, 0, 'b' }, { "check", 1, 0, 'c' },
+		{ "start-mark", 1, 0, 's' }, { "end-mark", 1, 0, 'e' }, { "limit", 1, 0, 'n' },
+		{ "keep-going", 0, 0, 'k' }, { "shard", 1, 0, 'S' }, { "poison", 1, 0, 'p' },
+		{ "json", 1, 0, 'j' }, { "replay", 1, 0, 'r' }, { "dump", 0, 0, 'd' },
+		{ "verbose", 0, 0, 'v' }, { 0, 0, 0, 0 },
+	};
+	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL };
+	struct ick_check_opts copts = { 0 };
+	unsigned char pat[ICK_POISON_MAX];
+	struct ick_sweep_stats st;
+	struct ctx c = { .first = 1 };
+	const char *json = NULL;
+	errcode_t err;
+	int ch;
+
+	add_error_table(&et_ext2_error_table);
+	add_error_table(&et_ick_error_table);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((ch = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'l': o.log = optarg; break;
+		case 'b': o.base = optarg; break;
+		case 'c':
+			if (!strcmp(optarg, "fua")) o.when = ICK_SWEEP_FUA;
+			else if (!strcmp(optarg, "flush")) o.when = ICK_SWEEP_FLUSH;
+			else if (!strcmp(optarg, "mark")) o.when = ICK_SWEEP_MARK;
+			else if (!strcmp(optarg, "every")) o.when = ICK_SWEEP_EVERY;
+			else if (!parse_u64(optarg, &o.nth) && o.nth) o.when = ICK_SWEEP_NTH;
+			else usage();
+			break;
+		case 's': o.start_mark = optarg; break;
+		case 'e': o.end_mark = optarg; break;
+		case 'n': if (parse_u64(optarg, &o.limit) || !o.limit) usage(); break;
+		case 'k': o.keep_going = 1; break;
+		case 'S':
+			if (sscanf(optarg, "%llu/%llu", (unsigned long long *)&o.shard,
+				   (unsigned long long *)&o.nshards) != 2 || !o.nshards ||
+			    o.shard >= o.nshards)
+				usage();
+			break;
+		case 'p':
+			if (ick_poison_parse(optarg, pat, sizeof(pat), &copts.poison_len))
+				usage();
+			copts.poison = pat;
+			break;
+		case 'j': json = optarg; break;
+		case 'r': o.replay_out = optarg; break;
+		case 'd': c.dump = 1; break;
+		case 'v': c.verbose++; break;
+		default: usage();
+		}
+	}
+	if (!o.log || optind != argc)
+		usage();
+	o.copts = &copts;
+	if (json && !(c.json = fopen(json, "w"))) {
+		perror(json);
+		return EXIT_OPER;
+	}
+	if (c.json)
+		fprintf(c.json, "{\"log\": \"%s\", \"failing\": [\n", o.log);
+	err = ick_sweep(&o, on_entry, c.dump && !o.replay_out ? NULL : on_point, &c, &st);
+	if (err) {
+		com_err(prog, err, "%s%s%s while replaying %s", st.why[0] ? "(" : "", st.why,
+			st.why[0] ? ")" : "", o.log);
+		return EXIT_OPER;
+	}
+	printf("%s: %llu entries, %llu crash points, %llu checked, %llu findings%s%s\n", o.log,
+	       (unsigned long long)st.entries, (unsigned long long)st.points,
+	       (unsigned long long)st.checked, (unsigned long long)st.findings,
+	       st.truncated ? "; log ends early: " : "", st.truncated ? st.why : "");
+	if (c.json) {
+		fprintf(c.json, "],\n\"entries\": %llu, \"points\": %llu, \"checked\": %llu, "
+			"\"no_fs\": %llu, \"findings\": %llu, \"truncated\": %s}\n",
+			(unsigned long long)st.entries, (unsigned long long)st.points,
+			(unsigned long long)st.checked, (unsigned long long)st.no_fs,
+			(unsigned long long)st.findings, st.truncated ? "true" : "false");
+		fclose(c.json);
+	}
+	return st.failing_points ? EXIT_FOUND : 0;
+}
