@@ -18,10 +18,11 @@ FUZZ_SECONDS ?= 60
 O := fuzz/obj
 A := fuzz/artifacts
 C := fuzz/corpus
-HARNESSES := image quota
+HARNESSES := image quota log
 # -max_len per harness: a whole image (<= 4 MiB), a quota file (<= 64 blocks of 1 KiB)
 MAXLEN_image := 4194304
 MAXLEN_quota := 65536
+MAXLEN_log := 1048576
 LIMITS := -timeout=5 -rss_limit_mb=2048
 
 SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -78,7 +79,7 @@ $(O)/fuzz_%: $(O)/src/fuzz/fuzz_%.o $(O)/src/fuzz/mem_io.o $(LIB_OBJS)
 	@echo "  FUZZLD   $@"
 	@$(CLANG) $(SAN) -o $@ $^ $(FUZZ_LIBS)
 
-$(O)/src/fuzz/fuzz_quota.o: FCPPFLAGS += -DFUZZ_QUOTA_BASE='"$(abspath $(O))/quota-base.img"'
+$(O)/src/fuzz/fuzz_quota.o $(O)/src/fuzz/fuzz_log.o: FCPPFLAGS += -DFUZZ_QUOTA_BASE='"$(abspath $(O))/quota-base.img"'
 
 $(O)/quota-base.img: $(top_srcdir)/fuzz/mkquotabase.sh
 	@mkdir -p $(@D)
@@ -87,7 +88,7 @@ $(O)/quota-base.img: $(top_srcdir)/fuzz/mkquotabase.sh
 
 $(O)/seeds/.stamp: $(top_srcdir)/fuzz/mkseeds.sh $(O)/quota-base.img
 	@echo "  SEEDS    $(O)/seeds"
-	@rm -rf $(O)/seeds && $(SHELL) $< $(O)/seeds $(O)/quota-base.img && touch $@
+	@rm -rf $(O)/seeds && DEBUGFS_EXT=$(top_builddir)/debugfs-ext/debugfs-ext $(SHELL) $< $(O)/seeds $(O)/quota-base.img && touch $@
 
 # Each harness for FUZZ_RUNS executions from its seeds (new inputs go to a temporary
 # directory, so the seeds stay as made); any crash, leak, timeout or OOM fails.
@@ -100,7 +101,7 @@ smoke-run:
 	@set -e; for h in $(HARNESSES); do \
 	  mkdir -p $(A)/$$h; t=$$(mktemp -d); \
 	  echo "fuzz-smoke: $$h, $(FUZZ_RUNS) runs"; \
-	  rc=0; $(O)/fuzz_$$h -runs=$(FUZZ_RUNS) $(LIMITS) -max_len=$$(case $$h in image) echo $(MAXLEN_image);; quota) echo $(MAXLEN_quota);; esac) \
+	  rc=0; $(O)/fuzz_$$h -runs=$(FUZZ_RUNS) $(LIMITS) -max_len=$$(case $$h in image) echo $(MAXLEN_image);; quota) echo $(MAXLEN_quota);; log) echo $(MAXLEN_log);; esac) \
 	    -print_final_stats=1 -artifact_prefix=$(A)/$$h/ $$t $(O)/seeds/$$h 2>$$t.log || rc=$$?; \
 	  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^Done|^stat::number_of_executed_units|^stat::peak_rss_mb|ERROR|SUMMARY' $$t.log || true; \
 	  rm -rf $$t; \
@@ -115,7 +116,7 @@ run: build
 	@fail=; for h in $(HARNESSES); do \
 	  mkdir -p $(A)/$$h $(C)/$$h; \
 	  echo "fuzz: $$h for $(FUZZ_SECONDS) s"; \
-	  $(O)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) $(LIMITS) -max_len=$$(case $$h in image) echo $(MAXLEN_image);; quota) echo $(MAXLEN_quota);; esac) \
+	  $(O)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) $(LIMITS) -max_len=$$(case $$h in image) echo $(MAXLEN_image);; quota) echo $(MAXLEN_quota);; log) echo $(MAXLEN_log);; esac) \
 	    -print_final_stats=1 -artifact_prefix=$(A)/$$h/ $(C)/$$h $(O)/seeds/$$h || fail="$$fail $$h"; \
 	done; if [ -n "$$fail" ]; then echo "fuzz: FAILED:$$fail (see $(A)/)"; exit 1; fi
 

@@ -119,5 +119,30 @@ if [ -d "$corpus" ]; then
 else
 	echo "mkseeds.sh: $corpus absent, using the made-here seeds only" >&2
 fi
-find "$out/image" "$out/quota" -type f -size 0 -delete
-echo "mkseeds.sh: $(ls "$out/image" | wc -l) image seeds, $(ls "$out/quota" | wc -l) quota seeds"
+# logs over the quota base, recorded by debugfs-ext -L (when built) in both modes
+mkdir -p "$out/log"
+if [ -x "${DEBUGFS_EXT:-}" ]; then
+	n=0
+	for req in "iomap_write --create --uid 5 --sync /f 1000 20000" \
+		   "iomap_write --mode nonda --create --sync /f 0 9000" \
+		   "iomap_write --create /f 0 5000
+iomap_write --short 700 /f 8000 9000
+iomap_fallocate --keep-size /f 64K 16K
+crash" \
+		   "iomap_poison 5aa5
+iomap_write --mode nonda --create --bug written_alloc --crash after_copy /f 4096 8192"; do
+		n=$((n + 1))
+		cp "$qbase" "$t/l.img"
+		printf '%s\n' "$req" | "$DEBUGFS_EXT" -w -L "$out/log/rec$n.log" -f - "$t/l.img" >/dev/null 2>&1
+	done
+else
+	echo "mkseeds.sh: no debugfs-ext built, log seeds are the minimal one only" >&2
+fi
+# a minimal log: the super sector and one mark entry (the kernel's layout)
+python3 -c '
+import struct, sys
+sup = struct.pack("<QQQI", 0x6a736677736872, 1, 1, 512).ljust(512, b"\0")
+mark = (struct.pack("<QQQQ", 0, 0, 8, 4) + b"seed").ljust(512, b"\0")
+open(sys.argv[1], "wb").write(sup + mark)' "$out/log/min.log"
+find "$out/image" "$out/quota" "$out/log" -type f -size 0 -delete
+echo "mkseeds.sh: $(ls "$out/image" | wc -l) image seeds, $(ls "$out/quota" | wc -l) quota seeds, $(ls "$out/log" | wc -l) log seeds"
