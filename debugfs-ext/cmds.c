@@ -77,17 +77,32 @@ static void fill_pattern(void *priv, uint64_t off, unsigned char *dst, size_t n)
 		dst[i] = ick_wp_pattern_byte(off + i, s->seed);
 }
 
-/* SRCFILE's byte k goes to file offset OFFSET + k. */
-struct file_src { struct src s; uint64_t base; };
+/* SRCFILE's byte k goes to file offset OFFSET + k; read 1 MiB at a time. */
+#define SRC_BUF (1u << 20)
+struct file_src { struct src s; uint64_t base; unsigned char *buf; uint64_t boff, blen; };
 
 static void fill_file(void *priv, uint64_t off, unsigned char *dst, size_t n)
 {
 	struct file_src *f = priv;
-	ssize_t got = pread(f->s.fd, dst, n, (off_t)(off - f->base));
+	uint64_t k = off - f->base;
 
-	if (got != (ssize_t)n) {
-		memset(dst, 0, n);
-		f->s.err = got < 0 ? errno : EIO;
+	while (n) {
+		size_t take;
+		if (k < f->boff || k >= f->boff + f->blen) {
+			ssize_t got = pread(f->s.fd, f->buf, SRC_BUF, (off_t)k);
+			if (got <= 0) {
+				memset(dst, 0, n);
+				f->s.err = got < 0 ? errno : EIO;
+				return;
+			}
+			f->boff = k;
+			f->blen = (uint64_t)got;
+		}
+		take = f->boff + f->blen - k < n ? (size_t)(f->boff + f->blen - k) : n;
+		memcpy(dst, f->buf + (k - f->boff), take);
+		dst += take;
+		k += take;
+		n -= take;
 	}
 }
 
@@ -225,6 +240,10 @@ void do_iomap_write(int argc, const char *const *argv, int sci, void *info)
 			goto out;
 		}
 		fs.base = off;
+		if (!(fs.buf = malloc(SRC_BUF))) {
+			sh_fail(argv[0], ENOMEM, "while reading %s", argv[optind + 3]);
+			goto out;
+		}
 		a.call.fill = fill_file;
 		a.call.fill_priv = &fs;
 	} else {
@@ -252,6 +271,7 @@ void do_iomap_write(int argc, const char *const *argv, int sci, void *info)
 out:
 	if (fs.s.fd >= 0)
 		close(fs.s.fd);
+	free(fs.buf);
 	return;
 usage_fail:
 	if (sh.status < SH_EXIT_FAILED)

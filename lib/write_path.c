@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include "array.h"
 #include "ick_err.h"
 #include "quota_file.h"
@@ -23,9 +24,15 @@
 
 struct folio {
 	uint64_t index;
+	struct folio *next;          /* on the pool's free list */
 	unsigned dirty : 1, uptodate : 1;
 	unsigned char data[];
 };
+
+/* Folios come from mmap'ed chunks populated at once (one fault per page costs more than
+ * the copy itself) and go back to a free list when evicted. */
+#define POOL_CHUNK (2u << 20)
+struct chunk { struct chunk *next; size_t size; };
 
 struct da_ext { uint64_t lblk, len; };
 
@@ -58,6 +65,9 @@ struct ick_wp {
 	unsigned ncpus;
 	ick_wp_trace_fn trace;
 	void *trace_priv;
+	struct folio *free_folios;
+	struct chunk *chunks;
+	size_t folio_size;
 	struct ick_wp_hooks hooks;
 	errcode_t hook_err;     /* the first hook failure, returned by the request */
 };
@@ -387,6 +397,61 @@ static int fo_dirty(const struct wpi *wi, uint64_t index)
 	return f && f->dirty;
 }
 
+static int pool_grow(struct ick_wp *wp)
+{
+	size_t fs = wp->folio_size, n = (POOL_CHUNK - sizeof(struct chunk)) / fs;
+	struct chunk *c = mmap(NULL, POOL_CHUNK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	unsigned char *p;
+
+	if (c == MAP_FAILED)
+		return -1;
+	c->size = POOL_CHUNK;
+	c->next = wp->chunks;
+	wp->chunks = c;
+	p = (unsigned char *)(c + 1);
+	for (size_t i = 0; i < n; i++) {
+		struct folio *f = (struct folio *)(p + i * fs);
+		f->next = wp->free_folios;
+		wp->free_folios = f;
+	}
+	return 0;
+}
+
+static struct folio *folio_get(struct ick_wp *wp)
+{
+	struct folio *f;
+
+	if (!wp->free_folios && pool_grow(wp))
+		return NULL;
+	f = wp->free_folios;
+	wp->free_folios = f->next;
+	f->next = NULL;
+	f->dirty = f->uptodate = 0;
+	return f;
+}
+
+static void folio_put(struct ick_wp *wp, struct folio *f)
+{
+	f->next = wp->free_folios;
+	wp->free_folios = f;
+}
+
+/* After writeback the clean folios are evicted, as memory pressure would: memory stays
+ * bounded by what is dirty, and a later partial write reads the block again. */
+static void evict_clean(struct wpi *wi)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < wi->nfo; i++) {
+		if (wi->fo[i]->dirty)
+			wi->fo[j++] = wi->fo[i];
+		else
+			folio_put(wi->wp, wi->fo[i]);
+	}
+	wi->nfo = j;
+}
+
 static errcode_t fo_create(struct wpi *wi, uint64_t index, struct folio **out)
 {
 	size_t i = fo_find(wi, index);
@@ -398,7 +463,7 @@ static errcode_t fo_create(struct wpi *wi, uint64_t index, struct folio **out)
 	}
 	if (grow((void **)&wi->fo, &wi->cap_fo, wi->nfo + 1, sizeof(*wi->fo)))
 		return ENOMEM;
-	if (!(f = calloc(1, sizeof(*f) + wi->wp->fs->blocksize)))
+	if (!(f = folio_get(wi->wp)))
 		return ENOMEM;
 	f->index = index;
 	memmove(&wi->fo[i + 1], &wi->fo[i], (wi->nfo - i) * sizeof(*wi->fo));
@@ -413,7 +478,7 @@ static errcode_t fo_create(struct wpi *wi, uint64_t index, struct folio **out)
 static void wpi_free(struct wpi *wi)
 {
 	for (size_t i = 0; i < wi->nfo; i++)
-		free(wi->fo[i]);
+		folio_put(wi->wp, wi->fo[i]);
 	free(wi->fo);
 	free(wi->da);
 	free(wi);
@@ -537,24 +602,43 @@ static void set_map(struct wpi *wi, struct ick_iomap *map, uint64_t lblk, const 
 
 /* ---- allocation and conversion ---- */
 
-/* Map the free physical run [pblk, pblk+len) at @lblk, block by block through libext2fs
- * (which merges with a neighbour of the same kind, splits and grows the tree). */
+/* Map the free physical run [pblk, pblk+len) at @lblk (a hole): libext2fs maps the first
+ * block of each piece (merging, splitting and growing the tree as needed), then the extent
+ * that now ends there is lengthened over the rest, up to the extent length limit. */
 static errcode_t map_run(struct wpi *wi, ext2_extent_handle_t h, uint64_t lblk, blk64_t pblk,
 			 uint64_t len, int uninit)
 {
 	ext2_filsys fs = wi->wp->fs;
-	errcode_t err;
+	uint64_t max = uninit ? EXT_UNINIT_MAX_LEN : EXT_INIT_MAX_LEN, i = 0;
+	struct ext2fs_extent e;
+	errcode_t err = 0;
 
 	ext2fs_block_alloc_stats_range(fs, pblk, len, +1);
-	for (uint64_t i = 0; i < len; i++)
+	while (i < len) {
+		uint64_t more;
+
 		if ((err = ext2fs_extent_set_bmap(h, lblk + i, pblk + i,
-						  uninit ? EXT2_EXTENT_SET_BMAP_UNINIT : 0))) {
-			/* what is not mapped goes back */
-			ext2fs_block_alloc_stats_range(fs, pblk + i, len - i, -1);
-			ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)&wi->inode, i);
-			return err;
+						  uninit ? EXT2_EXTENT_SET_BMAP_UNINIT : 0)) ||
+		    (err = ext2fs_extent_goto(h, lblk + i)) ||
+		    (err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &e)))
+			break;
+		more = len - i - 1;
+		if (e.e_lblk + e.e_len != lblk + i + 1 ||
+		    e.e_pblk + (lblk + i - e.e_lblk) != pblk + i)
+			more = 0; /* not the extent we expected: go block by block */
+		if (more > max - e.e_len)
+			more = max - e.e_len;
+		if (more) {
+			e.e_len += (uint32_t)more;
+			if ((err = ext2fs_extent_replace(h, 0, &e)) ||
+			    (err = ext2fs_extent_fix_parents(h)))
+				break;
 		}
-	return ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)&wi->inode, len);
+		i += 1 + more;
+	}
+	if (err) /* what is not mapped goes back */
+		ext2fs_block_alloc_stats_range(fs, pblk + i, len - i, -1);
+	return ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)&wi->inode, i) ? EOVERFLOW : err;
 }
 
 /*
@@ -950,37 +1034,52 @@ static errcode_t wb_alloc(struct wpi *wi, uint64_t a, uint64_t n)
 	return allocated ? commit(wi->wp, wi, "writeback allocation") : 0;
 }
 
+#define WB_BATCH 256 /* blocks per data write */
+
 static errcode_t wb_data(struct wpi *wi, uint64_t a, uint64_t n)
 {
 	ext2_filsys fs = wi->wp->fs;
 	unsigned bs = fs->blocksize;
+	unsigned char *buf = malloc((size_t)WB_BATCH * bs);
 	uint64_t b = a;
 	struct dmap m;
-	errcode_t err;
+	errcode_t err = buf ? 0 : ENOMEM;
 
-	while (b < a + n) {
+	while (!err && b < a + n) {
 		if ((err = disk_lookup(wi, b, a + n - b, &m)))
-			return err;
-		if (m.type == ICK_IOMAP_HOLE)
-			return ICK_ET_INTERNAL;
-		for (uint64_t i = 0; i < m.len; i++) {
-			struct folio *f = fo_lookup(wi, b + i);
-			uint64_t start = (b + i) * bs;
+			break;
+		if (m.type == ICK_IOMAP_HOLE) {
+			err = ICK_ET_INTERNAL;
+			break;
+		}
+		for (uint64_t i = 0; !err && i < m.len; i += WB_BATCH) {
+			uint64_t k = m.len - i < WB_BATCH ? m.len - i : WB_BATCH;
 
-			if (!f)
-				return ICK_ET_INTERNAL;
-			/* iomap zeroes the part of the EOF folio past i_size */
-			if (start + bs > wi->i_size && wi->i_size > start)
-				memset(f->data + (wi->i_size - start), 0, start + bs - wi->i_size);
-			if ((err = io_channel_write_blk64(fs->io, m.pblk + i, 1, f->data)))
-				return err;
-			f->dirty = 0;
+			for (uint64_t j = 0; j < k; j++) {
+				struct folio *f = fo_lookup(wi, b + i + j);
+				uint64_t start = (b + i + j) * bs;
+
+				if (!f) {
+					err = ICK_ET_INTERNAL;
+					break;
+				}
+				/* iomap zeroes the part of the EOF folio past i_size */
+				if (start + bs > wi->i_size && wi->i_size > start)
+					memset(f->data + (wi->i_size - start), 0,
+					       start + bs - wi->i_size);
+				memcpy(buf + j * bs, f->data, bs);
+				f->dirty = 0;
+			}
+			if (!err)
+				err = io_channel_write_blk64(fs->io, m.pblk + i, (int)k, buf);
 		}
 		b += m.len;
 	}
-	trace(wi->wp, "data: ino %u blocks %llu+%llu written", wi->ino, (unsigned long long)a,
-	      (unsigned long long)n);
-	return 0;
+	free(buf);
+	if (!err)
+		trace(wi->wp, "data: ino %u blocks %llu+%llu written", wi->ino,
+		      (unsigned long long)a, (unsigned long long)n);
+	return err;
 }
 
 /* I/O end: convert, raise i_disksize to what is written (never past i_size). */
@@ -1050,6 +1149,7 @@ static errcode_t writeback_inode(struct wpi *wi, const struct ick_wp_call *call)
 			return err;
 		i = j;
 	}
+	evict_clean(wi);
 	return 0;
 }
 
@@ -1451,6 +1551,7 @@ errcode_t ick_wp_open(ext2_filsys fs, struct ick_wp **out)
 		return ENOMEM;
 	wp->fs = fs;
 	wp->ncpus = 1;
+	wp->folio_size = (sizeof(struct folio) + fs->blocksize + 63) / 64 * 64;
 	/* a commit must be on the image when it returns: no write-back cache in between */
 	if ((err = io_channel_set_options(fs->io, "cache=off")))
 		goto fail;
@@ -1491,6 +1592,11 @@ static void wp_free(struct ick_wp *wp)
 	}
 	for (int t = 0; t < ICK_QUOTA_NTYPES; t++)
 		free(wp->qr[t]);
+	while (wp->chunks) {
+		struct chunk *n = wp->chunks->next;
+		munmap(wp->chunks, wp->chunks->size);
+		wp->chunks = n;
+	}
 	free(wp);
 }
 
