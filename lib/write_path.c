@@ -397,16 +397,23 @@ static int fo_dirty(const struct wpi *wi, uint64_t index)
 	return f && f->dirty;
 }
 
+/* Chunks double from 64 KiB to POOL_CHUNK: a small write pays for little memory. */
 static int pool_grow(struct ick_wp *wp)
 {
-	size_t fs = wp->folio_size, n = (POOL_CHUNK - sizeof(struct chunk)) / fs;
-	struct chunk *c = mmap(NULL, POOL_CHUNK, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	size_t size = wp->chunks ? wp->chunks->size * 2 : (64u << 10), fs = wp->folio_size, n;
+	struct chunk *c;
 	unsigned char *p;
 
+	if (size > POOL_CHUNK)
+		size = POOL_CHUNK;
+	if (size < sizeof(struct chunk) + fs)
+		size = sizeof(struct chunk) + fs;
+	n = (size - sizeof(struct chunk)) / fs;
+	c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		 -1, 0);
 	if (c == MAP_FAILED)
 		return -1;
-	c->size = POOL_CHUNK;
+	c->size = size;
 	c->next = wp->chunks;
 	wp->chunks = c;
 	p = (unsigned char *)(c + 1);
