@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include "crash.h"
 #include "ick_err.h"
 #include "overlay.h"
@@ -46,6 +47,7 @@ struct dev {
 	char *path;               /* the base image (or a sparse zero file we made) */
 	int made;
 	unsigned char *buf;
+	int out_fd;               /* --fsck: the replay target, kept in step entry by entry */
 };
 
 /* A zero device big enough for every entry of the log (headers only are read). */
@@ -82,6 +84,7 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct dev *d)
 	errcode_t err;
 
 	memset(d, 0, sizeof(*d));
+	d->out_fd = -1;
 	if (o->base) {
 		if (!(d->path = strdup(o->base)))
 			return ENOMEM;
@@ -99,6 +102,8 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct dev *d)
 
 static void dev_close(struct dev *d)
 {
+	if (d->out_fd >= 0)
+		close(d->out_fd);
 	if (d->base)
 		io_channel_close(d->base);
 	ick_overlay_free(d->ov);
@@ -125,6 +130,9 @@ static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_
 		    (err = ick_log_read_data(log, e, done, d->buf, n)))
 			break;
 		err = ick_overlay_pwrite(d->ov, d->base, off + done, n, d->buf);
+		if (!err && d->out_fd >= 0 &&
+		    pwrite(d->out_fd, d->buf, n, (off_t)(off + done)) != (ssize_t)n)
+			err = errno ? errno : EIO;
 		done += n;
 	}
 	return err;
@@ -142,6 +150,24 @@ static int is_point(const struct ick_sweep_opts *o, const struct ick_log_entry *
 	return 0;
 }
 
+static errcode_t write_out(struct dev *d, const char *out);
+
+
+/* replay-log's --fsck: the replay target is kept in step with the log (written entry by
+ * entry, as replay-log writes its device), synced, and the user's command runs on it. */
+static errcode_t run_fsck(const struct ick_sweep_opts *o, struct dev *d, struct ick_sweep_point *p,
+			  struct ick_sweep_stats *st)
+{
+	int rc;
+
+	if (fsync(d->out_fd))
+		return errno;
+	rc = system(o->fsck_cmd);
+	p->fsck_status = rc == -1 ? 127 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+	st->checked++;
+	return 0;
+}
+
 static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			     struct ick_sweep_point *p, struct ick_sweep_stats *st)
 {
@@ -149,6 +175,8 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 	struct ick_image *img = NULL;
 	errcode_t err;
 
+	if (o->fsck_cmd)
+		return run_fsck(o, d, p, st);
 	ick_overlay_io_backing_lower(NULL);
 	ick_overlay_io_attach_lower(d->ov);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
@@ -223,6 +251,15 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 	}
 	if ((err = dev_open(o, &d)))
 		goto out;
+	if (o->fsck_cmd) {
+		/* the target starts as the base, then follows the log */
+		if ((err = write_out(&d, o->replay_out)))
+			goto out;
+		if ((d.out_fd = open(o->replay_out, O_WRONLY)) < 0) {
+			err = errno;
+			goto out;
+		}
+	}
 	while (!(err = ick_log_next(log, &e))) {
 		if (on_entry && (err = on_entry(priv, &e)))
 			break;
@@ -231,7 +268,9 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 		st->entries++;
 		if (e.flags & ICK_LOG_MARK)
 			memcpy(mark, e.mark, sizeof(mark));
-		if (checking && on_point && is_point(o, &e)) {
+		if (o->drop_after && e.index < o->drop_after)
+			goto next;
+		if (checking && on_point && (o->drop_after ? e.index == o->drop_after : is_point(o, &e))) {
 			struct ick_report rep;
 			struct ick_sweep_point p = { .entry = e.index, .point = st->points,
 						     .mark = mark, .rep = &rep };
@@ -243,7 +282,11 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 				break;
 			if (!(err = check_point(o, &d, &p, st)))
 				err = on_point(priv, &p);
-			if (!err && ick_report_exit_bits(&rep)) {
+			if (o->progress_fd >= 0)
+				dprintf(o->progress_fd, "point %llu entry %llu/%llu\n",
+					(unsigned long long)p.point, (unsigned long long)e.index,
+					(unsigned long long)ick_log_nr_entries(log));
+			if (!err && (ick_report_exit_bits(&rep) || p.fsck_status)) {
 				st->failing_points++;
 				st->findings += rep.nr;
 			}
@@ -260,6 +303,8 @@ next:
 			break;
 		if (o->limit && st->entries >= o->limit)
 			break;
+		if (o->drop_after && e.index >= o->drop_after)
+			break;
 	}
 	if (err == ICK_ET_LOG_END)
 		err = 0;
@@ -269,7 +314,7 @@ next:
 		snprintf(st->why, sizeof(st->why), "%s", ick_log_why(log));
 		err = 0;
 	}
-	if (!err && o->replay_out)
+	if (!err && o->replay_out && !o->fsck_cmd)
 		err = write_out(&d, o->replay_out);
 out:
 	dev_close(&d);

@@ -31,6 +31,11 @@ struct ick_sweep_opts {
 	unsigned mask;               /* checks */
 	const struct ick_check_opts *copts;
 	const char *replay_out;      /* write the device at the end as an image file */
+	const char *fsck_cmd;        /* at each point: write replay_out, run this (replay-log's
+				      * --fsck); a non-zero exit is a failing point */
+	uint64_t drop_after;         /* dm-flakey: writes after this entry are lost; the state
+				      * after it is checked and the sweep ends (0: off) */
+	int progress_fd;             /* -1: none; else "point N entry E/TOTAL" lines */
 };
 
 struct ick_sweep_point {
@@ -39,6 +44,7 @@ struct ick_sweep_point {
 	const char *mark;            /* the last mark at or before it ("" if none) */
 	struct ick_report *rep;      /* findings (with the view's note) */
 	int no_fs;                   /* nothing ext4 on the device yet: not checked */
+	int fsck_status;             /* --fsck: the command's exit status */
 };
 
 struct ick_sweep_stats {

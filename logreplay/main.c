@@ -24,7 +24,8 @@ static void usage(void)
 	fprintf(stderr,
 		"Usage: %s --log LOG [--base IMAGE] [--check fua|flush|mark|every|N]\n"
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
-		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v]\n", prog);
+		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
+		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n", prog);
 	exit(EXIT_USAGE);
 }
 
@@ -58,6 +59,11 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 	if (p->no_fs) {
 		if (c->verbose)
 			printf("entry %llu: no ext4 on the device yet\n", (unsigned long long)p->entry);
+		return 0;
+	}
+	if (p->fsck_status) {
+		printf("Fsck errored out on entry %llu (exit %d)\n", (unsigned long long)p->entry,
+		       p->fsck_status);
 		return 0;
 	}
 	if (bad || c->verbose) {
@@ -96,9 +102,11 @@ int main(int argc, char **argv)
 		{ "start-mark", 1, 0, 's' }, { "end-mark", 1, 0, 'e' }, { "limit", 1, 0, 'n' },
 		{ "keep-going", 0, 0, 'k' }, { "shard", 1, 0, 'S' }, { "poison", 1, 0, 'p' },
 		{ "json", 1, 0, 'j' }, { "replay", 1, 0, 'r' }, { "dump", 0, 0, 'd' },
-		{ "verbose", 0, 0, 'v' }, { 0, 0, 0, 0 },
+		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
+		{ "error-writes-after", 1, 0, 'E' }, { 0, 0, 0, 0 },
 	};
-	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL };
+	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
+				    .progress_fd = -1 };
 	struct ick_check_opts copts = { 0 };
 	unsigned char pat[ICK_POISON_MAX];
 	struct ick_sweep_stats st;
@@ -110,8 +118,15 @@ int main(int argc, char **argv)
 	add_error_table(&et_ext2_error_table);
 	add_error_table(&et_ick_error_table);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((ch = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "vC:", lo, NULL)) != -1) {
+		uint64_t v;
 		switch (ch) {
+		case 'C': if (parse_u64(optarg, &v) || v > 1024) usage(); o.progress_fd = (int)v; break;
+		case 'f': o.fsck_cmd = optarg; break;
+		/* a dropped write and a failed one leave the device the same: the prefix */
+		case 'D': case 'E':
+			if (parse_u64(optarg, &o.drop_after) || !o.drop_after) usage();
+			break;
 		case 'l': o.log = optarg; break;
 		case 'b': o.base = optarg; break;
 		case 'c':
@@ -144,7 +159,7 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (!o.log || optind != argc)
+	if (!o.log || optind != argc || (o.fsck_cmd && !o.replay_out))
 		usage();
 	o.copts = &copts;
 	if (json && !(c.json = fopen(json, "w"))) {

@@ -60,6 +60,21 @@ record k1 "-b 1024 -O quota,^64bit" "iomap_write --create --uid 7 --gid 8 --sync
 	"iomap_write /f 1M 50K" || { cat "$T/k1.out"; fail "k1 session"; }
 echo "sweep 1k/quota: $(sweep_clean k1)"
 
+# replay-log's way, as the baseline: the device written out at each FUA, e2fsck -fn run on it
+"$RP" --log "$T/da.log" --base "$T/da.base" --replay "$T/fsck.img" -C 1 \
+	--fsck "$E2FSCK -fn $T/fsck.img >/dev/null 2>&1" >"$T/o" 2>&1 || { cat "$T/o"; fail "--fsck e2fsck"; }
+nf=$(grep -c '^point ' "$T/o")
+grep -q "crash points, $nf checked, 0 findings" "$T/o" || { cat "$T/o"; fail "--fsck counts"; }
+"$RP" --log "$T/da.log" --base "$T/da.base" --replay "$T/fsck.img" --fsck false >"$T/o" 2>&1; rc=$?
+[ $rc = 4 ] && grep -q "Fsck errored out on entry" "$T/o" || { cat "$T/o"; fail "--fsck false (rc $rc)"; }
+"$RP" --log "$T/da.log" --fsck true >"$T/o" 2>&1; [ $? = 16 ] || fail "--fsck without --replay is not a usage error"
+echo "--fsck: e2fsck -fn clean at all $nf FUA points of the da log; a failing command stops the sweep"
+# dm-flakey: every write after a FUA entry lost; that state is clean
+fua=$("$RP" --log "$T/nonda.log" --base "$T/nonda.base" --dump --replay /dev/null | grep -m2 'FUA' | tail -1 | cut -d: -f1)
+"$RP" --log "$T/nonda.log" --base "$T/nonda.base" --drop-writes-after "$fua" >"$T/o" 2>&1 \
+	&& grep -q "1 checked, 0 findings" "$T/o" || { cat "$T/o"; fail "--drop-writes-after $fua"; }
+echo "dm-flakey: writes dropped after FUA entry $fua: clean"
+
 # bug_sweep BUG CODE REQUESTS...: the sweep stops at the first point with CODE
 bug_sweep() {
 	local bug=$1 code=$2; shift 2

@@ -1,0 +1,34 @@
+#!/bin/bash
+# bench/sweep.sh - crash points checked per second: iomapck-replay's in-process sweep
+# (overlay + journal recovery + every check at each FUA point) against the replay-log way
+# (a replay target written entry by entry, synced at each point, `e2fsck -fn` run on it:
+# iomapck-replay --fsck, which does what xfstests' replay-log --fsck does), on the same
+# log, side by side in one run.
+#   bench/sweep.sh [WRITES]     (default 200 synced writes, i.e. ~400 FUA points)
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+DX=${DEBUGFS_EXT:-$here/debugfs-ext/debugfs-ext}
+RP=${IOMAPCK_REPLAY:-$here/logreplay/iomapck-replay}
+E2FSCK=${E2FSCK:-/usr/sbin/e2fsck}
+n=${1:-200}
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+mkfs.ext4 -q -F -b 4096 "$t/img" 64M
+cp "$t/img" "$t/base"
+{
+	echo "iomap_write --create --uid 1000 /f 0 1"
+	for i in $(seq 1 "$n"); do
+		echo "iomap_write --mode $([ $((i % 2)) = 0 ] && echo da || echo nonda) --sync --seed $((i % 200)) /f $(( (i * 37 % 1000) * 4096 + i )) $(( 1000 + i * 13 % 20000 ))"
+	done
+} | "$DX" -w -L "$t/log" -f - "$t/img" >/dev/null
+now() { date +%s%N; }
+s=$(now); "$RP" --log "$t/log" --base "$t/base" --check fua >"$t/ours" ; e=$(now)
+ours_ms=$(( (e - s) / 1000000 ))
+s=$(now); "$RP" --log "$t/log" --base "$t/base" --check fua --replay "$t/rep" --fsck "$E2FSCK -fn $t/rep >/dev/null 2>&1" >"$t/theirs"; e=$(now)
+fsck_ms=$(( (e - s) / 1000000 ))
+points=$(sed -n 's/.* \([0-9]*\) checked.*/\1/p' "$t/ours")
+entries=$(sed -n 's/.*: \([0-9]*\) entries.*/\1/p' "$t/ours")
+echo "log: $entries entries, $points FUA points (64 MiB image, $n synced writes)"
+printf 'in-process sweep:        %6d ms  %7.1f points/s\n' "$ours_ms" "$(echo "$points * 1000 / $ours_ms" | bc -l)"
+printf 'write image + e2fsck -fn: %6d ms  %7.1f points/s\n' "$fsck_ms" "$(echo "$points * 1000 / $fsck_ms" | bc -l)"
+printf 'ratio (points/s ours / e2fsck way): %.1f\n' "$(echo "$fsck_ms / $ours_ms" | bc -l)"
