@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include "crash.h"
 #include "ick_err.h"
-#include "overlay.h"
+#include "logdev.h"
 #include "view.h"
 
 #define CHUNK (1u << 20)
@@ -42,8 +42,8 @@ const char *ick_log_flags_text(uint64_t flags, char *buf, size_t len)
 }
 
 struct dev {
-	struct ick_overlay *ov;
-	io_channel base;
+	struct ick_logdev *ld;
+	struct ick_log *log;
 	char *path;               /* the base image (or a sparse zero file we made) */
 	int made;
 	unsigned char *buf;
@@ -79,7 +79,7 @@ static errcode_t zero_device(const char *log_path, char **out)
 	return (*out = strdup(tmpl)) ? 0 : ENOMEM;
 }
 
-static errcode_t dev_open(const struct ick_sweep_opts *o, struct dev *d)
+static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, struct dev *d)
 {
 	errcode_t err;
 
@@ -93,9 +93,8 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct dev *d)
 			return err;
 		d->made = 1;
 	}
-	if ((err = ick_overlay_new(4096, &d->ov)) ||
-	    (err = unix_io_manager->open(d->path, 0, &d->base)) ||
-	    (err = io_channel_set_blksize(d->base, 1024)))
+	d->log = log;
+	if ((err = ick_logdev_new(d->path, ick_log_fd(log), ick_log_sectorsize(log), &d->ld)))
 		return err;
 	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
 }
@@ -104,37 +103,46 @@ static void dev_close(struct dev *d)
 {
 	if (d->out_fd >= 0)
 		close(d->out_fd);
-	if (d->base)
-		io_channel_close(d->base);
-	ick_overlay_free(d->ov);
+	ick_logdev_free(d->ld);
 	if (d->made)
 		unlink(d->path);
 	free(d->path);
 	free(d->buf);
 }
 
-static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_entry *e)
+/* --fsck: the replay target follows the log, entry by entry (as replay-log writes it). */
+static errcode_t to_target(struct dev *d, const struct ick_log_entry *e, unsigned ss)
 {
-	unsigned ss = ick_log_sectorsize(log);
-	uint64_t off = e->sector * ss, len = e->nr_sectors * ss, done = 0;
+	uint64_t len = e->nr_sectors * ss, done = 0;
 	errcode_t err = 0;
 
-	if (e->flags & ICK_LOG_MARK)
-		return 0;
 	if (e->flags & ICK_LOG_DISCARD)
 		memset(d->buf, 0, CHUNK);
 	while (done < len && !err) {
 		size_t n = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
 
 		if (!(e->flags & ICK_LOG_DISCARD) &&
-		    (err = ick_log_read_data(log, e, done, d->buf, n)))
+		    (err = ick_log_read_data(d->log, e, done, d->buf, n)))
 			break;
-		err = ick_overlay_pwrite(d->ov, d->base, off + done, n, d->buf);
-		if (!err && d->out_fd >= 0 &&
-		    pwrite(d->out_fd, d->buf, n, (off_t)(off + done)) != (ssize_t)n)
+		if (pwrite(d->out_fd, d->buf, n, (off_t)(e->sector * ss + done)) != (ssize_t)n)
 			err = errno ? errno : EIO;
 		done += n;
 	}
+	return err;
+}
+
+static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_entry *e)
+{
+	unsigned ss = ick_log_sectorsize(log);
+	errcode_t err;
+
+	if (e->flags & ICK_LOG_MARK || !e->nr_sectors)
+		return 0;
+	/* the log holds the data: the device only records where each sector's newest is */
+	err = ick_logdev_map(d->ld, e->sector, e->nr_sectors,
+			     (e->flags & ICK_LOG_DISCARD) ? ICK_LOGDEV_ZERO : e->data_off);
+	if (!err && d->out_fd >= 0)
+		err = to_target(d, e, ss);
 	return err;
 }
 
@@ -171,14 +179,13 @@ static errcode_t run_fsck(const struct ick_sweep_opts *o, struct dev *d, struct 
 static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			     struct ick_sweep_point *p, struct ick_sweep_stats *st)
 {
-	const struct ick_view_opts vo = { .io = ick_overlay_io_manager_lower };
+	const struct ick_view_opts vo = { .io = ick_logdev_io_manager };
 	struct ick_image *img = NULL;
 	errcode_t err;
 
 	if (o->fsck_cmd)
 		return run_fsck(o, d, p, st);
-	ick_overlay_io_backing_lower(NULL);
-	ick_overlay_io_attach_lower(d->ov);
+	ick_logdev_io_attach(d->ld);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
 	if (err == ICK_ET_NOT_EXT || err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SB_CSUM_INVALID ||
 	    err == EXT2_ET_CORRUPT_SUPERBLOCK || err == EXT2_ET_SHORT_READ) {
@@ -194,11 +201,19 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 	return err;
 }
 
-static errcode_t put_block(uint64_t blk, const unsigned char *data, void *priv)
-{
-	int fd = *(int *)priv;
+struct put { struct dev *d; int fd; unsigned ss; };
 
-	return pwrite(fd, data, 4096, (off_t)(blk * 4096)) == 4096 ? 0 : (errno ? errno : EIO);
+static errcode_t put_sector(uint64_t sector, uint64_t log_off, void *priv)
+{
+	struct put *p = priv;
+	unsigned char *b = p->d->buf;
+
+	if (log_off == ICK_LOGDEV_ZERO)
+		memset(b, 0, p->ss);
+	else if (pread(ick_log_fd(p->d->log), b, p->ss, (off_t)log_off) != (ssize_t)p->ss)
+		return errno ? errno : EIO;
+	return pwrite(p->fd, b, p->ss, (off_t)(sector * p->ss)) == (ssize_t)p->ss ? 0
+										 : (errno ? errno : EIO);
 }
 
 /* --replay: the device as a real image file: the base copied, the overlay written over. */
@@ -225,8 +240,10 @@ static errcode_t write_out(struct dev *d, const char *out)
 	if (n < 0 && !err)
 		err = errno;
 	close(in);
-	if (!err)
-		err = ick_overlay_iterate(d->ov, put_block, &fd);
+	if (!err) {
+		struct put p = { d, fd, ick_log_sectorsize(d->log) };
+		err = ick_logdev_iterate(d->ld, put_sector, &p);
+	}
 	if (close(fd) && !err)
 		err = errno;
 	return err;
@@ -249,7 +266,7 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 		ick_log_close(log);
 		return err;
 	}
-	if ((err = dev_open(o, &d)))
+	if ((err = dev_open(o, log, &d)))
 		goto out;
 	if (o->fsck_cmd) {
 		/* the target starts as the base, then follows the log */

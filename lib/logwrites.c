@@ -142,6 +142,7 @@ void ick_log_close(struct ick_log *log)
 
 unsigned ick_log_sectorsize(const struct ick_log *log) { return log->ss; }
 uint64_t ick_log_nr_entries(const struct ick_log *log) { return log->nr_entries; }
+int ick_log_fd(const struct ick_log *log) { return log->fd; }
 const char *ick_log_why(const struct ick_log *log) { return log->why; }
 
 static errcode_t corrupt(struct ick_log *log, const char *what)

@@ -46,6 +46,7 @@ ICK_MUST_CHECK errcode_t ick_log_open(const char *path, struct ick_log **out);
 void ick_log_close(struct ick_log *log);
 unsigned ick_log_sectorsize(const struct ick_log *log);
 uint64_t ick_log_nr_entries(const struct ick_log *log);
+int ick_log_fd(const struct ick_log *log); /* the open log file (owned by @log) */
 /* Why the log stopped early or failed to open ("" if not). */
 const char *ick_log_why(const struct ick_log *log);
 /* The next entry: 0, ICK_ET_LOG_END (nr_entries read), ICK_ET_LOG_CORRUPT (the entry is

@@ -228,34 +228,17 @@ struct chan_priv {
 	io_channel backing;
 };
 
-/* Two managers share the code: the upper one (journal recovery, the write-path view)
- * and the lower one (a log prefix under a recovered view).  Each has its own overlay and
- * backing; the lower one's overlay stays attached until replaced. */
-static struct mgr_slot {
-	struct ick_overlay *next;
-	io_manager backing;
-	int sticky;
-} slots[2] = { { NULL, NULL, 0 }, { NULL, NULL, 1 } };
-static struct struct_io_manager overlay_manager, lower_manager;
+static struct ick_overlay *next_overlay;
+static io_manager backing_manager;
 
 void ick_overlay_io_backing(io_manager backing)
 {
-	slots[0].backing = backing;
+	backing_manager = backing;
 }
 
 void ick_overlay_io_attach(struct ick_overlay *ov)
 {
-	slots[0].next = ov;
-}
-
-void ick_overlay_io_backing_lower(io_manager backing)
-{
-	slots[1].backing = backing;
-}
-
-void ick_overlay_io_attach_lower(struct ick_overlay *ov)
-{
-	slots[1].next = ov;
+	next_overlay = ov;
 }
 
 static struct chan_priv *priv_of(io_channel ch)
@@ -263,10 +246,8 @@ static struct chan_priv *priv_of(io_channel ch)
 	return ch->private_data;
 }
 
-static errcode_t ov_open_slot(const char *name, int flags, io_channel *out, int k)
+static errcode_t ov_open(const char *name, int flags, io_channel *out)
 {
-	struct ick_overlay *next_overlay = slots[k].next;
-	io_manager backing_manager = slots[k].backing;
 	io_channel ch = NULL;
 	struct chan_priv *p = NULL;
 	errcode_t err;
@@ -289,10 +270,9 @@ static errcode_t ov_open_slot(const char *name, int flags, io_channel *out, int 
 		goto fail;
 	}
 	p->ov = next_overlay;
-	if (!slots[k].sticky)
-		slots[k].next = NULL;
+	next_overlay = NULL;
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	ch->manager = k ? &lower_manager : &overlay_manager;
+	ch->manager = ick_overlay_io_manager;
 	ch->block_size = 1024;
 	ch->refcount = 1;
 	ch->private_data = p;
@@ -304,16 +284,6 @@ fail:
 	free(ch);
 	free(p);
 	return err;
-}
-
-static errcode_t ov_open(const char *name, int flags, io_channel *out)
-{
-	return ov_open_slot(name, flags, out, 0);
-}
-
-static errcode_t ov_open_lower(const char *name, int flags, io_channel *out)
-{
-	return ov_open_slot(name, flags, out, 1);
 }
 
 static errcode_t ov_close(io_channel ch)
@@ -432,21 +402,4 @@ static struct struct_io_manager overlay_manager = {
 	.zeroout = ov_zeroout,
 };
 
-static struct struct_io_manager lower_manager = {
-	.magic = EXT2_ET_MAGIC_IO_MANAGER,
-	.name = "iomapck lower overlay I/O manager",
-	.open = ov_open_lower,
-	.close = ov_close,
-	.set_blksize = ov_set_blksize,
-	.read_blk = ov_read,
-	.write_blk = ov_write,
-	.flush = ov_flush,
-	.write_byte = ov_write_byte,
-	.set_option = ov_set_option,
-	.read_blk64 = ov_read64,
-	.write_blk64 = ov_write64,
-	.zeroout = ov_zeroout,
-};
-
 io_manager ick_overlay_io_manager = &overlay_manager;
-io_manager ick_overlay_io_manager_lower = &lower_manager;

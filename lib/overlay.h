@@ -54,10 +54,5 @@ extern io_manager ick_overlay_io_manager;
 void ick_overlay_io_attach(struct ick_overlay *ov);
 /* The io_manager that reads the image under every later overlay channel (NULL: unix_io). */
 void ick_overlay_io_backing(io_manager backing);
-/* A second, independent manager for a layer below (a log prefix under a recovered view):
- * its overlay stays attached for every open until replaced. */
-extern io_manager ick_overlay_io_manager_lower;
-void ick_overlay_io_attach_lower(struct ick_overlay *ov);
-void ick_overlay_io_backing_lower(io_manager backing);
 
 #endif

@@ -1,0 +1,299 @@
+/*
+ * logdev.c - a log-described device without copying its data (see logdev.h).  The sector
+ * map is an open-addressing hash table (linear probing, kept at most half full).
+ */
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "logdev.h"
+
+struct slot { uint64_t key; uint64_t off; }; /* key = sector + 1; 0 = empty */
+
+struct ick_logdev {
+	int base_fd, log_fd;
+	unsigned ss;
+	struct slot *tab;
+	size_t cap, nr;        /* cap is a power of two */
+};
+
+static size_t hash(uint64_t k, size_t cap)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k & (cap - 1);
+}
+
+errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss, struct ick_logdev **out)
+{
+	struct ick_logdev *d = calloc(1, sizeof(*d));
+	errcode_t err;
+
+	*out = NULL;
+	if (!d)
+		return ENOMEM;
+	d->log_fd = log_fd;
+	d->ss = ss;
+	d->cap = 1024;
+	if (!(d->tab = calloc(d->cap, sizeof(*d->tab)))) {
+		free(d);
+		return ENOMEM;
+	}
+	if ((d->base_fd = open(base, O_RDONLY)) < 0) {
+		err = errno;
+		ick_logdev_free(d);
+		return err;
+	}
+	*out = d;
+	return 0;
+}
+
+void ick_logdev_free(struct ick_logdev *d)
+{
+	if (!d)
+		return;
+	if (d->base_fd >= 0)
+		close(d->base_fd);
+	free(d->tab);
+	free(d);
+}
+
+uint64_t ick_logdev_sectors(const struct ick_logdev *d)
+{
+	return d->nr;
+}
+
+static struct slot *find(const struct ick_logdev *d, uint64_t sector)
+{
+	size_t i = hash(sector + 1, d->cap);
+
+	while (d->tab[i].key && d->tab[i].key != sector + 1)
+		i = (i + 1) & (d->cap - 1);
+	return &d->tab[i];
+}
+
+static errcode_t grow(struct ick_logdev *d)
+{
+	struct ick_logdev n = *d;
+
+	if (d->cap > SIZE_MAX / 2 / sizeof(struct slot))
+		return ENOMEM;
+	n.cap = d->cap * 2;
+	if (!(n.tab = calloc(n.cap, sizeof(*n.tab))))
+		return ENOMEM;
+	for (size_t i = 0; i < d->cap; i++)
+		if (d->tab[i].key)
+			*find(&n, d->tab[i].key - 1) = d->tab[i];
+	free(d->tab);
+	d->tab = n.tab;
+	d->cap = n.cap;
+	return 0;
+}
+
+errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, uint64_t n, uint64_t log_off)
+{
+	errcode_t err;
+
+	for (uint64_t i = 0; i < n; i++) {
+		struct slot *s;
+
+		if ((d->nr + 1) * 2 > d->cap && (err = grow(d)))
+			return err;
+		s = find(d, sector + i);
+		if (!s->key) {
+			s->key = sector + i + 1;
+			d->nr++;
+		}
+		s->off = log_off == ICK_LOGDEV_ZERO ? ICK_LOGDEV_ZERO : log_off + i * d->ss;
+	}
+	return 0;
+}
+
+/* pread that treats the end of the file as zeros */
+static errcode_t read_zero(int fd, void *buf, size_t len, uint64_t off)
+{
+	unsigned char *b = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, b, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0) {
+			memset(b, 0, len);
+			return 0;
+		}
+		b += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Where sector @s reads from: 0 base, 1 log at *lo, 2 zeros. */
+static int source(const struct ick_logdev *d, uint64_t s, uint64_t *lo)
+{
+	const struct slot *sl = find(d, s);
+
+	if (!sl->key)
+		return 0;
+	if (sl->off == ICK_LOGDEV_ZERO)
+		return 2;
+	*lo = sl->off;
+	return 1;
+}
+
+errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len, void *buf)
+{
+	unsigned ss = d->ss;
+	unsigned char *b = buf;
+	errcode_t err;
+
+	if (off > UINT64_MAX - len)
+		return EXT2_ET_INVALID_ARGUMENT;
+	while (len) {
+		uint64_t s = off / ss, lo = 0, lo2 = 0, in = off % ss;
+		int kind = source(d, s, &lo);
+		size_t run = ss - in < len ? ss - in : len;
+
+		/* extend over following sectors of the same kind (and contiguous in the log) */
+		while (run < len) {
+			int k2 = source(d, s + (in + run) / ss, &lo2);
+			if (k2 != kind || (kind == 1 && lo2 != lo + (in + run)))
+				break;
+			run = run + ss < len ? run + ss : len;
+		}
+		if (kind == 0)
+			err = read_zero(d->base_fd, b, run, off);
+		else if (kind == 1)
+			err = read_zero(d->log_fd, b, run, lo + in);
+		else
+			err = (memset(b, 0, run), 0);
+		if (err)
+			return err;
+		b += run;
+		off += run;
+		len -= run;
+	}
+	return 0;
+}
+
+errcode_t ick_logdev_iterate(const struct ick_logdev *d,
+			     errcode_t (*fn)(uint64_t sector, uint64_t log_off, void *priv),
+			     void *priv)
+{
+	errcode_t err;
+
+	for (size_t i = 0; i < d->cap; i++)
+		if (d->tab[i].key && (err = fn(d->tab[i].key - 1, d->tab[i].off, priv)))
+			return err;
+	return 0;
+}
+
+/* ---- the io_manager (read-only) ---- */
+
+static struct ick_logdev *attached;
+static struct struct_io_manager logdev_manager;
+
+void ick_logdev_io_attach(struct ick_logdev *d)
+{
+	attached = d;
+}
+
+static errcode_t ld_open(const char *name, int flags, io_channel *out)
+{
+	io_channel ch;
+
+	*out = NULL;
+	if (!attached)
+		return EXT2_ET_INVALID_ARGUMENT;
+	if (!(ch = calloc(1, sizeof(*ch))) || !(ch->name = strdup(name))) {
+		free(ch);
+		return ENOMEM;
+	}
+	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
+	ch->manager = &logdev_manager;
+	ch->block_size = 1024;
+	ch->refcount = 1;
+	ch->private_data = attached;
+	*out = ch;
+	return 0;
+}
+
+static errcode_t ld_close(io_channel ch)
+{
+	if (--ch->refcount > 0)
+		return 0;
+	free(ch->name);
+	free(ch);
+	return 0;
+}
+
+static errcode_t ld_set_blksize(io_channel ch, int blksize)
+{
+	if (blksize < 512)
+		return EXT2_ET_INVALID_ARGUMENT;
+	ch->block_size = blksize;
+	return 0;
+}
+
+static errcode_t ld_read64(io_channel ch, unsigned long long blk, int count, void *buf)
+{
+	uint64_t bs = (uint64_t)ch->block_size;
+	size_t len = count < 0 ? (size_t)(-(int64_t)count) : (size_t)count * bs;
+
+	if (blk > UINT64_MAX / bs)
+		return EXT2_ET_LLSEEK_FAILED;
+	return ick_logdev_pread(ch->private_data, blk * bs, len, buf);
+}
+
+static errcode_t ld_read(io_channel ch, unsigned long blk, int count, void *buf)
+{
+	return ld_read64(ch, blk, count, buf);
+}
+
+static errcode_t ld_write64(io_channel ch, unsigned long long blk, int count, const void *buf)
+{
+	return EXT2_ET_UNIMPLEMENTED; /* read-only: writes belong to the layer above */
+}
+
+static errcode_t ld_write(io_channel ch, unsigned long blk, int count, const void *buf)
+{
+	return EXT2_ET_UNIMPLEMENTED;
+}
+
+static errcode_t ld_write_byte(io_channel ch, unsigned long off, int count, const void *buf)
+{
+	return EXT2_ET_UNIMPLEMENTED;
+}
+
+static errcode_t ld_flush(io_channel ch)
+{
+	return 0;
+}
+
+static errcode_t ld_set_option(io_channel ch, const char *opt, const char *arg)
+{
+	return EXT2_ET_INVALID_ARGUMENT;
+}
+
+static struct struct_io_manager logdev_manager = {
+	.magic = EXT2_ET_MAGIC_IO_MANAGER,
+	.name = "iomapck log-described device I/O manager",
+	.open = ld_open,
+	.close = ld_close,
+	.set_blksize = ld_set_blksize,
+	.read_blk = ld_read,
+	.write_blk = ld_write,
+	.flush = ld_flush,
+	.write_byte = ld_write_byte,
+	.set_option = ld_set_option,
+	.read_blk64 = ld_read64,
+	.write_blk64 = ld_write64,
+};
+
+io_manager ick_logdev_io_manager = &logdev_manager;
