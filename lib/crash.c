@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "crash.h"
 #include "ick_err.h"
@@ -48,6 +49,7 @@ struct dev {
 	int made;
 	unsigned char *buf;
 	int out_fd;               /* --fsck: the replay target, kept in step entry by entry */
+	uint64_t size;            /* bytes in the base (the device) */
 };
 
 /* A zero device big enough for every entry of the log (headers only are read). */
@@ -64,8 +66,10 @@ static errcode_t zero_device(const char *log_path, char **out)
 		ick_log_close(log);
 		return err;
 	}
+	/* writes only: their length is bounded by the log's size, a discard's is not */
 	while (!ick_log_next(log, &e))
-		if ((e.sector + e.nr_sectors) * ick_log_sectorsize(log) > end)
+		if (!(e.flags & ICK_LOG_DISCARD) &&
+		    (e.sector + e.nr_sectors) * ick_log_sectorsize(log) > end)
 			end = (e.sector + e.nr_sectors) * ick_log_sectorsize(log);
 	ick_log_close(log);
 	if ((fd = mkstemp(tmpl)) < 0)
@@ -94,6 +98,12 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 		d->made = 1;
 	}
 	d->log = log;
+	{
+		struct stat st;
+		if (stat(d->path, &st))
+			return errno;
+		d->size = (uint64_t)st.st_size;
+	}
 	if ((err = ick_logdev_new(d->path, ick_log_fd(log), ick_log_sectorsize(log), &d->ld)))
 		return err;
 	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
@@ -116,6 +126,11 @@ static errcode_t to_target(struct dev *d, const struct ick_log_entry *e, unsigne
 	uint64_t len = e->nr_sectors * ss, done = 0;
 	errcode_t err = 0;
 
+	/* a discard zeroes what the target holds, never more: its length is unbounded */
+	if ((e->flags & ICK_LOG_DISCARD) && e->sector * ss >= d->size)
+		return 0;
+	if ((e->flags & ICK_LOG_DISCARD) && len > d->size - e->sector * ss)
+		len = d->size - e->sector * ss;
 	if (e->flags & ICK_LOG_DISCARD)
 		memset(d->buf, 0, CHUNK);
 	while (done < len && !err) {
@@ -139,8 +154,10 @@ static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_
 	if (e->flags & ICK_LOG_MARK || !e->nr_sectors)
 		return 0;
 	/* the log holds the data: the device only records where each sector's newest is */
-	err = ick_logdev_map(d->ld, e->sector, e->nr_sectors,
-			     (e->flags & ICK_LOG_DISCARD) ? ICK_LOGDEV_ZERO : e->data_off);
+	if (e->flags & ICK_LOG_DISCARD)
+		err = ick_logdev_discard(d->ld, e->sector, e->nr_sectors, e->data_off);
+	else
+		err = ick_logdev_map(d->ld, e->sector, e->nr_sectors, e->data_off);
 	if (!err && d->out_fd >= 0)
 		err = to_target(d, e, ss);
 	return err;
@@ -203,14 +220,33 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 
 struct put { struct dev *d; int fd; unsigned ss; };
 
+static errcode_t put_zero(uint64_t sector, uint64_t n, void *priv)
+{
+	struct put *p = priv;
+	uint64_t off = sector * p->ss, end = p->d->size;
+
+	if (off >= end)
+		return 0;
+	if (n * p->ss < end - off)
+		end = off + n * p->ss;
+	memset(p->d->buf, 0, CHUNK);
+	while (off < end) {
+		size_t k = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
+		if (pwrite(p->fd, p->d->buf, k, (off_t)off) != (ssize_t)k)
+			return errno ? errno : EIO;
+		off += k;
+	}
+	return 0;
+}
+
 static errcode_t put_sector(uint64_t sector, uint64_t log_off, void *priv)
 {
 	struct put *p = priv;
 	unsigned char *b = p->d->buf;
 
-	if (log_off == ICK_LOGDEV_ZERO)
-		memset(b, 0, p->ss);
-	else if (pread(ick_log_fd(p->d->log), b, p->ss, (off_t)log_off) != (ssize_t)p->ss)
+	if (!ick_logdev_current(p->d->ld, sector, log_off))
+		return 0; /* a later discard zeroed it */
+	if (pread(ick_log_fd(p->d->log), b, p->ss, (off_t)log_off) != (ssize_t)p->ss)
 		return errno ? errno : EIO;
 	return pwrite(p->fd, b, p->ss, (off_t)(sector * p->ss)) == (ssize_t)p->ss ? 0
 										 : (errno ? errno : EIO);
@@ -242,7 +278,8 @@ static errcode_t write_out(struct dev *d, const char *out)
 	close(in);
 	if (!err) {
 		struct put p = { d, fd, ick_log_sectorsize(d->log) };
-		err = ick_logdev_iterate(d->ld, put_sector, &p);
+		if (!(err = ick_logdev_iterate_discards(d->ld, put_zero, &p)))
+			err = ick_logdev_iterate(d->ld, put_sector, &p);
 	}
 	if (close(fd) && !err)
 		err = errno;

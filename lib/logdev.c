@@ -12,11 +12,18 @@
 
 struct slot { uint64_t key; uint64_t off; }; /* key = sector + 1; 0 = empty */
 
+/* A discard is a range, not per-sector slots: its length is not bounded by the log's size
+ * (it has no payload).  Positions order it against the writes (a log offset grows with the
+ * entry index). */
+struct discard { uint64_t start, end, pos; };
+
 struct ick_logdev {
 	int base_fd, log_fd;
 	unsigned ss;
 	struct slot *tab;
 	size_t cap, nr;        /* cap is a power of two */
+	struct discard *dis;
+	size_t ndis, capdis;
 };
 
 static size_t hash(uint64_t k, size_t cap)
@@ -58,6 +65,7 @@ void ick_logdev_free(struct ick_logdev *d)
 	if (d->base_fd >= 0)
 		close(d->base_fd);
 	free(d->tab);
+	free(d->dis);
 	free(d);
 }
 
@@ -93,6 +101,47 @@ static errcode_t grow(struct ick_logdev *d)
 	return 0;
 }
 
+errcode_t ick_logdev_discard(struct ick_logdev *d, uint64_t sector, uint64_t n, uint64_t pos)
+{
+	if (d->ndis == d->capdis) {
+		size_t nc = d->capdis ? d->capdis * 2 : 16;
+		struct discard *nd;
+
+		if (nc > SIZE_MAX / sizeof(*nd) || !(nd = realloc(d->dis, nc * sizeof(*nd))))
+			return ENOMEM;
+		d->dis = nd;
+		d->capdis = nc;
+	}
+	d->dis[d->ndis++] = (struct discard){ sector, sector + n, pos };
+	return 0;
+}
+
+/* The position of the newest discard covering @s, or 0. */
+static uint64_t discarded_at(const struct ick_logdev *d, uint64_t s)
+{
+	for (size_t i = d->ndis; i-- > 0;)
+		if (d->dis[i].start <= s && s < d->dis[i].end)
+			return d->dis[i].pos;
+	return 0;
+}
+
+errcode_t ick_logdev_iterate_discards(const struct ick_logdev *d,
+				      errcode_t (*fn)(uint64_t sector, uint64_t n, void *priv),
+				      void *priv)
+{
+	errcode_t err;
+
+	for (size_t i = 0; i < d->ndis; i++)
+		if ((err = fn(d->dis[i].start, d->dis[i].end - d->dis[i].start, priv)))
+			return err;
+	return 0;
+}
+
+int ick_logdev_current(const struct ick_logdev *d, uint64_t sector, uint64_t log_off)
+{
+	return discarded_at(d, sector) < log_off;
+}
+
 errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, uint64_t n, uint64_t log_off)
 {
 	errcode_t err;
@@ -107,7 +156,7 @@ errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, uint64_t n, uint
 			s->key = sector + i + 1;
 			d->nr++;
 		}
-		s->off = log_off == ICK_LOGDEV_ZERO ? ICK_LOGDEV_ZERO : log_off + i * d->ss;
+		s->off = log_off + i * d->ss;
 	}
 	return 0;
 }
@@ -134,17 +183,18 @@ static errcode_t read_zero(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* Where sector @s reads from: 0 base, 1 log at *lo, 2 zeros. */
+/* Where sector @s reads from: 0 base, 1 log at *lo, 2 zeros (the newest of a write and
+ * a discard wins). */
 static int source(const struct ick_logdev *d, uint64_t s, uint64_t *lo)
 {
 	const struct slot *sl = find(d, s);
+	uint64_t dpos = d->ndis ? discarded_at(d, s) : 0;
 
-	if (!sl->key)
-		return 0;
-	if (sl->off == ICK_LOGDEV_ZERO)
-		return 2;
-	*lo = sl->off;
-	return 1;
+	if (sl->key && sl->off > dpos) {
+		*lo = sl->off;
+		return 1;
+	}
+	return dpos ? 2 : 0;
 }
 
 errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len, void *buf)

@@ -4,7 +4,7 @@
  * newest data lies in the log file (or to zeros, for a discard); reads assemble the bytes
  * from the log and the base with one pread per run.  Memory is one 16-byte slot per
  * distinct sector written, at most twice over in the hash table: at most 1/16 of the log's
- * size for 512-byte sectors, whatever the log writes.
+ * size for 512-byte sectors, whatever the log writes; one 24-byte range per discard.
  *
  * ick_logdev_io_manager serves a logdev read-only to libext2fs (view.c stacks journal
  * recovery on top of it); the logdev it serves is the one last attached.
@@ -15,17 +15,24 @@
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
 
-#define ICK_LOGDEV_ZERO UINT64_MAX /* a discarded sector reads as zeros */
-
 struct ick_logdev;
 /* @base: the device when logging began (read-only; reads past its end are zeros);
  * @log_fd: the log file (not owned); @ss: the log's sector size. */
 ICK_MUST_CHECK errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss,
 					struct ick_logdev **out);
 void ick_logdev_free(struct ick_logdev *d);
-/* Sectors [sector, sector+n) now read from the log at @log_off (ICK_LOGDEV_ZERO: zeros). */
+/* Sectors [sector, sector+n) now read from the log at @log_off. */
 ICK_MUST_CHECK errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, uint64_t n,
 					uint64_t log_off);
+/* Sectors [sector, sector+n) now read as zeros; @pos is the entry's position in the log
+ * (entries are applied in log order).  Kept as a range: a discard's length is unbounded. */
+ICK_MUST_CHECK errcode_t ick_logdev_discard(struct ick_logdev *d, uint64_t sector, uint64_t n,
+					    uint64_t pos);
+/* Is the mapping of @sector at @log_off newer than every discard over it? */
+int ick_logdev_current(const struct ick_logdev *d, uint64_t sector, uint64_t log_off);
+errcode_t ick_logdev_iterate_discards(const struct ick_logdev *d,
+				      errcode_t (*fn)(uint64_t sector, uint64_t n, void *priv),
+				      void *priv);
 ICK_MUST_CHECK errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len,
 					  void *buf);
 uint64_t ick_logdev_sectors(const struct ick_logdev *d); /* distinct sectors mapped */

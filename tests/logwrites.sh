@@ -118,6 +118,10 @@ open(t + "/short-entry.log", "wb").write(good[:len(good) - 700])          # last
 open(t + "/past-end.log", "wb").write(sup(1) + ent(0, 1 << 40, 0))         # data past end
 open(t + "/huge-count.log", "wb").write(sup(1 << 62) + b"".join(entries))  # nr_entries huge
 open(t + "/tiny.log", "wb").write(b"rhs")
+# a discard of 2^40 sectors (no payload bounds it) over a real image, then a mark: found by
+# fuzz_log (it once zeroed its whole range into memory)
+open(t + "/huge-discard.log", "wb").write(sup(3) + ent(8, 1 << 40, 0x4) + ent(2, 1, 0x3, b"\0" * 512)
+                                          + ent(0, 0, 0x8, mark=b"m"))
 open(t + "/bad-ss.log", "wb").write(struct.pack("<QQQI", 0x6a736677736872, 1, 1, 3).ljust(512, b"\0"))
 PY
 "$RP" --log "$T/hand.log" --dump --replay "$T/hand.out" >"$T/o" 2>&1 || { cat "$T/o"; fail "hand-built log"; }
@@ -149,6 +153,12 @@ done
 [ $rc = 0 ] && grep -q "0 entries.*data runs past the end" "$T/o" || { cat "$T/o"; fail "data past end (rc $rc)"; }
 "$RP" --log "$T/huge-count.log" --dump --replay /dev/null >"$T/o" 2>&1; rc=$?
 [ $rc = 0 ] && grep -q "7 entries.*log ends early: entry 7" "$T/o" || { cat "$T/o"; fail "huge count (rc $rc)"; }
+mkimg "$T/hd.img" 8M -b 1024
+timeout -s KILL 30 "$RP" --log "$T/huge-discard.log" --base "$T/hd.img" --check every --keep-going \
+	--replay "$T/hd.out" >"$T/o" 2>&1; rc=$?
+[ $rc = 0 ] || [ $rc = 4 ] || { cat "$T/o"; fail "huge discard (rc $rc)"; }
+grep -q "3 entries, 3 crash points" "$T/o" && [ "$(stat -c %s "$T/hd.out")" = "$(stat -c %s "$T/hd.img")" ] \
+	&& [ -z "$(tail -c +4097 "$T/hd.out" | tr -d '\0' | head -c 1)" ] || { cat "$T/o"; fail "huge discard: not zeroed to the device's end only"; }
 "$RP" --log "$T/hand.log" --check bogus >"$T/o" 2>&1; [ $? = 16 ] || fail "usage error is not 16"
 echo "hand-built log parsed exactly; damaged logs: one line + exit 8, or read to the last whole entry"
 echo "logwrites: PASS"
