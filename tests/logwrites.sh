@@ -83,14 +83,24 @@ bug_sweep() {
 	rc=$?
 	[ $rc = 4 ] && grep -q "\[$code" "$T/o" || { cat "$T/bug-$bug.out" "$T/o"; fail "bug $bug: $code not found in the sweep (rc $rc)"; }
 	echo "bug $bug: $code at $(grep -m1 '^entry' "$T/o")"
+	if [ -n "${SAME_AS_E2FSCK:-}" ]; then
+		# where e2fsck sees the damage, replay-log's way stops at the same entry
+		local ours theirs
+		ours=$(sed -n 's/^entry \([0-9]*\).*/\1/p' "$T/o" | head -1)
+		"$RP" --log "$T/bug-$bug.log" --base "$T/bug-$bug.base" --check fua --replay "$T/f.img" \
+			--fsck "$E2FSCK -fn $T/f.img >/dev/null 2>&1" >"$T/o2" 2>&1
+		theirs=$(sed -n 's/^Fsck errored out on entry \([0-9]*\).*/\1/p' "$T/o2")
+		[ "$ours" = "$theirs" ] || { cat "$T/o2"; fail "bug $bug: e2fsck fails at entry '$theirs', we at '$ours'"; }
+		echo "bug $bug: e2fsck -fn (replay-log way) fails first at the same entry $theirs"
+	fi
 }
 bug_sweep written_alloc "stale 0x0601" "iomap_write --create --uid 1000 --sync /f 100000 10" \
 	"iomap_write --mode nonda --bug written_alloc --sync /f 8192 8192"
 bug_sweep convert_early "stale 0x0601" "iomap_write --create --uid 1000 --sync /f 100000 10" \
 	"iomap_write --mode da --bug convert_early --sync /f 8192 8192"
-bug_sweep no_quota "quota 0x0401" "iomap_write --create --uid 1000 /f 0 1" \
+SAME_AS_E2FSCK=1 bug_sweep no_quota "quota 0x0401" "iomap_write --create --uid 1000 /f 0 1" \
 	"iomap_write --bug no_quota --sync /f 8192 16384"
-bug_sweep leak_on_fail "bitmap 0x0102" "iomap_write --create --uid 1000 --sync /f 0 1" \
+SAME_AS_E2FSCK=1 bug_sweep leak_on_fail "bitmap 0x0102" "iomap_write --create --uid 1000 --sync /f 0 1" \
 	"iomap_write --mode nonda --bug leak_on_fail --fail ENOSPC /f 8192 16384"
 
 # ---- 3. hand-built and damaged logs ----
