@@ -218,6 +218,112 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 	return err;
 }
 
+/* The device at entry @upto with the entries in @drop (sorted) lost: rebuilt from the start
+ * of the log (the map keeps only each sector's newest write, so a lost one cannot simply
+ * be taken out). */
+static errcode_t build_without(const struct ick_sweep_opts *o, struct dev *d, uint64_t upto,
+			       const uint64_t *drop, size_t ndrop, struct ick_logdev **out)
+{
+	struct ick_log *log;
+	struct ick_log_entry e;
+	size_t k = 0;
+	errcode_t err;
+
+	if ((err = ick_log_open(o->log, &log))) {
+		ick_log_close(log);
+		return err;
+	}
+	/* the map reads data through the sweep's own log descriptor: same file */
+	if ((err = ick_logdev_new(d->path, ick_log_fd(d->log), ick_log_sectorsize(log), out)))
+		goto done;
+	while (!(err = ick_log_next(log, &e)) && e.index <= upto) {
+		if (k < ndrop && drop[k] == e.index) {
+			k++;
+			continue;
+		}
+		if (e.flags & ICK_LOG_MARK || !e.nr_sectors)
+			continue;
+		err = (e.flags & ICK_LOG_DISCARD)
+			      ? ick_logdev_discard(*out, e.sector, e.nr_sectors, e.data_off)
+			      : ick_logdev_map(*out, e.sector, e.nr_sectors, e.data_off);
+		if (err)
+			break;
+	}
+	if (err == ICK_ET_LOG_END || (!err && e.index > upto))
+		err = 0;
+	if (err) {
+		ick_logdev_free(*out);
+		*out = NULL;
+	}
+done:
+	ick_log_close(log);
+	return err;
+}
+
+/* Next subset of size r of {0..n-1} in lexicographic order; 0 when there is none. */
+static int next_subset(size_t *c, size_t r, size_t n)
+{
+	size_t i = r;
+
+	while (i-- > 0)
+		if (c[i] < n - r + i) {
+			c[i]++;
+			for (size_t j = i + 1; j < r; j++)
+				c[j] = c[j - 1] + 1;
+			return 1;
+		}
+	return 0;
+}
+
+/* --reorder: each state where 1..K of the writes in @w (since the last FLUSH) were lost. */
+static errcode_t reorder_point(const struct ick_sweep_opts *o, struct dev *d, uint64_t entry,
+			       const char *mark, const uint64_t *w, size_t n, ick_sweep_fn on_point,
+			       void *priv, struct ick_sweep_stats *st)
+{
+	size_t c[ICK_REORDER_MAX_K];
+	uint64_t drop[ICK_REORDER_MAX_K];
+	unsigned states = 0;
+	errcode_t err = 0;
+
+	for (size_t r = 1; r <= o->reorder && r <= n && !err; r++) {
+		for (size_t i = 0; i < r; i++)
+			c[i] = i;
+		do {
+			struct ick_logdev *ld, *saved = d->ld;
+			struct ick_report rep;
+			struct ick_sweep_point p = { .entry = entry, .point = st->points - 1,
+						     .mark = mark, .rep = &rep, .dropped = drop,
+						     .ndropped = r };
+
+			if (states++ >= ICK_REORDER_MAX_STATES)
+				return 0;
+			for (size_t i = 0; i < r; i++)
+				drop[i] = w[c[i]];
+			if ((err = build_without(o, d, entry, drop, r, &ld)))
+				break;
+			if ((err = ick_report_init(&rep, o->log))) {
+				ick_logdev_free(ld);
+				break;
+			}
+			d->ld = ld;
+			err = check_point(o, d, &p, st);
+			d->ld = saved;
+			ick_logdev_free(ld);
+			st->reordered++;
+			if (!err)
+				err = on_point(priv, &p);
+			if (!err && ick_report_exit_bits(&rep)) {
+				st->failing_points++;
+				st->findings += rep.nr;
+			}
+			ick_report_free(&rep);
+			if (!err && st->failing_points && !o->keep_going)
+				return 0;
+		} while (!err && next_subset(c, r, n));
+	}
+	return err;
+}
+
 struct put { struct dev *d; int fd; unsigned ss; };
 
 static errcode_t put_zero(uint64_t sector, uint64_t n, void *priv)
@@ -293,6 +399,8 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 	struct ick_log_entry e;
 	char mark[ICK_LOG_MARK_MAX + 1] = "";
 	int checking = !o->start_mark;
+	uint64_t *w = NULL;
+	size_t nw = 0, capw = 0;
 	struct dev d;
 	errcode_t err;
 
@@ -317,6 +425,21 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 	while (!(err = ick_log_next(log, &e))) {
 		if (on_entry && (err = on_entry(priv, &e)))
 			break;
+		/* what a volatile cache may still lose: the writes since the last FLUSH */
+		if (e.flags & ICK_LOG_FLUSH)
+			nw = 0;
+		else if (!(e.flags & ICK_LOG_MARK) && e.nr_sectors && o->reorder) {
+			if (nw == capw) {
+				uint64_t *nwp = realloc(w, (capw ? capw * 2 : 64) * sizeof(*w));
+				if (!nwp) {
+					err = ENOMEM;
+					break;
+				}
+				w = nwp;
+				capw = capw ? capw * 2 : 64;
+			}
+			w[nw++] = e.index;
+		}
 		if ((err = apply(&d, log, &e)))
 			break;
 		st->entries++;
@@ -349,6 +472,11 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 				break;
 			if (st->failing_points && !o->keep_going)
 				break;
+			if (o->reorder && !o->fsck_cmd && nw &&
+			    (err = reorder_point(o, &d, e.index, mark, w, nw, on_point, priv, st)))
+				break;
+			if (st->failing_points && !o->keep_going)
+				break;
 		}
 next:
 		if (!checking && (e.flags & ICK_LOG_MARK) && !strcmp(e.mark, o->start_mark))
@@ -371,6 +499,7 @@ next:
 	if (!err && o->replay_out && !o->fsck_cmd)
 		err = write_out(&d, o->replay_out);
 out:
+	free(w);
 	dev_close(&d);
 	ick_log_close(log);
 	return err;

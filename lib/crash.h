@@ -36,7 +36,11 @@ struct ick_sweep_opts {
 	uint64_t drop_after;         /* dm-flakey: writes after this entry are lost; the state
 				      * after it is checked and the sweep ends (0: off) */
 	int progress_fd;             /* -1: none; else "point N entry E/TOTAL" lines */
+	unsigned reorder;            /* at each point, also the states where up to this many of
+				      * the writes since the last FLUSH did not persist (0: off) */
 };
+#define ICK_REORDER_MAX_K 3
+#define ICK_REORDER_MAX_STATES 256 /* per crash point, in a fixed order */
 
 struct ick_sweep_point {
 	uint64_t entry;              /* the entry just applied */
@@ -45,10 +49,13 @@ struct ick_sweep_point {
 	struct ick_report *rep;      /* findings (with the view's note) */
 	int no_fs;                   /* nothing ext4 on the device yet: not checked */
 	int fsck_status;             /* --fsck: the command's exit status */
+	const uint64_t *dropped;     /* --reorder: the entries that did not persist */
+	size_t ndropped;
 };
 
 struct ick_sweep_stats {
 	uint64_t entries, points, checked, no_fs, findings, failing_points;
+	uint64_t reordered;          /* --reorder states checked */
 	int truncated;               /* the log stopped early: why in ick_log_why */
 	char why[160];
 };

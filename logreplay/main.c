@@ -25,7 +25,8 @@ static void usage(void)
 		"Usage: %s --log LOG [--base IMAGE] [--check fua|flush|mark|every|N]\n"
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
 		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
-		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n", prog);
+		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
+		"\t[--reorder K (1-3)]\n", prog);
 	exit(EXIT_USAGE);
 }
 
@@ -67,9 +68,12 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 		return 0;
 	}
 	if (bad || c->verbose) {
-		printf("entry %llu%s%s%s: %s\n", (unsigned long long)p->entry,
-		       p->mark[0] ? " (after mark \"" : "", p->mark, p->mark[0] ? "\")" : "",
-		       bad ? "findings" : "clean");
+		printf("entry %llu%s%s%s", (unsigned long long)p->entry,
+		       p->mark[0] ? " (after mark \"" : "", p->mark, p->mark[0] ? "\")" : "");
+		for (size_t i = 0; i < p->ndropped; i++)
+			printf("%s%llu", i ? "," : " without entries ",
+			       (unsigned long long)p->dropped[i]);
+		printf(": %s\n", bad ? "findings" : "clean");
 		if (bad || c->verbose > 1)
 			ick_report_print_text(p->rep, stdout);
 	}
@@ -103,7 +107,7 @@ int main(int argc, char **argv)
 		{ "keep-going", 0, 0, 'k' }, { "shard", 1, 0, 'S' }, { "poison", 1, 0, 'p' },
 		{ "json", 1, 0, 'j' }, { "replay", 1, 0, 'r' }, { "dump", 0, 0, 'd' },
 		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
-		{ "error-writes-after", 1, 0, 'E' }, { 0, 0, 0, 0 },
+		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' }, { 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
 				    .progress_fd = -1 };
@@ -123,6 +127,10 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'C': if (parse_u64(optarg, &v) || v > 1024) usage(); o.progress_fd = (int)v; break;
 		case 'f': o.fsck_cmd = optarg; break;
+		case 'R':
+			if (parse_u64(optarg, &v) || !v || v > ICK_REORDER_MAX_K) usage();
+			o.reorder = (unsigned)v;
+			break;
 		/* a dropped write and a failed one leave the device the same: the prefix */
 		case 'D': case 'E':
 			if (parse_u64(optarg, &o.drop_after) || !o.drop_after) usage();
@@ -174,9 +182,10 @@ int main(int argc, char **argv)
 			st.why[0] ? ")" : "", o.log);
 		return EXIT_OPER;
 	}
-	printf("%s: %llu entries, %llu crash points, %llu checked, %llu findings%s%s\n", o.log,
+	printf("%s: %llu entries, %llu crash points, %llu checked%s, %llu findings%s%s\n", o.log,
 	       (unsigned long long)st.entries, (unsigned long long)st.points,
-	       (unsigned long long)st.checked, (unsigned long long)st.findings,
+	       (unsigned long long)st.checked, o.reorder ? " (reordered states included)" : "",
+	       (unsigned long long)st.findings,
 	       st.truncated ? "; log ends early: " : "", st.truncated ? st.why : "");
 	if (c.json) {
 		fprintf(c.json, "],\n\"entries\": %llu, \"points\": %llu, \"checked\": %llu, "

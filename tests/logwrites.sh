@@ -103,6 +103,36 @@ SAME_AS_E2FSCK=1 bug_sweep no_quota "quota 0x0401" "iomap_write --create --uid 1
 SAME_AS_E2FSCK=1 bug_sweep leak_on_fail "bitmap 0x0102" "iomap_write --create --uid 1000 --sync /f 0 1" \
 	"iomap_write --mode nonda --bug leak_on_fail --fail ENOSPC /f 8192 16384"
 
+# --reorder: a volatile cache may lose writes since the last FLUSH.  Our commits carry
+# FLUSH|FUA; turning the I/O-end commit of the da log into a FUA-only write (as a missing
+# preflush would) leaves every FUA state clean, but dropping one earlier data write exposes
+# the poison under a written extent.
+python3 - "$T/da.log" "$T/noflush.log" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+ss = struct.unpack_from("<I", d, 24)[0]
+n = struct.unpack_from("<Q", d, 16)[0]
+pos, after_data, done = ss, False, False
+for i in range(n):
+    sector, nr, flags, dlen = struct.unpack_from("<QQQQ", d, pos)
+    if flags & 8 and d[pos + 32:pos + 32 + dlen] == b"after_data":
+        after_data = True
+    elif after_data and flags & 2 and not done:
+        struct.pack_into("<Q", d, pos + 16, flags & ~1)   # FUA without FLUSH
+        done = True
+    pos += ss + (0 if flags & 0xc else nr * ss)
+assert done
+open(sys.argv[2], "wb").write(d)
+PY
+"$RP" --log "$T/noflush.log" --base "$T/da.base" --check fua --poison $POISON >"$T/o" 2>&1 \
+	|| { cat "$T/o"; fail "FUA-only commit: not clean without --reorder"; }
+"$RP" --log "$T/noflush.log" --base "$T/da.base" --check fua --poison $POISON --reorder 1 >"$T/o" 2>&1; rc=$?
+[ $rc = 4 ] && grep -q "without entries .*findings" "$T/o" && grep -q "\[stale 0x0601" "$T/o" \
+	|| { cat "$T/o"; fail "--reorder 1 did not expose the lost data write (rc $rc)"; }
+"$RP" --log "$T/da.log" --base "$T/da.base" --check fua --poison $POISON --reorder 2 >"$T/o" 2>&1 \
+	|| { cat "$T/o"; fail "--reorder 2 on the intact da log"; }
+echo "reorder: a FUA-only commit is clean as logged, stale once one earlier write is lost; the intact log stays clean with --reorder 2"
+
 # ---- 3. hand-built and damaged logs ----
 python3 - "$T" <<'PY'
 import struct, sys
