@@ -108,7 +108,7 @@ static void fill_file(void *priv, uint64_t off, unsigned char *dst, size_t n)
 
 static const char *const write_usage =
 	"Usage: iomap_write [--mode da|nonda|auto] [--short N] [--fail ERRNO] [--crash POINT]\n"
-	"\t[--bug NAME]... [--sync] [--race] [--seed N] [--trace]\n"
+	"\t[--bug NAME]... [--sync] [--race] [--seed N] [--trace] [--log FILE]\n"
 	"\t[--create [--uid U] [--gid G] [--projid P]] FILE OFFSET LENGTH [SRCFILE]";
 
 static int errno_parse(const char *s, errcode_t *out)
@@ -135,6 +135,7 @@ struct write_args {
 	int create, set_projid, trace;
 	uint32_t uid, gid, projid;
 	uint64_t seed;
+	const char *log;         /* --log: record this write (from the image as it is now) */
 };
 
 static int parse_write_opts(int argc, char **argv, struct write_args *a)
@@ -144,7 +145,7 @@ static int parse_write_opts(int argc, char **argv, struct write_args *a)
 		{ "crash", 1, 0, 'c' }, { "bug", 1, 0, 'b' }, { "sync", 0, 0, 'S' },
 		{ "race", 0, 0, 'r' }, { "seed", 1, 0, 'e' }, { "trace", 0, 0, 't' },
 		{ "create", 0, 0, 'C' }, { "uid", 1, 0, 'u' }, { "gid", 1, 0, 'g' },
-		{ "projid", 1, 0, 'p' }, { 0, 0, 0, 0 },
+		{ "projid", 1, 0, 'p' }, { "log", 1, 0, 'L' }, { 0, 0, 0, 0 },
 	};
 	uint64_t v;
 	int c;
@@ -164,6 +165,7 @@ static int parse_write_opts(int argc, char **argv, struct write_args *a)
 		case 'e': bad = parse_num(optarg, &a->seed) || a->seed > 255; break;
 		case 't': a->trace = 1; break;
 		case 'C': a->create = 1; break;
+		case 'L': a->log = optarg; break;
 		case 'u': bad = parse_num(optarg, &v) || v > UINT32_MAX; a->uid = v; break;
 		case 'g': bad = parse_num(optarg, &v) || v > UINT32_MAX; a->gid = v; break;
 		case 'p': bad = parse_num(optarg, &v) || v > UINT32_MAX; a->projid = v;
@@ -194,7 +196,7 @@ static void after_write(const char *who, errcode_t err, ext2_ino_t ino, uint64_t
 		print_written(who, ino, written, len);
 		printf("%s: power cut at %s; the image is as the crash left it\n", who,
 		       ick_wp_crash_name(call->crash));
-		if (sh.log && (err = ick_logw_mark(sh.log, "crash")))
+		if (sh.cur && (err = ick_logw_mark(sh.cur, "crash")))
 			sh_fail(who, err, "while marking the log");
 		sh_unmount(1);
 		if (sh_mount())
@@ -210,6 +212,42 @@ static void after_write(const char *who, errcode_t err, ext2_ino_t ino, uint64_t
 	if (call->crash != ICK_WP_CRASH_NONE)
 		printf("%s: crash point %s not reached; the request completed\n", who,
 		       ick_wp_crash_name(call->crash));
+}
+
+/* --log: record one write; the log's base is the image as it is before the write (after
+ * the file's creation when --create is given: copy the image after an earlier request). */
+static errcode_t start_log(const char *who, const char *path)
+{
+	errcode_t err;
+
+	if (sh.log) {
+		sh_fail(who, 0, "--log inside a session already recorded with -L");
+		return EINVAL;
+	}
+	if ((err = ick_logw_create(path, 512, &sh.cur))) {
+		sh_fail(who, err, "while creating the log %s", path);
+		return err;
+	}
+	if ((err = ick_logw_io_set(sh.img->fs->io, sh.cur))) {
+		sh_fail(who, err, "while recording to %s", path);
+		(void)ick_logw_close(sh.cur);
+		sh.cur = NULL;
+	}
+	return err;
+}
+
+static void stop_log(const char *who, const char *path, int crashed)
+{
+	errcode_t err;
+
+	/* the image is still open here, even after a power cut (the remount comes later) */
+	if (crashed && (err = ick_logw_mark(sh.cur, "crash")))
+		sh_fail(who, err, "while marking the log %s", path);
+	if (sh.img && (err = ick_logw_io_set(sh.img->fs->io, NULL)))
+		sh_fail(who, err, "while stopping the log %s", path);
+	if ((err = ick_logw_mark(sh.cur, "dm-log-writes-end")) || (err = ick_logw_close(sh.cur)))
+		sh_fail(who, err, "while closing the log %s", path);
+	sh.cur = NULL;
 }
 
 void do_iomap_write(int argc, const char *const *argv, int sci, void *info)
@@ -260,9 +298,13 @@ void do_iomap_write(int argc, const char *const *argv, int sci, void *info)
 			argv[optind]);
 		goto out;
 	}
+	if (a.log && (err = start_log(argv[0], a.log)))
+		goto out;
 	if (a.trace && !sh.trace)
 		ick_wp_set_trace(sh.wp, sh_trace_line, NULL);
 	err = ick_wp_write(sh.wp, ino, off, len, &a.call, &written);
+	if (a.log)
+		stop_log(argv[0], a.log, err == ICK_ET_CRASHED);
 	if (a.trace && !sh.trace && sh.wp)
 		ick_wp_set_trace(sh.wp, NULL, NULL);
 	if (!err && fs.s.err)
@@ -448,7 +490,7 @@ void do_crash(int argc, const char *const *argv, int sci, void *info)
 		return;
 	}
 	printf("%s: power cut; dirty folios and reservations dropped\n", argv[0]);
-	if (sh.log && (err = ick_logw_mark(sh.log, "crash")))
+	if (sh.cur && (err = ick_logw_mark(sh.cur, "crash")))
 		sh_fail(argv[0], err, "while marking the log");
 	sh_unmount(1);
 	if (sh_mount())

@@ -44,12 +44,12 @@ void sh_trace_line(void *priv, const char *line)
 /* -L: commits end in a FUA write, crash-point boundaries are marks */
 static errcode_t log_commit(void *priv, const char *what)
 {
-	return ick_logw_commit(sh.log);
+	return sh.cur ? ick_logw_commit(sh.cur) : 0;
 }
 
 static errcode_t log_point(void *priv, enum ick_wp_crash point, ext2_ino_t ino)
 {
-	return ick_logw_mark(sh.log, ick_wp_crash_name(point));
+	return sh.cur ? ick_logw_mark(sh.cur, ick_wp_crash_name(point)) : 0;
 }
 
 errcode_t sh_mount(void)
@@ -57,12 +57,13 @@ errcode_t sh_mount(void)
 	static const struct ick_wp_hooks hooks = { .commit = log_commit, .point = log_point };
 	errcode_t err;
 
-	if (sh.log)
-		ick_logw_io_attach(sh.log);
-	/* an io_manager given skips the libblkid probe: a non-ext image still fails, as
-	 * libext2fs finds no magic, and the shell starts 5 ms sooner */
+	/* -w opens through the recorder (it passes through until a log is attached), so that
+	 * -L and iomap_write --log can record.  An io_manager given skips the libblkid probe:
+	 * a non-ext image still fails, as libext2fs finds no magic, 5 ms sooner. */
+	ick_logw_io_attach(sh.log);
+	sh.cur = sh.log;
 	err = ick_image_open(sh.path, sh.rw ? ICK_OPEN_RW : 0,
-			     sh.log ? ick_logw_io_manager : unix_io_manager, &sh.img);
+			     sh.rw ? ick_logw_io_manager : unix_io_manager, &sh.img);
 
 	if (err) {
 		if (sh.img && sh.img->refused[0])
@@ -80,7 +81,7 @@ errcode_t sh_mount(void)
 		com_err(prog, sh.wp_err, "- the write path is unavailable on %s", sh.path);
 	if (sh.wp && sh.trace)
 		ick_wp_set_trace(sh.wp, sh_trace_line, NULL);
-	if (sh.wp && sh.log)
+	if (sh.wp)
 		ick_wp_set_hooks(sh.wp, &hooks);
 	return 0;
 }

@@ -26,6 +26,7 @@ struct shell {
 	errcode_t wp_err;       /* why wp is NULL on a -w shell */
 	int status;             /* the exit code so far */
 	struct ick_logw *log;   /* -L: every write of the session recorded */
+	struct ick_logw *cur;   /* the log being recorded now (-L's, or one --log write's) */
 };
 
 extern struct shell sh;

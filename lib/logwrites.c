@@ -330,16 +330,34 @@ static struct rec *rec_of(io_channel ch)
 	return ch->private_data;
 }
 
+errcode_t ick_logw_io_set(io_channel ch, struct ick_logw *lw)
+{
+	struct rec *r;
+
+	if (ch->manager != &rec_manager)
+		return EXT2_ET_INVALID_ARGUMENT;
+	r = rec_of(ch);
+	if (r->lw)
+		r->lw->inner = NULL;
+	r->lw = lw;
+	if (lw)
+		lw->inner = r->inner;
+	return 0;
+}
+
 /* Log bytes [off, off+len) just written (whole sectors; a partial one is re-read). */
 static errcode_t record(struct rec *r, uint64_t off, size_t len, uint64_t flags)
 {
-	unsigned ss = r->lw->ss;
-	uint64_t start = off / ss * ss, end = (off + len + ss - 1) / ss * ss;
+	unsigned ss;
+	uint64_t start, end;
 	unsigned char *buf;
 	errcode_t err;
 
-	if (!len)
+	if (!len || !r->lw)
 		return 0;
+	ss = r->lw->ss;
+	start = off / ss * ss;
+	end = (off + len + ss - 1) / ss * ss;
 	if (end - start > INT32_MAX || !(buf = malloc(end - start)))
 		return ENOMEM;
 	err = io_channel_read_blk64(r->inner, start / 512, -(int)(end - start), buf);
@@ -365,8 +383,6 @@ static errcode_t rec_open(const char *name, int flags, io_channel *out)
 	errcode_t err;
 
 	*out = NULL;
-	if (!next_lw)
-		return EXT2_ET_INVALID_ARGUMENT;
 	if (!(ch = calloc(1, sizeof(*ch))) || !(r = calloc(1, sizeof(*r))) ||
 	    !(ch->name = strdup(name))) {
 		err = ENOMEM;
@@ -380,7 +396,8 @@ static errcode_t rec_open(const char *name, int flags, io_channel *out)
 		goto fail;
 	}
 	r->lw = next_lw;
-	r->lw->inner = r->inner;
+	if (r->lw)
+		r->lw->inner = r->inner;
 	next_lw = NULL;
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = &rec_manager;
@@ -404,7 +421,8 @@ static errcode_t rec_close(io_channel ch)
 
 	if (--ch->refcount > 0)
 		return 0;
-	r->lw->inner = NULL;
+	if (r->lw)
+		r->lw->inner = NULL;
 	err = io_channel_close(r->inner);
 	free(r);
 	free(ch->name);
@@ -482,7 +500,7 @@ static errcode_t rec_flush(io_channel ch)
 	struct rec *r = rec_of(ch);
 	errcode_t err = io_channel_flush(r->inner);
 
-	return err ? err : ick_logw_append(r->lw, 0, 0, ICK_LOG_FLUSH, NULL);
+	return err || !r->lw ? err : ick_logw_append(r->lw, 0, 0, ICK_LOG_FLUSH, NULL);
 }
 
 static errcode_t rec_set_option(io_channel ch, const char *opt, const char *arg)

@@ -68,9 +68,12 @@ errcode_t ick_logw_close(struct ick_logw *lw);
 uint64_t ick_logw_entries(const struct ick_logw *lw);
 
 /* The recording io_manager: opens the image with unix_io and logs to the writer attached
- * by ick_logw_io_attach (consumed by the next open). */
+ * by ick_logw_io_attach (consumed by the next open; none: records nothing until one is set
+ * with ick_logw_io_set). */
 extern io_manager ick_logw_io_manager;
 void ick_logw_io_attach(struct ick_logw *lw);
+/* Record from now on to @lw (NULL: stop) on an open recording channel. */
+ICK_MUST_CHECK errcode_t ick_logw_io_set(io_channel ch, struct ick_logw *lw);
 /* A metadata commit just completed: log the primary superblock again as a FLUSH|FUA
  * write (the commit record), as a jbd2 commit block is written. */
 ICK_MUST_CHECK errcode_t ick_logw_commit(struct ick_logw *lw);

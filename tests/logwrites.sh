@@ -38,6 +38,18 @@ cmp "$T/rt.img" "$T/rt.replayed" || fail "the replayed log differs from the imag
 n=$("$RP" --log "$T/rt.log" --base "$T/rt.base" --dump --replay /dev/null | grep -c .)
 echo "round trip: $n entries replayed onto the base are byte-identical to the session's image"
 
+# iomap_write --log: one write recorded, from the image as it was before it
+mkimg "$T/one.img" 16M -b 4096
+"$DX" -w -R "iomap_write --create /f 0 1" "$T/one.img" >/dev/null 2>&1 || fail "--log setup"
+cp "$T/one.img" "$T/one.base"
+"$DX" -w -R "iomap_write --log $T/one.log --crash after_data /f 5000 30000" "$T/one.img" >"$T/o" 2>&1
+"$RP" --log "$T/one.log" --base "$T/one.base" --dump --replay "$T/one.rep" >"$T/d" 2>&1 || { cat "$T/o" "$T/d"; fail "--log dump"; }
+expect_same "marks of one recorded write" "$(sed -n 's/.*mark "\(.*\)"/\1/p' "$T/d" | tr '\n' ' ')" \
+	"after_reserve after_copy after_alloc after_data crash dm-log-writes-end "
+cmp -s "$T/one.rep" "$T/one.img" || fail "--log: the replayed write differs from the crashed image"
+"$RP" --log "$T/one.log" --base "$T/one.base" --check mark >"$T/o" 2>&1 || { cat "$T/o"; fail "--log sweep"; }
+echo "iomap_write --log: one write recorded (marks at every crash point, the crash), replay equals the crashed image"
+
 # ---- 2. sweeps ----
 sweep_clean() { # NAME: zero findings at every FUA and at every mark
 	local name=$1 w
