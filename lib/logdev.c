@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "io_span.h"
 #include "logdev.h"
 
 struct slot { uint64_t key; uint64_t off; }; /* key = sector + 1; 0 = empty */
@@ -293,12 +294,11 @@ static errcode_t ld_set_blksize(io_channel ch, int blksize)
 
 static errcode_t ld_read64(io_channel ch, unsigned long long blk, int count, void *buf)
 {
-	uint64_t bs = (uint64_t)ch->block_size;
-	size_t len = count < 0 ? (size_t)(-(int64_t)count) : (size_t)count * bs;
+	uint64_t off;
+	size_t len;
+	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
 
-	if (blk > UINT64_MAX / bs)
-		return EXT2_ET_LLSEEK_FAILED;
-	return ick_logdev_pread(ch->private_data, blk * bs, len, buf);
+	return err ? err : ick_logdev_pread(ch->private_data, off, len, buf);
 }
 
 static errcode_t ld_read(io_channel ch, unsigned long blk, int count, void *buf)

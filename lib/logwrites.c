@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ick_err.h"
+#include "io_span.h"
 #include "logwrites.h"
 
 #define HDR 32
@@ -436,23 +437,11 @@ static errcode_t rec_set_blksize(io_channel ch, int blksize)
 	return 0;
 }
 
-static errcode_t span(io_channel ch, unsigned long long blk, int count, uint64_t *off,
-		      size_t *len)
-{
-	uint64_t bs = (uint64_t)ch->block_size;
-
-	if (blk > UINT64_MAX / bs)
-		return EXT2_ET_LLSEEK_FAILED;
-	*off = blk * bs;
-	*len = count < 0 ? (size_t)(-(int64_t)count) : (size_t)count * bs;
-	return 0;
-}
-
 static errcode_t rec_read64(io_channel ch, unsigned long long blk, int count, void *buf)
 {
 	uint64_t off;
 	size_t len;
-	errcode_t err = span(ch, blk, count, &off, &len);
+	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
 
 	if (err || len > INT32_MAX || off % 512)
 		return err ? err : EXT2_ET_INVALID_ARGUMENT;
@@ -464,7 +453,7 @@ static errcode_t rec_write64(io_channel ch, unsigned long long blk, int count, c
 	struct rec *r = rec_of(ch);
 	uint64_t off;
 	size_t len;
-	errcode_t err = span(ch, blk, count, &off, &len);
+	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
 
 	if (err || len > INT32_MAX || off % 512)
 		return err ? err : EXT2_ET_INVALID_ARGUMENT;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "overlay.h"
+#include "io_span.h"
 
 #define BACKING_BLK 1024u
 
@@ -309,24 +310,11 @@ static errcode_t ov_set_blksize(io_channel ch, int blksize)
 	return 0;
 }
 
-/* libext2fs's count convention: > 0 blocks of the channel's size, < 0 bytes. */
-static errcode_t span(io_channel ch, unsigned long long blk, int count, uint64_t *off,
-		      size_t *len)
-{
-	uint64_t bs = (uint64_t)ch->block_size;
-
-	if (blk > UINT64_MAX / bs)
-		return EXT2_ET_LLSEEK_FAILED;
-	*off = blk * bs;
-	*len = count < 0 ? (size_t)(-(int64_t)count) : (size_t)count * bs;
-	return 0;
-}
-
 static errcode_t ov_read64(io_channel ch, unsigned long long blk, int count, void *buf)
 {
 	uint64_t off;
 	size_t len;
-	errcode_t err = span(ch, blk, count, &off, &len);
+	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
 
 	return err ? err : ick_overlay_pread(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
 }
@@ -335,7 +323,7 @@ static errcode_t ov_write64(io_channel ch, unsigned long long blk, int count, co
 {
 	uint64_t off;
 	size_t len;
-	errcode_t err = span(ch, blk, count, &off, &len);
+	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
 
 	return err ? err : ick_overlay_pwrite(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
 }
