@@ -1041,13 +1041,16 @@ static errcode_t wb_alloc(struct wpi *wi, uint64_t a, uint64_t n)
 	return allocated ? commit(wi->wp, wi, "writeback allocation") : 0;
 }
 
-#define WB_BATCH 256 /* blocks per data write */
+/* Bytes per data write: large enough that a big writeback is few writes, small enough that
+ * its bounce buffer costs few page faults (each costs more than copying the page). */
+#define WB_BYTES (64u << 10)
 
 static errcode_t wb_data(struct wpi *wi, uint64_t a, uint64_t n)
 {
 	ext2_filsys fs = wi->wp->fs;
 	unsigned bs = fs->blocksize;
-	unsigned char *buf = malloc((size_t)WB_BATCH * bs);
+	uint64_t batch = WB_BYTES / bs ? WB_BYTES / bs : 1;
+	unsigned char *buf = malloc((size_t)batch * bs);
 	uint64_t b = a;
 	struct dmap m;
 	errcode_t err = buf ? 0 : ENOMEM;
@@ -1059,8 +1062,8 @@ static errcode_t wb_data(struct wpi *wi, uint64_t a, uint64_t n)
 			err = ICK_ET_INTERNAL;
 			break;
 		}
-		for (uint64_t i = 0; !err && i < m.len; i += WB_BATCH) {
-			uint64_t k = m.len - i < WB_BATCH ? m.len - i : WB_BATCH;
+		for (uint64_t i = 0; !err && i < m.len; i += batch) {
+			uint64_t k = m.len - i < batch ? m.len - i : batch;
 
 			for (uint64_t j = 0; j < k; j++) {
 				struct folio *f = fo_lookup(wi, b + i + j);
