@@ -66,6 +66,7 @@ struct ick_wp {
 	ick_wp_trace_fn trace;
 	void *trace_priv;
 	struct folio *free_folios;
+	size_t nfree;
 	struct chunk *chunks;
 	size_t folio_size;
 	struct ick_wp_hooks hooks;
@@ -398,7 +399,10 @@ static int fo_dirty(const struct wpi *wi, uint64_t index)
 }
 
 /* Chunks double from 64 KiB to POOL_CHUNK: a small write pays for little memory. */
-static int pool_grow(struct ick_wp *wp)
+#define POOL_RESERVE_MAX (256u << 20)
+/* @want > 0: one chunk of about @want folios (a write reserves what it will need, so a
+ * small write populates no more than it uses); 0: the doubling rule. */
+static int pool_grow(struct ick_wp *wp, size_t want)
 {
 	size_t size = wp->chunks ? wp->chunks->size * 2 : (64u << 10), fs = wp->folio_size, n;
 	struct chunk *c;
@@ -406,6 +410,9 @@ static int pool_grow(struct ick_wp *wp)
 
 	if (size > POOL_CHUNK)
 		size = POOL_CHUNK;
+	if (want)
+		size = want < (POOL_RESERVE_MAX - sizeof(struct chunk)) / fs
+			       ? sizeof(struct chunk) + want * fs : POOL_RESERVE_MAX;
 	if (size < sizeof(struct chunk) + fs)
 		size = sizeof(struct chunk) + fs;
 	n = (size - sizeof(struct chunk)) / fs;
@@ -422,6 +429,7 @@ static int pool_grow(struct ick_wp *wp)
 		f->next = wp->free_folios;
 		wp->free_folios = f;
 	}
+	wp->nfree += n;
 	return 0;
 }
 
@@ -429,10 +437,11 @@ static struct folio *folio_get(struct ick_wp *wp)
 {
 	struct folio *f;
 
-	if (!wp->free_folios && pool_grow(wp))
+	if (!wp->free_folios && pool_grow(wp, 0))
 		return NULL;
 	f = wp->free_folios;
 	wp->free_folios = f->next;
+	wp->nfree--;
 	f->next = NULL;
 	f->dirty = f->uptodate = 0;
 	return f;
@@ -442,6 +451,7 @@ static void folio_put(struct ick_wp *wp, struct folio *f)
 {
 	f->next = wp->free_folios;
 	wp->free_folios = f;
+	wp->nfree++;
 }
 
 /* After writeback the clean folios are evicted, as memory pressure would: memory stays
@@ -1214,6 +1224,9 @@ errcode_t ick_wp_write(struct ick_wp *wp, ext2_ino_t ino, uint64_t pos, uint64_t
 		return EFBIG;
 	if ((err = get_inode(wp, ino, &wi)))
 		return err;
+	/* the folios this write will need, in one chunk (a failure falls back to growing) */
+	if ((pos + len - 1) / bs - pos / bs + 1 > wp->nfree)
+		(void)pool_grow(wp, (size_t)((pos + len - 1) / bs - pos / bs + 1 - wp->nfree));
 	da = call->mode == ICK_WP_DA || (call->mode == ICK_WP_AUTO && !nonda_switch(wp));
 	ops = da ? &da_ops : &nonda_ops;
 	trace(wp, "write: ino %u pos %llu len %llu, %s ops", ino, (unsigned long long)pos,
