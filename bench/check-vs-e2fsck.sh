@@ -23,6 +23,7 @@ set -euo pipefail
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 
 rounds=5
 image=
@@ -49,7 +50,6 @@ Needs /usr/bin/time (GNU time) and python3.  Exit 0, or 1 if an exit code was un
 EOF
 }
 
-need_arg() { [ $# -ge 2 ] || { echo "$prog: $1 needs a value" >&2; usage >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--rounds) need_arg "$@"; rounds=$2; shift 2 ;;
@@ -66,16 +66,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "$prog: --rounds wants a positive integer, not '$rounds'" >&2; exit 2; }
 
-if [ ! -x /usr/bin/time ]; then
-	echo "$prog: /usr/bin/time (GNU time) is missing; install it with: apt-get install time" >&2
-	exit 3
-fi
-command -v python3 >/dev/null 2>&1 || { echo "$prog: python3 is needed for the arithmetic" >&2; exit 3; }
-if [ ! -x "$ours" ]; then
-	echo "$prog: $ours is missing or not executable; build it first: (cd $top && make)" >&2
-	exit 3
-fi
-[ -x "$ref" ] || { echo "$prog: reference e2fsck $ref is missing or not executable" >&2; exit 3; }
+need_tools "$ours" "$ref" e2fsck
 
 # ---- the image ------------------------------------------------------------------------------
 if [ -z "$image" ]; then

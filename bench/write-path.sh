@@ -29,6 +29,7 @@ set -euo pipefail
 prog=${0##*/}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/.." && pwd)
+. "$here/lib.sh"
 
 reps=${REPS:-5}
 quick=0
@@ -56,7 +57,6 @@ something needed is missing.
 EOF
 }
 
-need_arg() { [ $# -ge 2 ] || { echo "$prog: $1 needs a value" >&2; usage >&2; exit 2; }; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1; shift ;;
@@ -78,16 +78,7 @@ modes=(da nonda)
 [[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "$prog: REPS wants a positive integer, not '$reps'" >&2; exit 2; }
 
 [ -n "${EPOCHREALTIME:-}" ] || { echo "$prog: needs bash 5 (\$EPOCHREALTIME)" >&2; exit 3; }
-if [ ! -x /usr/bin/time ]; then
-	echo "$prog: /usr/bin/time (GNU time) is missing; install it with: apt-get install time" >&2
-	exit 3
-fi
-command -v python3 >/dev/null 2>&1 || { echo "$prog: python3 is needed for the arithmetic" >&2; exit 3; }
-if [ ! -x "$ours" ]; then
-	echo "$prog: $ours is missing or not executable; build it first: (cd $top && make)" >&2
-	exit 3
-fi
-[ -x "$ref" ] || { echo "$prog: reference debugfs $ref is missing or not executable" >&2; exit 3; }
+need_tools "$ours" "$ref" debugfs
 mkfs=$(command -v mkfs.ext4 || echo /usr/sbin/mkfs.ext4)
 fsck=$(command -v e2fsck || echo /usr/sbin/e2fsck)
 [ -x "$mkfs" ] || { echo "$prog: mkfs.ext4 is missing" >&2; exit 3; }

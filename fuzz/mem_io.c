@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "io_chan.h"
 #include "mem_io.h"
 
 struct mem_chan {
@@ -46,42 +47,32 @@ void mem_io_attach(const void *data, size_t size)
 
 static errcode_t mem_open(const char *name, int flags, io_channel *out)
 {
-	io_channel ch;
 	struct mem_chan *mc;
+	errcode_t err;
 
 	*out = NULL;
 	if (flags & IO_FLAG_RW)
 		return EROFS;
 	if (!pending_data && pending_size)
 		return EXT2_ET_INVALID_ARGUMENT;
-	ch = calloc(1, sizeof(*ch));
-	mc = calloc(1, sizeof(*mc));
-	if (!ch || !mc || !(ch->name = strdup(name ? name : "mem"))) {
-		free(ch);
-		free(mc);
+	if (!(mc = calloc(1, sizeof(*mc))))
 		return ENOMEM;
-	}
 	mc->data = pending_data;
 	mc->size = pending_size;
 	mc->stats.num_fields = 2;
-	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	ch->manager = mem_io_manager;
-	ch->block_size = 1024;
-	ch->refcount = 1;
-	ch->private_data = mc;
-	*out = ch;
-	return 0;
+	if ((err = ick_io_chan_new(name ? name : "mem", mem_io_manager, mc, out)))
+		free(mc);
+	return err;
 }
 
 static errcode_t mem_close(io_channel ch)
 {
 	if (ch->magic != EXT2_ET_MAGIC_IO_CHANNEL)
 		return EXT2_ET_MAGIC_IO_CHANNEL;
-	if (--ch->refcount > 0)
-		return 0;
-	free(ch->private_data);
-	free(ch->name);
-	free(ch);
+	void *mc = ch->private_data;
+
+	if (ick_io_chan_put(ch))
+		free(mc);
 	return 0;
 }
 

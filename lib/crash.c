@@ -20,28 +20,6 @@
 
 #define CHUNK (1u << 20)
 
-const char *ick_log_flags_text(uint64_t flags, char *buf, size_t len)
-{
-	static const char *const n[] = { "FLUSH", "FUA", "DISCARD", "MARK", "METADATA" };
-	size_t used = 0;
-
-	buf[0] = 0;
-	for (unsigned i = 0; i < 64; i++) {
-		if (!(flags >> i & 1))
-			continue;
-		if (i < 5)
-			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
-						 used ? "|" : "", n[i]);
-		else
-			used += (size_t)snprintf(buf + used, used < len ? len - used : 0,
-						 "%sUNKNOWN.%#llx", used ? "|" : "",
-						 1ULL << i);
-	}
-	if (!used)
-		snprintf(buf, len, "NONE");
-	return buf;
-}
-
 struct dev {
 	struct ick_logdev *ld;
 	struct ick_log *log;
@@ -148,18 +126,10 @@ static errcode_t to_target(struct dev *d, const struct ick_log_entry *e, unsigne
 
 static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_entry *e)
 {
-	unsigned ss = ick_log_sectorsize(log);
-	errcode_t err;
+	errcode_t err = ick_logdev_apply(d->ld, e);
 
-	if (e->flags & ICK_LOG_MARK || !e->nr_sectors)
-		return 0;
-	/* the log holds the data: the device only records where each sector's newest is */
-	if (e->flags & ICK_LOG_DISCARD)
-		err = ick_logdev_discard(d->ld, e->sector, e->nr_sectors, e->data_off);
-	else
-		err = ick_logdev_map(d->ld, e->sector, e->nr_sectors, e->data_off);
-	if (!err && d->out_fd >= 0)
-		err = to_target(d, e, ss);
+	if (!err && d->out_fd >= 0 && !(e->flags & ICK_LOG_MARK) && e->nr_sectors)
+		err = to_target(d, e, ick_log_sectorsize(log));
 	return err;
 }
 
@@ -241,12 +211,7 @@ static errcode_t build_without(const struct ick_sweep_opts *o, struct dev *d, ui
 			k++;
 			continue;
 		}
-		if (e.flags & ICK_LOG_MARK || !e.nr_sectors)
-			continue;
-		err = (e.flags & ICK_LOG_DISCARD)
-			      ? ick_logdev_discard(*out, e.sector, e.nr_sectors, e.data_off)
-			      : ick_logdev_map(*out, e.sector, e.nr_sectors, e.data_off);
-		if (err)
+		if ((err = ick_logdev_apply(*out, &e)))
 			break;
 	}
 	if (err == ICK_ET_LOG_END || (!err && e.index > upto))

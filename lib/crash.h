@@ -68,6 +68,4 @@ typedef errcode_t (*ick_entry_fn)(void *priv, const struct ick_log_entry *e);
 ICK_MUST_CHECK errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry,
 				   ick_sweep_fn on_point, void *priv, struct ick_sweep_stats *st);
 
-const char *ick_log_flags_text(uint64_t flags, char *buf, size_t len);
-
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "io_span.h"
+#include "io_chan.h"
 #include "logdev.h"
 
 struct slot { uint64_t key; uint64_t off; }; /* key = sector + 1; 0 = empty */
@@ -162,6 +162,15 @@ errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, uint64_t n, uint
 	return 0;
 }
 
+errcode_t ick_logdev_apply(struct ick_logdev *d, const struct ick_log_entry *e)
+{
+	if ((e->flags & ICK_LOG_MARK) || !e->nr_sectors)
+		return 0;
+	if (e->flags & ICK_LOG_DISCARD)
+		return ick_logdev_discard(d, e->sector, e->nr_sectors, e->data_off);
+	return ick_logdev_map(d, e->sector, e->nr_sectors, e->data_off);
+}
+
 /* pread that treats the end of the file as zeros */
 static errcode_t read_zero(int fd, void *buf, size_t len, uint64_t off)
 {
@@ -257,30 +266,15 @@ void ick_logdev_io_attach(struct ick_logdev *d)
 
 static errcode_t ld_open(const char *name, int flags, io_channel *out)
 {
-	io_channel ch;
-
 	*out = NULL;
 	if (!attached)
 		return EXT2_ET_INVALID_ARGUMENT;
-	if (!(ch = calloc(1, sizeof(*ch))) || !(ch->name = strdup(name))) {
-		free(ch);
-		return ENOMEM;
-	}
-	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	ch->manager = &logdev_manager;
-	ch->block_size = 1024;
-	ch->refcount = 1;
-	ch->private_data = attached;
-	*out = ch;
-	return 0;
+	return ick_io_chan_new(name, &logdev_manager, attached, out);
 }
 
 static errcode_t ld_close(io_channel ch)
 {
-	if (--ch->refcount > 0)
-		return 0;
-	free(ch->name);
-	free(ch);
+	(void)ick_io_chan_put(ch);
 	return 0;
 }
 

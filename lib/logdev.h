@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
+#include "logwrites.h"
 
 struct ick_logdev;
 /* @base: the device when logging began (read-only; reads past its end are zeros);
@@ -28,6 +29,10 @@ ICK_MUST_CHECK errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, u
  * (entries are applied in log order).  Kept as a range: a discard's length is unbounded. */
 ICK_MUST_CHECK errcode_t ick_logdev_discard(struct ick_logdev *d, uint64_t sector, uint64_t n,
 					    uint64_t pos);
+/* Apply one log entry: a write maps its sectors to its payload, a discard zeroes its
+ * range, a mark (or an empty flush) changes nothing.  The log holds the data; the device
+ * only records where each sector's newest bytes are. */
+ICK_MUST_CHECK errcode_t ick_logdev_apply(struct ick_logdev *d, const struct ick_log_entry *e);
 /* Is the mapping of @sector at @log_off newer than every discard over it? */
 int ick_logdev_current(const struct ick_logdev *d, uint64_t sector, uint64_t log_off);
 errcode_t ick_logdev_iterate_discards(const struct ick_logdev *d,

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ick_err.h"
-#include "io_span.h"
+#include "io_chan.h"
 #include "logwrites.h"
 
 #define HDR 32
@@ -63,6 +63,28 @@ static errcode_t pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+const char *ick_log_flags_text(uint64_t flags, char *buf, size_t len)
+{
+	static const char *const n[] = { "FLUSH", "FUA", "DISCARD", "MARK", "METADATA" };
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < 64; i++) {
+		if (!(flags >> i & 1))
+			continue;
+		if (i < 5)
+			used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+						 used ? "|" : "", n[i]);
+		else
+			used += (size_t)snprintf(buf + used, used < len ? len - used : 0,
+						 "%sUNKNOWN.%#llx", used ? "|" : "",
+						 1ULL << i);
+	}
+	if (!used)
+		snprintf(buf, len, "NONE");
+	return buf;
 }
 
 /* ---- reader ---- */
@@ -379,40 +401,28 @@ errcode_t ick_logw_commit(struct ick_logw *lw)
 
 static errcode_t rec_open(const char *name, int flags, io_channel *out)
 {
-	io_channel ch = NULL;
-	struct rec *r = NULL;
+	struct rec *r;
 	errcode_t err;
 
 	*out = NULL;
-	if (!(ch = calloc(1, sizeof(*ch))) || !(r = calloc(1, sizeof(*r))) ||
-	    !(ch->name = strdup(name))) {
-		err = ENOMEM;
-		goto fail;
+	if (!(r = calloc(1, sizeof(*r))))
+		return ENOMEM;
+	if ((err = unix_io_manager->open(name, flags, &r->inner))) {
+		free(r);
+		return err;
 	}
-	if ((err = unix_io_manager->open(name, flags, &r->inner)))
-		goto fail;
 	/* record() reads back by 512-byte units */
-	if ((err = io_channel_set_blksize(r->inner, 512))) {
+	if ((err = io_channel_set_blksize(r->inner, 512)) ||
+	    (err = ick_io_chan_new(name, &rec_manager, r, out))) {
 		io_channel_close(r->inner);
-		goto fail;
+		free(r);
+		return err;
 	}
 	r->lw = next_lw;
 	if (r->lw)
 		r->lw->inner = r->inner;
 	next_lw = NULL;
-	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	ch->manager = &rec_manager;
-	ch->block_size = 1024;
-	ch->refcount = 1;
-	ch->private_data = r;
-	*out = ch;
 	return 0;
-fail:
-	if (ch)
-		free(ch->name);
-	free(ch);
-	free(r);
-	return err;
 }
 
 static errcode_t rec_close(io_channel ch)
@@ -420,14 +430,12 @@ static errcode_t rec_close(io_channel ch)
 	struct rec *r = rec_of(ch);
 	errcode_t err;
 
-	if (--ch->refcount > 0)
+	if (!ick_io_chan_put(ch))
 		return 0;
 	if (r->lw)
 		r->lw->inner = NULL;
 	err = io_channel_close(r->inner);
 	free(r);
-	free(ch->name);
-	free(ch);
 	return err;
 }
 

@@ -41,6 +41,10 @@ struct ick_log_entry {
 
 struct ick_log;
 
+/* "FLUSH|FUA|…" for an entry's flags (unknown bits as UNKNOWN.0x…, as replay-log
+ * prints them; "NONE" for none). */
+const char *ick_log_flags_text(uint64_t flags, char *buf, size_t len);
+
 /* Open @path; ICK_ET_LOG_CORRUPT (bad magic, version, sector size; see ick_log_why). */
 ICK_MUST_CHECK errcode_t ick_log_open(const char *path, struct ick_log **out);
 void ick_log_close(struct ick_log *log);

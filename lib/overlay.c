@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "overlay.h"
-#include "io_span.h"
+#include "io_chan.h"
 
 #define BACKING_BLK 1024u
 
@@ -249,40 +249,28 @@ static struct chan_priv *priv_of(io_channel ch)
 
 static errcode_t ov_open(const char *name, int flags, io_channel *out)
 {
-	io_channel ch = NULL;
-	struct chan_priv *p = NULL;
+	struct chan_priv *p;
 	errcode_t err;
 
 	*out = NULL;
 	if (!next_overlay)
 		return EXT2_ET_INVALID_ARGUMENT;
-	if (!(ch = calloc(1, sizeof(*ch))) || !(p = calloc(1, sizeof(*p))) ||
-	    !(ch->name = strdup(name))) {
-		err = ENOMEM;
-		goto fail;
-	}
+	if (!(p = calloc(1, sizeof(*p))))
+		return ENOMEM;
 	/* The image is opened read-only whatever @flags asks: writes stay in the overlay. */
 	err = (backing_manager ? backing_manager : unix_io_manager)
 		      ->open(name, flags & ~(IO_FLAG_RW | IO_FLAG_EXCLUSIVE), &p->backing);
 	if (err)
 		goto fail;
-	if ((err = io_channel_set_blksize(p->backing, BACKING_BLK))) {
+	if ((err = io_channel_set_blksize(p->backing, BACKING_BLK)) ||
+	    (err = ick_io_chan_new(name, ick_overlay_io_manager, p, out))) {
 		io_channel_close(p->backing);
 		goto fail;
 	}
 	p->ov = next_overlay;
 	next_overlay = NULL;
-	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
-	ch->manager = ick_overlay_io_manager;
-	ch->block_size = 1024;
-	ch->refcount = 1;
-	ch->private_data = p;
-	*out = ch;
 	return 0;
 fail:
-	if (ch)
-		free(ch->name);
-	free(ch);
 	free(p);
 	return err;
 }
@@ -292,13 +280,11 @@ static errcode_t ov_close(io_channel ch)
 	struct chan_priv *p = priv_of(ch);
 	errcode_t err = 0;
 
-	if (--ch->refcount > 0)
+	if (!ick_io_chan_put(ch))
 		return 0;
 	if (p->backing)
 		err = io_channel_close(p->backing);
 	free(p);
-	free(ch->name);
-	free(ch);
 	return err;
 }
 

@@ -188,16 +188,21 @@ static void passed(struct wpi *wi, enum ick_wp_crash c)
 
 /* ---- quota ---- */
 
+/* Charge (or return) usage to the user, group and project in @owner. */
+static void charge_ids(struct ick_wp *wp, const uint32_t *owner, int64_t bytes, int64_t inodes)
+{
+	for (int t = 0; t < ICK_QUOTA_NTYPES; t++) {
+		/* a malformed quota file keeps its old usage: the quota check reports it */
+		errcode_t e = wp->q[t] ? ick_quota_add_usage(wp->q[t], owner[t], bytes, inodes) : 0;
+		(void)e;
+	}
+}
+
 static void charge(struct ick_wp *wp, struct wpi *wi, int64_t bytes, int64_t inodes)
 {
 	if (wi->call && (wi->call->bugs & ICK_WP_BUG_NO_QUOTA) && bytes > 0)
 		return;
-	for (int t = 0; t < ICK_QUOTA_NTYPES; t++) {
-		/* a malformed quota file keeps its old usage: the quota check reports it */
-		errcode_t e = wp->q[t] ? ick_quota_add_usage(wp->q[t], wi->owner[t], bytes,
-							    inodes) : 0;
-		(void)e;
-	}
+	charge_ids(wp, wi->owner, bytes, inodes);
 }
 
 static struct qresv *qresv_get(struct ick_wp *wp, int t, uint32_t id)
@@ -821,33 +826,52 @@ static errcode_t injected_failure(struct wpi *wi, const char *who)
 	return err;
 }
 
-/* ext4_da_map_blocks */
-static errcode_t da_begin(void *p, uint64_t pos, uint64_t len, struct ick_iomap *map)
+/*
+ * ext4_iomap_buffered_do_write_begin: map the range as the model sees it, let the mode's
+ * get_blocks reserve or allocate a hole, set the iomap with the cookie.  The da and non-da
+ * ops differ only in get_blocks (and da's end).
+ */
+typedef errcode_t (*get_blocks_fn)(struct wpi *wi, uint64_t lblk, uint64_t n, struct dmap *m,
+				   unsigned *flags);
+
+static errcode_t do_write_begin(struct wpi *wi, uint64_t pos, uint64_t len,
+				get_blocks_fn get_blocks, struct ick_iomap *map)
 {
-	struct wpi *wi = p;
 	uint64_t lblk, n;
+	unsigned flags = 0;
 	struct dmap m;
 	errcode_t err;
 
 	range_of(wi, pos, len, &lblk, &n);
-	if ((err = model_lookup(wi, lblk, n, &m)))
+	if ((err = model_lookup(wi, lblk, n, &m)) || (err = get_blocks(wi, lblk, n, &m, &flags)))
 		return err;
-	if (m.type != ICK_IOMAP_HOLE) {
-		set_map(wi, map, lblk, &m, 0);
+	set_map(wi, map, lblk, &m, flags);
+	return 0;
+}
+
+/* ext4_da_map_blocks: a hole becomes delalloc, reserved (nothing on disk). */
+static errcode_t da_get_blocks(struct wpi *wi, uint64_t lblk, uint64_t n, struct dmap *m,
+			       unsigned *flags)
+{
+	errcode_t err;
+
+	if (m->type != ICK_IOMAP_HOLE)
 		return 0;
-	}
 	if (wi->call->fail)
 		return injected_failure(wi, "da reserve");
-	if ((err = reserve(wi->wp, wi, m.len)))
-		return err;
-	if ((err = da_insert(wi, lblk, m.len)))
+	if ((err = reserve(wi->wp, wi, m->len)) || (err = da_insert(wi, lblk, m->len)))
 		return err;
 	wi->es_seq++;
-	m.type = ICK_IOMAP_DELALLOC;
-	set_map(wi, map, lblk, &m, ICK_IOMAP_F_NEW);
+	m->type = ICK_IOMAP_DELALLOC;
+	*flags = ICK_IOMAP_F_NEW;
 	trace(wi->wp, "reserve: ino %u blocks %llu+%llu", wi->ino, (unsigned long long)lblk,
-	      (unsigned long long)m.len);
+	      (unsigned long long)m->len);
 	return 0;
+}
+
+static errcode_t da_begin(void *p, uint64_t pos, uint64_t len, struct ick_iomap *map)
+{
+	return do_write_begin(p, pos, len, da_get_blocks, map);
 }
 
 /* ext4_iomap_buffered_da_write_end: punch what the copy did not reach, where no dirty
@@ -887,38 +911,35 @@ static errcode_t da_end(void *p, uint64_t pos, uint64_t len, uint64_t written,
 	return 0;
 }
 
-/* ext4_iomap_get_blocks */
-static errcode_t nonda_begin(void *p, uint64_t pos, uint64_t len, struct ick_iomap *map)
+/* ext4_iomap_get_blocks: a hole (or delalloc past i_size) is allocated as unwritten
+ * extents at once, one commit. */
+static errcode_t nonda_get_blocks(struct wpi *wi, uint64_t lblk, uint64_t n, struct dmap *m,
+				  unsigned *flags)
 {
-	struct wpi *wi = p;
-	uint64_t lblk, n;
-	struct dmap m;
+	unsigned bs = wi->wp->fs->blocksize;
 	errcode_t err;
 
-	range_of(wi, pos, len, &lblk, &n);
-	if ((err = model_lookup(wi, lblk, n, &m)))
-		return err;
 	/* inside i_size a mapped, unwritten or delalloc range is returned as it is; past it
 	 * ext4_map_blocks(CREATE_UNWRIT_EXT) returns existing mappings the same way */
-	if (m.type != ICK_IOMAP_HOLE && m.type != ICK_IOMAP_DELALLOC) {
-		set_map(wi, map, lblk, &m, 0);
+	if (m->type != ICK_IOMAP_HOLE && m->type != ICK_IOMAP_DELALLOC)
 		return 0;
-	}
-	if (m.type == ICK_IOMAP_DELALLOC &&
-	    lblk + n <= (wi->i_size + wi->wp->fs->blocksize - 1) / wi->wp->fs->blocksize) {
-		set_map(wi, map, lblk, &m, 0);
+	if (m->type == ICK_IOMAP_DELALLOC && lblk + n <= (wi->i_size + bs - 1) / bs)
 		return 0;
-	}
 	if (wi->call->fail)
-		return fail_alloc(wi, m.len, injected_failure(wi, "alloc"));
-	if ((err = alloc_range(wi, lblk, m.len)) || (err = commit(wi->wp, wi, "allocate unwritten")))
+		return fail_alloc(wi, m->len, injected_failure(wi, "alloc"));
+	if ((err = alloc_range(wi, lblk, m->len)) ||
+	    (err = commit(wi->wp, wi, "allocate unwritten")) ||
+	    (err = disk_lookup(wi, lblk, m->len, m)))
 		return err;
-	if ((err = disk_lookup(wi, lblk, m.len, &m)))
-		return err;
-	if (m.type == ICK_IOMAP_HOLE)
+	if (m->type == ICK_IOMAP_HOLE)
 		return ICK_ET_INTERNAL;
-	set_map(wi, map, lblk, &m, ICK_IOMAP_F_NEW);
+	*flags = ICK_IOMAP_F_NEW;
 	return 0;
+}
+
+static errcode_t nonda_begin(void *p, uint64_t pos, uint64_t len, struct ick_iomap *map)
+{
+	return do_write_begin(p, pos, len, nonda_get_blocks, map);
 }
 
 static const struct ick_iomap_ops da_ops = { .begin = da_begin, .end = da_end };
@@ -1309,11 +1330,11 @@ static errcode_t link_charged(struct ick_wp *wp, ext2_ino_t dir, const char *nam
 	if (after.i_blocks != before.i_blocks) {
 		uint64_t d = ext2fs_get_stat_i_blocks(wp->fs, (struct ext2_inode *)&after) -
 			     ext2fs_get_stat_i_blocks(wp->fs, (struct ext2_inode *)&before);
-		for (int t = 0; t < ICK_QUOTA_NTYPES; t++) {
-			errcode_t e = wp->q[t] ? ick_quota_add_usage(wp->q[t],
-					ick_quota_owner(wp->fs, &after, t), (int64_t)d * 512, 0) : 0;
-			(void)e;
-		}
+		uint32_t owner[ICK_QUOTA_NTYPES];
+
+		for (int t = 0; t < ICK_QUOTA_NTYPES; t++)
+			owner[t] = ick_quota_owner(wp->fs, &after, t);
+		charge_ids(wp, owner, (int64_t)d * 512, 0);
 	}
 	return 0;
 }
