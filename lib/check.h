@@ -20,6 +20,11 @@
 struct ick_check_opts {
 	const unsigned char *poison; /* the pattern CI filled free space with; NULL: stale off */
 	size_t poison_len;           /* 1..ICK_POISON_MAX */
+	/* Evidence from a log (crash.c, stale_log.h): non-zero when block @pblk of the state
+	 * checked has had no write since it was allocated; *since is the entry up to which
+	 * every write belongs to its earlier life.  NULL: none. */
+	int (*stale_judge)(void *priv, blk64_t pblk, uint64_t *since);
+	void *stale_priv;
 };
 
 struct ick_ctx {

@@ -1,15 +1,18 @@
 /*
- * check_stale.c - the stale check: written-extent blocks whose whole content is the poison
- * pattern.  CI fills free space with a pattern before a workload; a block that a written
- * extent maps but whose data never reached disk still holds it.  Inside i_size that stale
- * data is readable now (STALE_EXPOSED); past i_size the next extending write, a truncate
- * up or e2fsck's own i_size repair exposes it (STALE_PAST_EOF).  Both are errors.
+ * check_stale.c - the stale check: blocks a written extent maps whose data never reached
+ * the disk.  Inside i_size that stale data is readable now (STALE_EXPOSED); past i_size the
+ * next extending write, a truncate up or e2fsck's own i_size repair exposes it
+ * (STALE_PAST_EOF).  Both are errors.
  *
- * Evidence is content only: a block is stale when every byte equals the pattern repeated
- * from the block's start (the phase restarts at each block, since free space is poisoned
- * block by block).  Unwritten extents are not judged (reads return zeros), nor are
- * partial matches, nor internal files nobody reads through read(2).  Only active with a
- * pattern (ick_check_opts.poison).  Reads data blocks; never writes.
+ * Two kinds of evidence, each only when given (ick_check_opts):
+ * - content: CI filled free space with a poison pattern before the workload; a block
+ *   whose every byte equals the pattern repeated from the block's start (the phase
+ *   restarts at each block, since free space is poisoned block by block) still holds it.
+ *   Partial matches are not judged.
+ * - a log (stale_judge, from a dm-log-writes sweep): the device has had no write to the
+ *   block since it was allocated (stale_log.h says how that is known).
+ * Unwritten extents are not judged (reads return zeros), nor internal files nobody reads
+ * through read(2).  Reads data blocks (content evidence); never writes.
  */
 #include "config.h"
 #include <errno.h>
@@ -39,7 +42,11 @@ struct stale {
 	uint64_t size;
 	uint64_t run_lblk, run_pblk, run_len;
 	int run_past;
+	int run_why;           /* STALE_POISON or STALE_LOG */
+	uint64_t run_since;    /* STALE_LOG: the first block's threshold entry */
 };
+
+enum { STALE_NO, STALE_POISON, STALE_LOG };
 
 errcode_t ick_poison_parse(const char *hex, unsigned char *buf, size_t cap, size_t *len)
 {
@@ -95,29 +102,47 @@ static errcode_t flush(struct stale *st)
 	f.len = st->run_len;
 	f.found = st->size;
 	st->run_len = 0;
+	if (st->run_why == STALE_LOG)
+		return ick_report_add(st->ctx->rep, &f,
+				      "i_size is %llu; no write reached these blocks since their "
+				      "allocation (the log's last write to them is at or before "
+				      "entry %llu, when they held an earlier file's data or none)",
+				      (unsigned long long)st->size, (unsigned long long)st->run_since);
 	return ick_report_add(st->ctx->rep, &f, "i_size is %llu; poison 0x%s",
 			      (unsigned long long)st->size, st->hex);
 }
 
-/* One block of the file: poisoned or not. */
-static errcode_t block(struct stale *st, uint64_t lblk, blk64_t pblk, int poisoned)
+/* One block of the file: stale (and by which evidence) or not. */
+static errcode_t block(struct stale *st, uint64_t lblk, blk64_t pblk, int why, uint64_t since)
 {
 	int past = lblk * st->ctx->fs->blocksize >= st->size;
 	errcode_t err;
 
-	if (st->run_len && (!poisoned || past != st->run_past ||
+	if (st->run_len && (why != st->run_why || past != st->run_past ||
 			    st->run_lblk + st->run_len != lblk || st->run_pblk + st->run_len != pblk) &&
 	    (err = flush(st)))
 		return err;
-	if (!poisoned)
+	if (!why)
 		return 0;
 	if (!st->run_len) {
 		st->run_lblk = lblk;
 		st->run_pblk = pblk;
 		st->run_past = past;
+		st->run_why = why;
+		st->run_since = since;
 	}
 	st->run_len++;
 	return 0;
+}
+
+/* Log evidence for one block (content evidence, when also given, was found absent). */
+static errcode_t log_block(struct stale *st, uint64_t lblk, blk64_t pblk)
+{
+	const struct ick_check_opts *o = st->ctx->opts;
+	uint64_t since = 0;
+	int why = o->stale_judge && o->stale_judge(o->stale_priv, pblk, &since) ? STALE_LOG
+									      : STALE_NO;
+	return block(st, lblk, pblk, why, since);
 }
 
 /* Read and judge up to one chunk of blocks no earlier claim has judged, from @pblk on;
@@ -139,7 +164,9 @@ static errcode_t judge_unseen(struct stale *st, uint64_t lblk, blk64_t pblk, uin
 		int p = !memcmp(st->buf + i * fs->blocksize, st->want, fs->blocksize);
 		if (p)
 			ext2fs_mark_block_bitmap2(st->poisoned, pblk + i);
-		if ((err = block(st, lblk + i, pblk + i, p)))
+		err = p ? block(st, lblk + i, pblk + i, STALE_POISON, 0)
+			: log_block(st, lblk + i, pblk + i);
+		if (err)
 			return err;
 	}
 	*done = n;
@@ -157,8 +184,12 @@ static errcode_t st_claim(void *p, const struct ick_claim *c, struct ick_inode_c
 	for (uint64_t off = 0; off < c->len;) {
 		uint64_t done = 1;
 		blk64_t b = c->pblk + off;
-		if (ext2fs_test_block_bitmap2(st->seen, b))
-			err = block(st, c->lblk + off, b, ext2fs_test_block_bitmap2(st->poisoned, b));
+		if (!st->want)
+			err = log_block(st, c->lblk + off, b);
+		else if (ext2fs_test_block_bitmap2(st->poisoned, b))
+			err = block(st, c->lblk + off, b, STALE_POISON, 0);
+		else if (ext2fs_test_block_bitmap2(st->seen, b))
+			err = log_block(st, c->lblk + off, b);
 		else
 			err = judge_unseen(st, c->lblk + off, b, c->len - off, &done);
 		if (err)
@@ -209,14 +240,16 @@ static errcode_t st_setup(struct ick_ctx *ctx, void **state)
 	errcode_t err;
 
 	*state = NULL;
-	if (!o || !o->poison) /* no pattern, no evidence: the check is off */
+	if (!o || (!o->poison && !o->stale_judge)) /* no evidence: the check is off */
 		return 0;
-	if (!o->poison_len || o->poison_len > ICK_POISON_MAX)
+	if (o->poison && (!o->poison_len || o->poison_len > ICK_POISON_MAX))
 		return EINVAL;
 	if (!(st = calloc(1, sizeof(*st))))
 		return ENOMEM;
 	*state = st; /* cleanup frees it even if the rest fails */
 	st->ctx = ctx;
+	if (!o->poison)
+		return 0;
 	st->chunk = ICK_STALE_READ_BYTES / bs;
 	if (st->chunk > ICK_STALE_CHUNK_MAX)
 		st->chunk = ICK_STALE_CHUNK_MAX;

@@ -16,6 +16,7 @@
 #include "crash.h"
 #include "ick_err.h"
 #include "logdev.h"
+#include "stale_log.h"
 #include "view.h"
 
 #define CHUNK (1u << 20)
@@ -28,7 +29,21 @@ struct dev {
 	unsigned char *buf;
 	int out_fd;               /* --fsck: the replay target, kept in step entry by entry */
 	uint64_t size;            /* bytes in the base (the device) */
+	struct ick_stale_log *trk; /* stale-from-the-log evidence, NULL when off */
+	uint64_t off;             /* the log offset of the entry just applied */
+	int reordered;            /* the state checked is a --reorder one: not tracked */
 };
+
+/* What the stale check asks of the log for one checked state. */
+struct judge { struct dev *d; struct ick_image *img; };
+
+static int judge_block(void *priv, blk64_t pblk, uint64_t *since)
+{
+	struct judge *j = priv;
+
+	return ick_stale_log_judge(j->d->trk, j->img->fs, j->d->ld,
+				   j->img->recovered ? j->img->overlay : NULL, pblk, since);
+}
 
 /* A zero device big enough for every entry of the log (headers only are read). */
 static errcode_t zero_device(const char *log_path, char **out)
@@ -84,6 +99,8 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 	}
 	if ((err = ick_logdev_new(d->path, ick_log_fd(log), ick_log_sectorsize(log), &d->ld)))
 		return err;
+	if (!o->no_stale_log && !o->fsck_cmd && (err = ick_stale_log_new(&d->trk)))
+		return err;
 	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
 }
 
@@ -92,6 +109,7 @@ static void dev_close(struct dev *d)
 	if (d->out_fd >= 0)
 		close(d->out_fd);
 	ick_logdev_free(d->ld);
+	ick_stale_log_free(d->trk);
 	if (d->made)
 		unlink(d->path);
 	free(d->path);
@@ -182,7 +200,21 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 	}
 	if (err)
 		return err;
-	err = ick_checks_run_opts(img, o->mask, o->copts, p->rep);
+	if (d->trk) {
+		struct ick_check_opts co = { 0 };
+		struct judge j = { d, img };
+
+		if (o->copts)
+			co = *o->copts;
+		co.stale_judge = judge_block;
+		co.stale_priv = &j;
+		if (!d->reordered)
+			err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off);
+		if (!err)
+			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
+	} else {
+		err = ick_checks_run_opts(img, o->mask, o->copts, p->rep);
+	}
 	ick_image_close(img);
 	st->checked++;
 	return err;
@@ -271,7 +303,9 @@ static errcode_t reorder_point(const struct ick_sweep_opts *o, struct dev *d, ui
 				break;
 			}
 			d->ld = ld;
+			d->reordered = 1;
 			err = check_point(o, d, &p, st);
+			d->reordered = 0;
 			d->ld = saved;
 			ick_logdev_free(ld);
 			st->reordered++;
@@ -407,6 +441,7 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 		}
 		if ((err = apply(&d, log, &e)))
 			break;
+		d.off = e.data_off;
 		st->entries++;
 		if (e.flags & ICK_LOG_MARK)
 			memcpy(mark, e.mark, sizeof(mark));

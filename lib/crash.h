@@ -5,7 +5,8 @@
  * none) with entries 0..k applied, held as a block overlay in memory: no copy of the image
  * is made and the base is only read.  At each selected crash point the state is opened as
  * a mount would see it (journal recovery and orphan release in a second overlay, view.c)
- * and every check runs on it.  A state in which no ext4 can be found yet (before mkfs's
+ * and every check runs on it, the stale check with evidence from the log itself (blocks
+ * written extents map that no write reached since their allocation: stale_log.h).  A state in which no ext4 can be found yet (before mkfs's
  * superblock is in the log) is counted, not checked.
  */
 #ifndef ICK_CRASH_H
@@ -38,6 +39,7 @@ struct ick_sweep_opts {
 	int progress_fd;             /* -1: none; else "point N entry E/TOTAL" lines */
 	unsigned reorder;            /* at each point, also the states where up to this many of
 				      * the writes since the last FLUSH did not persist (0: off) */
+	int no_stale_log;            /* no stale evidence from the log (stale_log.h) */
 };
 #define ICK_REORDER_MAX_K 3
 #define ICK_REORDER_MAX_STATES 256 /* per crash point, in a fixed order */

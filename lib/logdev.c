@@ -75,6 +75,11 @@ uint64_t ick_logdev_sectors(const struct ick_logdev *d)
 	return d->nr;
 }
 
+unsigned ick_logdev_sectorsize(const struct ick_logdev *d)
+{
+	return d->ss;
+}
+
 static struct slot *find(const struct ick_logdev *d, uint64_t sector)
 {
 	size_t i = hash(sector + 1, d->cap);
@@ -205,6 +210,19 @@ static int source(const struct ick_logdev *d, uint64_t s, uint64_t *lo)
 		return 1;
 	}
 	return dpos ? 2 : 0;
+}
+
+uint64_t ick_logdev_written_at(const struct ick_logdev *d, uint64_t sector, uint64_t n)
+{
+	uint64_t oldest = UINT64_MAX, lo;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (source(d, sector + i, &lo) != 1)
+			return 0;
+		if (lo < oldest)
+			oldest = lo;
+	}
+	return n ? oldest : 0;
 }
 
 errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len, void *buf)

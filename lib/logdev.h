@@ -35,12 +35,16 @@ ICK_MUST_CHECK errcode_t ick_logdev_discard(struct ick_logdev *d, uint64_t secto
 ICK_MUST_CHECK errcode_t ick_logdev_apply(struct ick_logdev *d, const struct ick_log_entry *e);
 /* Is the mapping of @sector at @log_off newer than every discard over it? */
 int ick_logdev_current(const struct ick_logdev *d, uint64_t sector, uint64_t log_off);
+/* The oldest of the newest writes to sectors [sector, sector+n): the log offset of its
+ * payload; 0 when any of them reads the base or a discard's zeros (no write since). */
+uint64_t ick_logdev_written_at(const struct ick_logdev *d, uint64_t sector, uint64_t n);
 errcode_t ick_logdev_iterate_discards(const struct ick_logdev *d,
 				      errcode_t (*fn)(uint64_t sector, uint64_t n, void *priv),
 				      void *priv);
 ICK_MUST_CHECK errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len,
 					  void *buf);
 uint64_t ick_logdev_sectors(const struct ick_logdev *d); /* distinct sectors mapped */
+unsigned ick_logdev_sectorsize(const struct ick_logdev *d);
 /* Every mapped sector (no order); non-zero from @fn stops and is returned. */
 errcode_t ick_logdev_iterate(const struct ick_logdev *d,
 			     errcode_t (*fn)(uint64_t sector, uint64_t log_off, void *priv),

@@ -26,7 +26,7 @@ static void usage(void)
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
 		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
 		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
-		"\t[--reorder K (1-3)]\n", prog);
+		"\t[--reorder K (1-3)] [--no-stale-log]\n", prog);
 	exit(EXIT_USAGE);
 }
 
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
 		{ "keep-going", 0, 0, 'k' }, { "shard", 1, 0, 'S' }, { "poison", 1, 0, 'p' },
 		{ "json", 1, 0, 'j' }, { "replay", 1, 0, 'r' }, { "dump", 0, 0, 'd' },
 		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
-		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' }, { 0, 0, 0, 0 },
+		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
+		{ "no-stale-log", 0, 0, 'N' }, { 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
 				    .progress_fd = -1 };
@@ -127,6 +128,7 @@ int main(int argc, char **argv)
 		switch (ch) {
 		case 'C': if (parse_u64(optarg, &v) || v > 1024) usage(); o.progress_fd = (int)v; break;
 		case 'f': o.fsck_cmd = optarg; break;
+		case 'N': o.no_stale_log = 1; break;
 		case 'R':
 			if (parse_u64(optarg, &v) || !v || v > ICK_REORDER_MAX_K) usage();
 			o.reorder = (unsigned)v;

@@ -95,6 +95,20 @@ bug_sweep() {
 	rc=$?
 	[ $rc = 4 ] && grep -q "\[$code" "$T/o" || { cat "$T/bug-$bug.out" "$T/o"; fail "bug $bug: $code not found in the sweep (rc $rc)"; }
 	echo "bug $bug: $code at $(grep -m1 '^entry' "$T/o")"
+	if [ -n "${FROM_LOG:-}" ]; then
+		# no poison: the log alone shows the blocks got no write since their allocation,
+		# at the same first entry
+		local first
+		first=$(grep -m1 '^entry' "$T/o")
+		"$RP" --log "$T/bug-$bug.log" --base "$T/bug-$bug.base" --check fua >"$T/o3" 2>&1
+		rc=$?
+		[ $rc = 4 ] && grep -q "no write reached these blocks.*\[$code" "$T/o3" &&
+			[ "$(grep -m1 '^entry' "$T/o3")" = "$first" ] ||
+			{ cat "$T/o" "$T/o3"; fail "bug $bug: the log alone does not show $code at '$first' (rc $rc)"; }
+		"$RP" --log "$T/bug-$bug.log" --base "$T/bug-$bug.base" --check fua --no-stale-log \
+			>"$T/o3" 2>&1 || { cat "$T/o3"; fail "bug $bug: findings with neither poison nor log evidence"; }
+		echo "bug $bug: $code from the log alone (no poison) at the same entry; nothing without evidence"
+	fi
 	if [ -n "${SAME_AS_E2FSCK:-}" ]; then
 		# where e2fsck sees the damage, replay-log's way stops at the same entry
 		local ours theirs
@@ -106,9 +120,9 @@ bug_sweep() {
 		echo "bug $bug: e2fsck -fn (replay-log way) fails first at the same entry $theirs"
 	fi
 }
-bug_sweep written_alloc "stale 0x0601" "iomap_write --create --uid 1000 --sync /f 100000 10" \
+FROM_LOG=1 bug_sweep written_alloc "stale 0x0601" "iomap_write --create --uid 1000 --sync /f 100000 10" \
 	"iomap_write --mode nonda --bug written_alloc --sync /f 8192 8192"
-bug_sweep convert_early "stale 0x0601" "iomap_write --create --uid 1000 --sync /f 100000 10" \
+FROM_LOG=1 bug_sweep convert_early "stale 0x0601" "iomap_write --create --uid 1000 --sync /f 100000 10" \
 	"iomap_write --mode da --bug convert_early --sync /f 8192 8192"
 SAME_AS_E2FSCK=1 bug_sweep no_quota "quota 0x0401" "iomap_write --create --uid 1000 /f 0 1" \
 	"iomap_write --bug no_quota --sync /f 8192 16384"

@@ -1,0 +1,212 @@
+/*
+ * stale_log.c - stale-data evidence from a log (see stale_log.h).  Thresholds are kept as
+ * ordinals of the updates (crash points) seen, so a block costs four bytes.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "overlay.h"
+#include "stale_log.h"
+
+#define UNKNOWN UINT32_MAX
+/* The previous state is one bit per block; past this the tracker stays off (no claims). */
+#define PREV_BYTES_MAX (1ull << 30)
+
+struct ick_stale_log {
+	/* geometry of the file system being followed */
+	blk64_t blocks, first;
+	uint32_t bpg, ngroups;
+	unsigned bs;
+	int off;                  /* bigalloc or too big: no evidence */
+	unsigned char *prev;      /* the bitmap at the previous update, bpg/8 bytes a group */
+	unsigned char *cur;       /* one group, scratch */
+	uint32_t **thr;           /* per group, allocated at its first change */
+	uint64_t *pt_entry, *pt_off;
+	uint32_t npts, cappts, last;
+};
+
+errcode_t ick_stale_log_new(struct ick_stale_log **out)
+{
+	return (*out = calloc(1, sizeof(**out))) ? 0 : ENOMEM;
+}
+
+static void reset(struct ick_stale_log *t)
+{
+	if (t->thr)
+		for (uint32_t g = 0; g < t->ngroups; g++)
+			free(t->thr[g]);
+	free(t->thr);
+	free(t->prev);
+	free(t->cur);
+	free(t->pt_entry);
+	free(t->pt_off);
+	memset(t, 0, sizeof(*t));
+}
+
+void ick_stale_log_free(struct ick_stale_log *t)
+{
+	if (!t)
+		return;
+	reset(t);
+	free(t);
+}
+
+static uint64_t group_bytes(const struct ick_stale_log *t)
+{
+	return ((uint64_t)t->bpg + 7) / 8;
+}
+
+static int same_geometry(const struct ick_stale_log *t, ext2_filsys fs)
+{
+	return t->prev && t->blocks == ext2fs_blocks_count(fs->super) &&
+	       t->first == fs->super->s_first_data_block &&
+	       t->bpg == fs->super->s_blocks_per_group && t->bs == fs->blocksize;
+}
+
+/* The bits of group @g as the state holds them (bits past the last block read as 0). */
+static errcode_t read_group(const struct ick_stale_log *t, ext2_filsys fs, uint32_t g,
+			    unsigned char *buf)
+{
+	blk64_t start = t->first + (blk64_t)g * t->bpg;
+	uint64_t n = t->blocks - start < t->bpg ? t->blocks - start : t->bpg;
+
+	memset(buf, 0, group_bytes(t));
+	return ext2fs_get_block_bitmap_range2(fs->block_map, start, (unsigned)n, buf);
+}
+
+static errcode_t push_point(struct ick_stale_log *t, uint64_t entry, uint64_t off)
+{
+	if (t->npts == t->cappts) {
+		uint32_t nc = t->cappts ? t->cappts * 2 : 256;
+		uint64_t *a, *b;
+
+		if (nc >= UNKNOWN)
+			return ENOMEM;
+		if (!(a = realloc(t->pt_entry, nc * sizeof(*a))))
+			return ENOMEM;
+		t->pt_entry = a;
+		if (!(b = realloc(t->pt_off, nc * sizeof(*b))))
+			return ENOMEM;
+		t->pt_off = b;
+		t->cappts = nc;
+	}
+	t->pt_entry[t->npts] = entry;
+	t->pt_off[t->npts] = off;
+	t->last = t->npts++;
+	return 0;
+}
+
+/* First sight of a file system: its bitmap is the starting state, point 0. */
+static errcode_t start(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry, uint64_t off)
+{
+	errcode_t err;
+
+	reset(t);
+	t->blocks = ext2fs_blocks_count(fs->super);
+	t->first = fs->super->s_first_data_block;
+	t->bpg = fs->super->s_blocks_per_group;
+	t->bs = fs->blocksize;
+	t->ngroups = fs->group_desc_count;
+	if (ext2fs_has_feature_bigalloc(fs->super) || !t->bpg ||
+	    (uint64_t)t->ngroups * group_bytes(t) > PREV_BYTES_MAX ||
+	    t->blocks <= t->first ||
+	    (t->blocks - t->first + t->bpg - 1) / t->bpg != t->ngroups) {
+		t->off = 1;
+		t->prev = malloc(1); /* marks the geometry as seen */
+		return t->prev ? 0 : ENOMEM;
+	}
+	if (!(t->prev = malloc(t->ngroups * group_bytes(t))) || !(t->cur = malloc(group_bytes(t))) ||
+	    !(t->thr = calloc(t->ngroups, sizeof(*t->thr))))
+		return ENOMEM;
+	for (uint32_t g = 0; g < t->ngroups; g++)
+		if ((err = read_group(t, fs, g, t->prev + g * group_bytes(t))))
+			return err;
+	return push_point(t, entry, off);
+}
+
+static int bit(const unsigned char *b, uint32_t i)
+{
+	return (b[i / 8] >> (i % 8)) & 1;
+}
+
+/* Until its first change, a group's blocks are as at point 0: those allocated there have
+ * no known history, the free ones were free since point 0. */
+static errcode_t group_table(struct ick_stale_log *t, uint32_t g, const unsigned char *prev)
+{
+	uint32_t *a;
+
+	if (t->thr[g])
+		return 0;
+	if (!(a = malloc((size_t)t->bpg * sizeof(*a))))
+		return ENOMEM;
+	for (uint32_t i = 0; i < t->bpg; i++)
+		a[i] = bit(prev, i) ? UNKNOWN : 0;
+	t->thr[g] = a;
+	return 0;
+}
+
+errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry,
+			       uint64_t off)
+{
+	uint32_t before = t->last;
+	size_t gb;
+	errcode_t err;
+
+	/* a state whose bitmap cannot be read (the bitmap check says why) is not followed:
+	 * the next one is compared with the last one read, which only makes thresholds older */
+	if (!fs->block_map && ext2fs_read_block_bitmap(fs))
+		return 0;
+	if (!same_geometry(t, fs))
+		return start(t, fs, entry, off);
+	if (t->off)
+		return 0;
+	if ((err = push_point(t, entry, off)))
+		return err;
+	gb = group_bytes(t);
+	for (uint32_t g = 0; g < t->ngroups; g++) {
+		unsigned char *prev = t->prev + g * gb;
+
+		if ((err = read_group(t, fs, g, t->cur)))
+			return err;
+		if (!memcmp(prev, t->cur, gb))
+			continue;
+		if ((err = group_table(t, g, prev)))
+			return err;
+		for (size_t k = 0; k < gb; k++) {
+			unsigned freed = prev[k] & ~t->cur[k];
+
+			/* freed: everything written up to the last point it was seen owned is
+			 * its earlier life; newly allocated blocks keep their threshold */
+			for (unsigned j = 0; freed && j < 8; j++)
+				if (freed & (1u << j))
+					t->thr[g][k * 8 + j] = before;
+		}
+		memcpy(prev, t->cur, gb);
+	}
+	return 0;
+}
+
+int ick_stale_log_judge(const struct ick_stale_log *t, ext2_filsys fs,
+			const struct ick_logdev *ld, const struct ick_overlay *journal,
+			blk64_t pblk, uint64_t *since)
+{
+	unsigned ss = ick_logdev_sectorsize(ld);
+	uint64_t g, i, first, last;
+	uint32_t v;
+
+	if (!t || t->off || !same_geometry(t, fs) || pblk < t->first || pblk >= t->blocks)
+		return 0;
+	g = (pblk - t->first) / t->bpg;
+	i = (pblk - t->first) % t->bpg;
+	if (!t->thr[g] || (v = t->thr[g][i]) == UNKNOWN)
+		return 0;
+	if (journal && ick_overlay_get(journal, pblk))
+		return 0;
+	first = pblk * t->bs / ss;
+	last = ((pblk + 1) * t->bs - 1) / ss;
+	if (ick_logdev_written_at(ld, first, last - first + 1) > t->pt_off[v])
+		return 0;
+	*since = t->pt_entry[v];
+	return 1;
+}
