@@ -22,6 +22,7 @@ void do_iomap_check(int argc, const char *const *argv, int sci, void *info);
 void do_iomap_fallocate(int argc, const char *const *argv, int sci, void *info);
 void do_iomap_poison(int argc, const char *const *argv, int sci, void *info);
 void do_crash(int argc, const char *const *argv, int sci, void *info);
+void do_log_mark(int argc, const char *const *argv, int sci, void *info);
 
 /* A byte count or offset: decimal, 0x hex, or with a K/M/G suffix (powers of 1024). */
 static int parse_num(const char *s, uint64_t *out)
@@ -476,6 +477,28 @@ void do_iomap_poison(int argc, const char *const *argv, int sci, void *info)
 	else
 		printf("%s: %llu free blocks filled with %s\n", argv[0], (unsigned long long)blocks,
 		       argv[1]);
+}
+
+/* As `dmsetup message LW 0 mark NAME` does on a dm-log-writes target: a user mark after
+ * everything recorded so far (what a workload does after an fsync returned). */
+void do_log_mark(int argc, const char *const *argv, int sci, void *info)
+{
+	errcode_t err;
+
+	if (argc != 2) {
+		sh_fail(argv[0], 0, "Usage: log_mark NAME");
+		return;
+	}
+	if (!sh.cur) {
+		sh_fail(argv[0], 0, "no log is being recorded (-L LOG)");
+		return;
+	}
+	if (strlen(argv[1]) > ICK_LOG_MARK_MAX) {
+		sh_fail(argv[0], 0, "a mark is at most %d bytes", ICK_LOG_MARK_MAX);
+		return;
+	}
+	if ((err = ick_logw_mark(sh.cur, argv[1])))
+		sh_fail(argv[0], err, "while marking the log");
 }
 
 void do_crash(int argc, const char *const *argv, int sci, void *info)

@@ -32,6 +32,7 @@ struct dev {
 	struct ick_stale_log *trk; /* stale-from-the-log evidence, NULL when off */
 	uint64_t off;             /* the log offset of the entry just applied */
 	int reordered;            /* the state checked is a --reorder one: not tracked */
+	long man_idx;             /* the entry is this manifest mark (-1: not one) */
 };
 
 /* What the stale check asks of the log for one checked state. */
@@ -214,6 +215,11 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
 	} else {
 		err = ick_checks_run_opts(img, o->mask, o->copts, p->rep);
+	}
+	if (!err && d->man_idx >= 0) {
+		err = ick_manifest_check(o->manifest, d->man_idx, img->fs, p->rep);
+		if (!err && !d->reordered)
+			st->manifest_marks++;
 	}
 	ick_image_close(img);
 	st->checked++;
@@ -442,12 +448,14 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 		if ((err = apply(&d, log, &e)))
 			break;
 		d.off = e.data_off;
+		d.man_idx = (e.flags & ICK_LOG_MARK) ? ick_manifest_find(o->manifest, e.mark) : -1;
 		st->entries++;
 		if (e.flags & ICK_LOG_MARK)
 			memcpy(mark, e.mark, sizeof(mark));
 		if (o->drop_after && e.index < o->drop_after)
 			goto next;
-		if (checking && on_point && (o->drop_after ? e.index == o->drop_after : is_point(o, &e))) {
+		if (checking && on_point &&
+		    (o->drop_after ? e.index == o->drop_after : is_point(o, &e) || d.man_idx >= 0)) {
 			struct ick_report rep;
 			struct ick_sweep_point p = { .entry = e.index, .point = st->points,
 						     .mark = mark, .rep = &rep };

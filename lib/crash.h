@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "check.h"
 #include "logwrites.h"
+#include "manifest.h"
 #include "report.h"
 
 enum ick_sweep_when { ICK_SWEEP_FUA, ICK_SWEEP_FLUSH, ICK_SWEEP_MARK, ICK_SWEEP_EVERY,
@@ -40,6 +41,8 @@ struct ick_sweep_opts {
 	unsigned reorder;            /* at each point, also the states where up to this many of
 				      * the writes since the last FLUSH did not persist (0: off) */
 	int no_stale_log;            /* no stale evidence from the log (stale_log.h) */
+	const struct ick_manifest *manifest; /* each mark it names is also a crash point, where
+				      * its files must hold (manifest.h); NULL: none */
 };
 #define ICK_REORDER_MAX_K 3
 #define ICK_REORDER_MAX_STATES 256 /* per crash point, in a fixed order */
@@ -58,6 +61,7 @@ struct ick_sweep_point {
 struct ick_sweep_stats {
 	uint64_t entries, points, checked, no_fs, findings, failing_points;
 	uint64_t reordered;          /* --reorder states checked */
+	uint64_t manifest_marks;     /* manifest marks reached and checked */
 	int truncated;               /* the log stopped early: why in ick_log_why */
 	char why[160];
 };

@@ -35,7 +35,7 @@ const struct ick_pr_info *ick_pr_lookup(uint32_t code)
 const char *ick_check_name(enum ick_check c)
 {
 	static const char *const names[] = { "?", "bitmap", "unwritten", "size", "quota",
-					     "delalloc", "stale", "log", "journal" };
+					     "delalloc", "stale", "log", "journal", "durable" };
 	return (unsigned)c < ICK_ARRAY_SIZE(names) ? names[c] : "?";
 }
 

@@ -26,7 +26,7 @@ static void usage(void)
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
 		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
 		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
-		"\t[--reorder K (1-3)] [--no-stale-log]\n", prog);
+		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE]\n", prog);
 	exit(EXIT_USAGE);
 }
 
@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 		{ "json", 1, 0, 'j' }, { "replay", 1, 0, 'r' }, { "dump", 0, 0, 'd' },
 		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
 		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
-		{ "no-stale-log", 0, 0, 'N' }, { 0, 0, 0, 0 },
+		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' }, { 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
 				    .progress_fd = -1 };
@@ -116,7 +116,9 @@ int main(int argc, char **argv)
 	unsigned char pat[ICK_POISON_MAX];
 	struct ick_sweep_stats st;
 	struct ctx c = { .first = 1 };
-	const char *json = NULL;
+	const char *json = NULL, *manifest = NULL;
+	struct ick_manifest *man = NULL;
+	size_t nmarks;
 	errcode_t err;
 	int ch;
 
@@ -129,6 +131,7 @@ int main(int argc, char **argv)
 		case 'C': if (parse_u64(optarg, &v) || v > 1024) usage(); o.progress_fd = (int)v; break;
 		case 'f': o.fsck_cmd = optarg; break;
 		case 'N': o.no_stale_log = 1; break;
+		case 'M': manifest = optarg; break;
 		case 'R':
 			if (parse_u64(optarg, &v) || !v || v > ICK_REORDER_MAX_K) usage();
 			o.reorder = (unsigned)v;
@@ -172,6 +175,16 @@ int main(int argc, char **argv)
 	if (!o.log || optind != argc || (o.fsck_cmd && !o.replay_out))
 		usage();
 	o.copts = &copts;
+	if (manifest) {
+		char why[128];
+
+		if ((err = ick_manifest_load(manifest, &man, why, sizeof(why)))) {
+			com_err(prog, err, "%s%s%s while reading %s", why[0] ? "(" : "", why,
+				why[0] ? ")" : "", manifest);
+			return EXIT_OPER;
+		}
+		o.manifest = man;
+	}
 	if (json && !(c.json = fopen(json, "w"))) {
 		perror(json);
 		return EXIT_OPER;
@@ -179,22 +192,29 @@ int main(int argc, char **argv)
 	if (c.json)
 		fprintf(c.json, "{\"log\": \"%s\", \"failing\": [\n", o.log);
 	err = ick_sweep(&o, on_entry, c.dump && !o.replay_out ? NULL : on_point, &c, &st);
+	nmarks = ick_manifest_marks(man);
+	ick_manifest_free(man);
 	if (err) {
 		com_err(prog, err, "%s%s%s while replaying %s", st.why[0] ? "(" : "", st.why,
 			st.why[0] ? ")" : "", o.log);
 		return EXIT_OPER;
 	}
-	printf("%s: %llu entries, %llu crash points, %llu checked%s, %llu findings%s%s\n", o.log,
+	printf("%s: %llu entries, %llu crash points, %llu checked%s, %llu findings", o.log,
 	       (unsigned long long)st.entries, (unsigned long long)st.points,
 	       (unsigned long long)st.checked, o.reorder ? " (reordered states included)" : "",
-	       (unsigned long long)st.findings,
-	       st.truncated ? "; log ends early: " : "", st.truncated ? st.why : "");
+	       (unsigned long long)st.findings);
+	if (manifest)
+		printf("; %llu of the manifest's %zu marks checked", (unsigned long long)st.manifest_marks,
+		       nmarks);
+	printf("%s%s\n", st.truncated ? "; log ends early: " : "", st.truncated ? st.why : "");
 	if (c.json) {
 		fprintf(c.json, "],\n\"entries\": %llu, \"points\": %llu, \"checked\": %llu, "
-			"\"no_fs\": %llu, \"findings\": %llu, \"truncated\": %s}\n",
+			"\"no_fs\": %llu, \"findings\": %llu, \"manifest_marks\": %llu, "
+			"\"truncated\": %s}\n",
 			(unsigned long long)st.entries, (unsigned long long)st.points,
 			(unsigned long long)st.checked, (unsigned long long)st.no_fs,
-			(unsigned long long)st.findings, st.truncated ? "true" : "false");
+			(unsigned long long)st.findings, (unsigned long long)st.manifest_marks,
+			st.truncated ? "true" : "false");
 		fclose(c.json);
 	}
 	return st.failing_points ? EXIT_FOUND : 0;
