@@ -10,6 +10,7 @@
 #include <string.h>
 #include <et/com_err.h>
 #include "crash.h"
+#include "recovery_cmp.h"
 #include "ick_err.h"
 #include "iomapck.h"
 
@@ -26,7 +27,8 @@ static void usage(void)
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
 		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
 		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
-		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE]\n", prog);
+		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE]\n"
+		"   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n", prog, prog);
 	exit(EXIT_USAGE);
 }
 
@@ -99,6 +101,39 @@ static int parse_u64(const char *s, uint64_t *v)
 	return *end ? -1 : 0;
 }
 
+/* --compare-recovery: our journal replay of CRASHED against the kernel's, RECOVERED. */
+static int compare_recovery(const char *crashed, const char *recovered, const char *json)
+{
+	struct ick_recovery_cmp r;
+	struct ick_report rep;
+	errcode_t err;
+	FILE *f;
+
+	if ((err = ick_report_init(&rep, crashed))) {
+		com_err(prog, err, "while starting a report");
+		return EXIT_OPER;
+	}
+	if ((err = ick_recovery_compare(crashed, recovered, &rep, &r))) {
+		com_err(prog, err, "while comparing the recovery of %s with %s", crashed, recovered);
+		ick_report_free(&rep);
+		return EXIT_OPER;
+	}
+	if (rep.nr)
+		ick_report_print_text(&rep, stdout);
+	printf("%s: %s; %llu blocks replayed and compared, %llu as the kernel left them, "
+	       "%llu after orphan release, %llu differ (%llu superblocks not compared)\n", crashed,
+	       r.journal.needed ? "recovered" : "no recovery needed",
+	       (unsigned long long)r.blocks, (unsigned long long)r.equal,
+	       (unsigned long long)r.equal_after_orphans, (unsigned long long)r.differ,
+	       (unsigned long long)r.skipped);
+	if (json && (f = fopen(json, "w"))) {
+		err = ick_report_write_json(&rep, f);
+		fclose(f);
+	}
+	ick_report_free(&rep);
+	return r.differ ? EXIT_FOUND : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -108,7 +143,8 @@ int main(int argc, char **argv)
 		{ "json", 1, 0, 'j' }, { "replay", 1, 0, 'r' }, { "dump", 0, 0, 'd' },
 		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
 		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
-		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' }, { 0, 0, 0, 0 },
+		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' },
+		{ "compare-recovery", 1, 0, 'P' }, { 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
 				    .progress_fd = -1 };
@@ -116,7 +152,7 @@ int main(int argc, char **argv)
 	unsigned char pat[ICK_POISON_MAX];
 	struct ick_sweep_stats st;
 	struct ctx c = { .first = 1 };
-	const char *json = NULL, *manifest = NULL;
+	const char *json = NULL, *manifest = NULL, *recovered = NULL;
 	struct ick_manifest *man = NULL;
 	size_t nmarks;
 	errcode_t err;
@@ -132,6 +168,7 @@ int main(int argc, char **argv)
 		case 'f': o.fsck_cmd = optarg; break;
 		case 'N': o.no_stale_log = 1; break;
 		case 'M': manifest = optarg; break;
+		case 'P': recovered = optarg; break;
 		case 'R':
 			if (parse_u64(optarg, &v) || !v || v > ICK_REORDER_MAX_K) usage();
 			o.reorder = (unsigned)v;
@@ -171,6 +208,11 @@ int main(int argc, char **argv)
 		case 'v': c.verbose++; break;
 		default: usage();
 		}
+	}
+	if (recovered) {
+		if (o.log || !o.base || optind != argc)
+			usage();
+		return compare_recovery(o.base, recovered, json);
 	}
 	if (!o.log || optind != argc || (o.fsck_cmd && !o.replay_out))
 		usage();

@@ -1,0 +1,126 @@
+/*
+ * recovery_cmp.c - our journal replay against the kernel's (see recovery_cmp.h).
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ick_err.h"
+#include "image.h"
+#include "overlay.h"
+#include "recovery_cmp.h"
+#include "view.h"
+
+struct cmp {
+	struct ick_image *kernel;    /* the kernel-recovered image */
+	struct ick_image *view;      /* our view (journal + orphans), or NULL */
+	struct ick_report *rep;
+	struct ick_recovery_cmp *out;
+	blk64_t skip[2];             /* the two superblocks */
+	unsigned char *buf;
+	unsigned bs;
+};
+
+/* The first byte at which two blocks differ. */
+static size_t first_diff(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+static errcode_t one(uint64_t blk, const unsigned char *ours, void *priv)
+{
+	struct cmp *c = priv;
+	const unsigned char *v;
+	struct ick_finding f;
+	errcode_t err;
+
+	if (blk == c->skip[0] || blk == c->skip[1]) {
+		c->out->skipped++;
+		return 0;
+	}
+	c->out->blocks++;
+	if ((err = io_channel_read_blk64(c->kernel->fs->io, blk, 1, c->buf)))
+		return err;
+	if (!memcmp(ours, c->buf, c->bs)) {
+		c->out->equal++;
+		return 0;
+	}
+	v = c->view && c->view->overlay ? ick_overlay_get(c->view->overlay, blk) : NULL;
+	if (v && !memcmp(v, c->buf, c->bs)) {
+		c->out->equal_after_orphans++;
+		return 0;
+	}
+	c->out->differ++;
+	f = ick_finding_blank(ICK_PR_JOURNAL_RECOVERY_DIFFERS, 0);
+	f.pblk = blk;
+	f.len = 1;
+	return ick_report_add(c->rep, &f, "first differing byte at offset %zu",
+			      first_diff(ours, c->buf, c->bs));
+}
+
+/* The journal superblock's block, or 0 when there is no internal journal. */
+static blk64_t journal_sb(ext2_filsys fs)
+{
+	blk64_t pblk = 0;
+	ext2_ino_t ino = fs->super->s_journal_inum;
+
+	if (!ext2fs_has_feature_journal(fs->super) || !ino ||
+	    ext2fs_bmap2(fs, ino, NULL, NULL, 0, 0, NULL, &pblk))
+		return 0;
+	return pblk;
+}
+
+errcode_t ick_recovery_compare(const char *crashed, const char *recovered, struct ick_report *rep,
+			       struct ick_recovery_cmp *out)
+{
+	struct ick_image *raw = NULL;
+	struct ick_overlay *ov = NULL;
+	struct cmp c = { .rep = rep, .out = out };
+	errcode_t err;
+
+	memset(out, 0, sizeof(*out));
+	if ((err = ick_image_open(crashed, 0, NULL, &raw)))
+		goto done;
+	if (!raw->needs_recovery)
+		goto done;
+	c.bs = raw->fs->blocksize;
+	c.skip[0] = raw->fs->blocksize == 1024 ? 1 : 0;
+	c.skip[1] = journal_sb(raw->fs);
+	if ((err = ick_overlay_new(c.bs, &ov)) ||
+	    (err = ick_journal_recover(raw->fs, NULL, ov, &out->journal)))
+		goto done;
+	if ((err = ick_image_open(recovered, 0, NULL, &c.kernel)))
+		goto done;
+	if (c.kernel->fs->blocksize != c.bs ||
+	    ext2fs_blocks_count(c.kernel->fs->super) != ext2fs_blocks_count(raw->fs->super)) {
+		err = ICK_ET_BAD_GEOMETRY;
+		goto done;
+	}
+	/* our full view, for blocks the kernel's orphan release changed after the replay */
+	{
+		struct ick_report scratch;
+
+		if ((err = ick_report_init(&scratch, crashed)))
+			goto done;
+		err = ick_view_open(crashed, NULL, &scratch, &c.view);
+		ick_report_free(&scratch);
+		if (err)
+			goto done;
+	}
+	if (!(c.buf = malloc(c.bs))) {
+		err = ENOMEM;
+		goto done;
+	}
+	err = ick_overlay_iterate(ov, one, &c);
+done:
+	free(c.buf);
+	ick_image_close(c.view);
+	ick_image_close(c.kernel);
+	ick_overlay_free(ov);
+	ick_image_close(raw);
+	return err;
+}

@@ -1,0 +1,34 @@
+/*
+ * recovery_cmp.h - does our journal recovery do what the kernel's did?
+ *
+ * Given a crashed image (one that needs recovery) and the same device after the kernel
+ * mounted it (journal replayed) and unmounted it, every block our replay writes
+ * (journal.c) is compared with that block of the kernel's image.  The file system's
+ * superblock and the journal's superblock are left out: the kernel rewrites both after
+ * recovery for its own reasons (mount time and count, state, the journal's next
+ * sequence).  A block that differs from our replay but equals our view after orphan
+ * release (view.c) is counted as equal: the kernel's mount released the same orphans.
+ * Every other difference is JOURNAL_RECOVERY_DIFFERS.  Both images are only read.
+ */
+#ifndef ICK_RECOVERY_CMP_H
+#define ICK_RECOVERY_CMP_H
+#include <stdint.h>
+#include "ick_compiler.h"
+#include "journal.h"
+#include "report.h"
+
+struct ick_recovery_cmp {
+	struct ick_journal_stats journal; /* our replay */
+	uint64_t blocks;      /* distinct blocks our replay writes (compared) */
+	uint64_t skipped;     /* the two superblocks */
+	uint64_t equal;       /* as the kernel left them */
+	uint64_t equal_after_orphans;
+	uint64_t differ;
+};
+
+/* Returns 0 with @out filled and findings in @rep (nothing to replay is not an error), or
+ * what opening either image or ick_journal_recover returns. */
+ICK_MUST_CHECK errcode_t ick_recovery_compare(const char *crashed, const char *recovered,
+					      struct ick_report *rep, struct ick_recovery_cmp *out);
+
+#endif
