@@ -58,6 +58,7 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 {
 	struct ctx *c = priv;
 	int bad = ick_report_exit_bits(p->rep);
+	errcode_t err;
 
 	if (p->no_fs) {
 		if (c->verbose)
@@ -86,7 +87,9 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 			fprintf(c->json, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
 		fprintf(c->json, "\", \"report\": ");
 		c->first = 0;
-		return ick_report_write_json(p->rep, c->json);
+		if ((err = ick_report_write_json(p->rep, c->json)))
+			return err;
+		fprintf(c->json, "}");
 	}
 	return 0;
 }

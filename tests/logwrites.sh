@@ -91,9 +91,16 @@ echo "dm-flakey: writes dropped after FUA entry $fua: clean"
 bug_sweep() {
 	local bug=$1 code=$2; shift 2
 	record "bug-$bug" "-b 4096 -O quota -E quotatype=usrquota:grpquota" "$@"
-	"$RP" --log "$T/bug-$bug.log" --base "$T/bug-$bug.base" --check fua --poison $POISON >"$T/o" 2>&1
+	"$RP" --log "$T/bug-$bug.log" --base "$T/bug-$bug.base" --check fua --poison $POISON \
+		--json "$T/o.json" >"$T/o" 2>&1
 	rc=$?
 	[ $rc = 4 ] && grep -q "\[$code" "$T/o" || { cat "$T/bug-$bug.out" "$T/o"; fail "bug $bug: $code not found in the sweep (rc $rc)"; }
+	python3 - "$T/o.json" "${code#* }" <<'PY' || fail "bug $bug: --json is not JSON naming $code"
+import json, sys
+d = json.load(open(sys.argv[1]))
+codes = {f["code"] for p in d["failing"] for f in p["report"]["findings"]}
+sys.exit(0 if sys.argv[2] in codes and d["findings"] >= 1 else 1)
+PY
 	echo "bug $bug: $code at $(grep -m1 '^entry' "$T/o")"
 	if [ -n "${FROM_LOG:-}" ]; then
 		# no poison: the log alone shows the blocks got no write since their allocation,
