@@ -1,0 +1,140 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# init.sh - /init of the iomapck-vm initramfs (busybox sh).
+#
+# Disks (virtio, in this order):
+#   vda data      ext4 under dm-log-writes, then the dm-flakey test
+#   vdb log       dm-log-writes log device
+#   vdc crashed   copy of vda after the dm-flakey drop_writes "crash"
+#   vdd recovered copy of vda after a read-only mount replayed the journal
+#   vde manifest  out: "iomapck-vm-manifest LEN\n" then LEN bytes of text
+#
+# Parameters come from the kernel command line:
+#   iomapck_seed=N iomapck_config=NAME iomapck_ops=N
+#   iomapck_mkfs=HEX iomapck_mount=HEX   (hex of the option strings; "-" = empty)
+#   iomapck_probe=1                      (accel probe: print and power off)
+# Prints "@@ DONE" or "@@ FAIL <why>" and powers off.
+
+export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+export DM_DISABLE_UDEV=1
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /mnt /tmp
+
+say() { echo "@@ [$(cut -d' ' -f1 /proc/uptime)] $*"; }
+fail() {
+	echo "@@ FAIL $*"
+	dmesg | tail -n 30 | sed 's/^/@@ dmesg: /'
+	sync
+	poweroff -f
+	sleep 60
+}
+unhex() {
+	[ "$1" = "-" ] && return 0
+	printf '%b' "$(echo "$1" | sed 's/\(..\)/\\x\1/g')"
+}
+
+SEED=1 CONFIG=default OPS=400 MKFS_HEX=- MOUNT_HEX=- PROBE=0
+for w in $(cat /proc/cmdline); do
+	case "$w" in
+	iomapck_seed=*) SEED=${w#*=} ;;
+	iomapck_config=*) CONFIG=${w#*=} ;;
+	iomapck_ops=*) OPS=${w#*=} ;;
+	iomapck_mkfs=*) MKFS_HEX=${w#*=} ;;
+	iomapck_mount=*) MOUNT_HEX=${w#*=} ;;
+	iomapck_probe=*) PROBE=${w#*=} ;;
+	esac
+done
+MKFS_OPTS=$(unhex "$MKFS_HEX")
+MOUNT_OPTS=$(unhex "$MOUNT_HEX")
+say "init started, kernel $(uname -r)"
+
+# modules, in the order the host computed (crc32c-intel may fail under TCG)
+if [ -f /lib/modules/load.list ]; then
+	while read -r ko; do
+		[ -n "$ko" ] || continue
+		insmod "$ko" 2>/dev/null && continue
+		case "$ko" in
+		*crc32c-intel*|*crc32c_intel*) ;;
+		*) grep -q "^$(basename "$ko" .ko | tr - _) " /proc/modules ||
+			fail "insmod $ko" ;;
+		esac
+	done < /lib/modules/load.list
+fi
+if [ "$PROBE" = 1 ]; then
+	echo "@@ PROBE OK"
+	poweroff -f
+	sleep 60
+fi
+
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	[ -b /dev/vde ] && break
+	sleep 0.25
+done
+[ -b /dev/vde ] || fail "virtio disks vda..vde did not appear"
+say "seed $SEED config $CONFIG ops $OPS mkfs [$MKFS_OPTS] mount [$MOUNT_OPTS]"
+
+# ---- phase 1: logged run ---------------------------------------------------
+SZ=$(blockdev --getsz /dev/vda)
+dmsetup create lw --table "0 $SZ log-writes /dev/vda /dev/vdb" || fail "dmsetup create lw"
+# shellcheck disable=SC2086
+mkfs.ext4 -F -q -T default $MKFS_OPTS /dev/mapper/lw || fail "mkfs.ext4 $MKFS_OPTS"
+dmsetup message lw 0 mark mkfs || fail "mark mkfs"
+say "mkfs done"
+if [ -n "$MOUNT_OPTS" ]; then
+	mount -t ext4 -o "$MOUNT_OPTS" /dev/mapper/lw /mnt || fail "mount -o $MOUNT_OPTS"
+else
+	mount -t ext4 /dev/mapper/lw /mnt || fail "mount"
+fi
+say "mounted: $(grep ' /mnt ' /proc/mounts)"
+wl run "$SEED" /mnt /tmp/manifest "$CONFIG" "$OPS" || fail "workload (wl exit $?)"
+umount /mnt || fail "umount"
+dmsetup message lw 0 mark umount || fail "mark umount"
+cat /tmp/manifest.final >> /tmp/manifest
+say "lw status: $(dmsetup status lw)"
+dmsetup remove lw || fail "dmsetup remove lw"
+
+# ---- phase 2: dm-flakey drop_writes on the same data disk (not logged) -------
+# The flakey table starts linear-equivalent (up forever), then is switched to
+# drop_writes without freezing the fs (--nolockfs), so the journal needs recovery.
+dmsetup create fl --table "0 $SZ flakey /dev/vda 0 1000000 0" || fail "dmsetup create fl"
+if [ -n "$MOUNT_OPTS" ]; then
+	mount -t ext4 -o "$MOUNT_OPTS" /dev/mapper/fl /mnt || fail "flakey mount"
+else
+	mount -t ext4 /dev/mapper/fl /mnt || fail "flakey mount"
+fi
+wl kept /mnt "$SEED" || fail "wl kept"
+dmsetup suspend --nolockfs fl || fail "suspend fl"
+dmsetup load fl --table "0 $SZ flakey /dev/vda 0 0 1000000 1 drop_writes" || fail "load drop_writes"
+dmsetup resume fl || fail "resume fl"
+say "flakey table now: $(dmsetup table fl)"
+wl lost /mnt "$SEED" || fail "wl lost"
+umount /mnt || fail "flakey umount"
+dmsetup remove fl || fail "remove fl"
+blockdev --flushbufs /dev/vda
+echo 3 > /proc/sys/vm/drop_caches
+wl copy /dev/vda /dev/vdc || fail "copy crashed"
+say "crashed image copied"
+dmsetup create fl --table "0 $SZ linear /dev/vda 0" || fail "create linear"
+mount -t ext4 -o ro /dev/mapper/fl /mnt || fail "ro mount after crash"
+wl flakey-check /mnt "$SEED" || fail "flakey check"
+umount /mnt || fail "ro umount"
+dmsetup remove fl || fail "remove linear"
+blockdev --flushbufs /dev/vda
+echo 3 > /proc/sys/vm/drop_caches
+wl copy /dev/vda /dev/vdd || fail "copy recovered"
+say "recovered image copied"
+
+# ---- manifest out ---------------------------------------------------------------
+{
+	echo "iomapck-vm-manifest $(wc -c < /tmp/manifest)"
+	cat /tmp/manifest
+} > /tmp/manifest.disk
+dd if=/tmp/manifest.disk of=/dev/vde bs=64k conv=fsync 2>/dev/null || fail "write manifest"
+dmesg | grep -E 'EXT4-fs|log-writes|flakey|Quota' | sed 's/^/@@ dmesg: /'
+sync
+say "DONE"
+echo "@@ DONE"
+poweroff -f
+sleep 60

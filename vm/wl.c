@@ -1,0 +1,845 @@
+/*
+ * wl.c - seeded, deterministic file workload for iomapck-vm.
+ *
+ * Runs inside the guest on an ext4 mounted over dm-log-writes.  It keeps an
+ * in-memory model of every file's content, and after every fsync/fdatasync
+ * (of a file or a directory) it places a dm-log-writes mark and appends to a
+ * manifest the files whose content and name are durable at that point:
+ *
+ *	# iomapck-vm manifest v1 seed=S config=NAME
+ *	mark fsync-17
+ *	file /d1/f3 123456 fnv1a64:0123456789abcdef
+ *
+ * A file is listed only when its last change was followed by an fsync or
+ * fdatasync of it, and every directory touched by its create or last rename
+ * was fsynced afterwards.  Anything uncertain is left out.
+ *
+ * Usage:
+ *	wl run SEED MNT MANIFEST CONFIG [NOPS]   the logged workload
+ *	wl kept MNT SEED                         flakey phase: a synced file
+ *	wl lost MNT SEED                         flakey phase: writes to lose
+ *	wl flakey-check MNT SEED                 kept intact, lost absent?
+ *	wl copy SRC DST                          copy a disk onto a zeroed one
+ *
+ * Marks go through the DM_TARGET_MSG ioctl on /dev/mapper/control (target
+ * name $WL_DM_NAME, default "lw"); if that fails, "dmsetup message" is run.
+ * WL_NOMARK=1 disables marks (for trying wl on a host directory); WL_TRACE=1
+ * prints every operation.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/dm-ioctl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+
+#define NDIRS	  4		/* 0 = mount root, 1..3 = d1..d3 */
+#define NSLOTS	  10
+#define MAX_SIZE  (1u << 20)	/* model cap per file */
+#define MAX_LEN	  (256u << 10)	/* longest single write */
+#define DIO_ALIGN 4096u
+
+struct wfile {
+	int used;
+	unsigned id;		/* unique per created file: content key */
+	int dir;
+	char name[32];
+	int fd;			/* -1 when closed */
+	unsigned char *data;	/* MAX_SIZE + MAX_LEN bytes, zero past size */
+	uint64_t size;
+	int dirty;		/* changed since its last fsync/fdatasync */
+	unsigned name_pending;	/* dirs to fsync before its name is durable */
+	int unlinked;
+	int bad;		/* model disagreed with the file: never listed */
+};
+
+static struct {
+	uint64_t seed, rng;
+	const char *mnt;
+	FILE *manifest;
+	unsigned nmarks, nops, opno, next_id, mismatches;
+	unsigned skipped, skip_shown;
+	int ctl_fd;
+	const char *dm_name;
+	int nomark;
+	struct wfile f[NSLOTS];
+	unsigned char *buf;	/* DIO-aligned scratch */
+	unsigned char *rbuf;	/* read-back scratch */
+} W = { .ctl_fd = -1 };
+
+static int trace_on;
+static void rel_path(const struct wfile *f, char *out, size_t n);
+
+/* WL_TRACE=1: one line per operation */
+static void trace(const struct wfile *f, const char *fmt, ...)
+{
+	char rel[64] = "-";
+	va_list ap;
+
+	if (!trace_on)
+		return;
+	if (f)
+		rel_path(f, rel, sizeof(rel));
+	printf("wl: op %u %s ", W.opno, rel);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "wl: fatal: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+/* ---- PRNG and content ------------------------------------------------ */
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static uint64_t rnd(void)
+{
+	W.rng += 0x9e3779b97f4a7c15ULL;
+	return mix64(W.rng);
+}
+
+static uint64_t below(uint64_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+static uint64_t content_key(unsigned id, unsigned opno)
+{
+	return mix64(W.seed * 0x100000001b3ULL ^ mix64(id + 1) ^ ((uint64_t)opno << 32));
+}
+
+/* byte at file offset pos written by the op with this key */
+static void fill(unsigned char *dst, uint64_t key, uint64_t pos, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++) {
+		uint64_t p = pos + i;
+		dst[i] = (unsigned char)(mix64(key ^ (p >> 3)) >> ((p & 7) * 8));
+	}
+}
+
+static uint64_t fnv1a64(const unsigned char *p, uint64_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (uint64_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* ---- paths, marks, manifest ------------------------------------------- */
+
+static void dir_path(int dir, char *out, size_t n)
+{
+	if (dir)
+		snprintf(out, n, "%s/d%d", W.mnt, dir);
+	else
+		snprintf(out, n, "%s", W.mnt);
+}
+
+static void rel_path(const struct wfile *f, char *out, size_t n)
+{
+	if (f->dir)
+		snprintf(out, n, "/d%d/%s", f->dir, f->name);
+	else
+		snprintf(out, n, "/%s", f->name);
+}
+
+static void abs_path(const struct wfile *f, char *out, size_t n)
+{
+	char rel[64];
+
+	rel_path(f, rel, sizeof(rel));
+	snprintf(out, n, "%s%s", W.mnt, rel);
+}
+
+static int mark_ioctl(const char *text)
+{
+	union {
+		struct dm_ioctl io;
+		unsigned char raw[sizeof(struct dm_ioctl) + sizeof(struct dm_target_msg) + 128];
+	} u;
+	struct dm_target_msg *msg = (void *)(u.raw + sizeof(struct dm_ioctl));
+
+	if (W.ctl_fd < 0)
+		W.ctl_fd = open("/dev/mapper/control", O_RDWR | O_CLOEXEC);
+	if (W.ctl_fd < 0)
+		return -1;
+	memset(&u, 0, sizeof(u));
+	u.io.version[0] = DM_VERSION_MAJOR;
+	u.io.data_size = sizeof(u);
+	u.io.data_start = sizeof(struct dm_ioctl);
+	snprintf(u.io.name, sizeof(u.io.name), "%s", W.dm_name);
+	msg->sector = 0;
+	snprintf(msg->message, 100, "mark %s", text);
+	return ioctl(W.ctl_fd, DM_TARGET_MSG, &u);
+}
+
+static int mark_exec(const char *text)
+{
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execlp("dmsetup", "dmsetup", "message", W.dm_name, "0", "mark", text,
+		       (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void place_mark(const char *text)
+{
+	if (W.nomark)
+		return;
+	if (mark_ioctl(text) && mark_exec(text))
+		die("cannot place mark %s", text);
+}
+
+/* Compare the model with the file; on a mismatch trust the file, never list it. */
+static void verify(struct wfile *f)
+{
+	struct stat st;
+	char rel[64];
+	ssize_t got = 0;
+
+	if (fstat(f->fd, &st))
+		die("fstat: %s", strerror(errno));
+	if ((uint64_t)st.st_size <= MAX_SIZE + MAX_LEN)
+		got = pread(f->fd, W.rbuf, st.st_size, 0);
+	if ((uint64_t)st.st_size == f->size && got == st.st_size &&
+	    !memcmp(W.rbuf, f->data, f->size))
+		return;
+	rel_path(f, rel, sizeof(rel));
+	printf("wl: MODEL MISMATCH %s: model size %" PRIu64 ", file size %lld (read %zd)\n",
+	       rel, f->size, (long long)st.st_size, got);
+	W.mismatches++;
+	f->bad = 1;
+	if (got == st.st_size) {
+		memset(f->data, 0, MAX_SIZE + MAX_LEN);
+		memcpy(f->data, W.rbuf, got);
+		f->size = got;
+	}
+}
+
+static void list_file(FILE *out, const struct wfile *f)
+{
+	char rel[64];
+
+	rel_path(f, rel, sizeof(rel));
+	fprintf(out, "file %s %" PRIu64 " fnv1a64:%016" PRIx64 "\n", rel, f->size,
+		fnv1a64(f->data, f->size));
+}
+
+static void sync_point(const char *kind)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s-%u", kind, ++W.nmarks);
+	place_mark(name);
+	trace(NULL, "mark %s", name);
+	fprintf(W.manifest, "mark %s\n", name);
+	for (int i = 0; i < NSLOTS; i++) {
+		struct wfile *f = &W.f[i];
+		if (f->used && !f->unlinked && !f->dirty && !f->name_pending && !f->bad)
+			list_file(W.manifest, f);
+	}
+	fflush(W.manifest);
+}
+
+static void skip(const char *op, const struct wfile *f, int err)
+{
+	W.skipped++;
+	if (W.skip_shown++ < 12)
+		printf("wl: op %u %s on %s skipped: %s\n", W.opno, op, f ? f->name : "-",
+		       strerror(err));
+}
+
+/* ---- file slots -------------------------------------------------------- */
+
+static struct wfile *pick(int want_open)
+{
+	int cand[NSLOTS], n = 0;
+
+	for (int i = 0; i < NSLOTS; i++)
+		if (W.f[i].used && (!want_open || W.f[i].fd >= 0))
+			cand[n++] = i;
+	return n ? &W.f[cand[below(n)]] : NULL;
+}
+
+static int ensure_open(struct wfile *f)
+{
+	char p[160];
+
+	if (f->fd >= 0)
+		return 0;
+	abs_path(f, p, sizeof(p));
+	f->fd = open(p, O_RDWR | O_CLOEXEC);
+	return f->fd < 0 ? -1 : 0;
+}
+
+static void free_slot(struct wfile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->data);
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+}
+
+static struct wfile *by_name(int dir, const char *name)
+{
+	for (int i = 0; i < NSLOTS; i++)
+		if (W.f[i].used && !W.f[i].unlinked && W.f[i].dir == dir &&
+		    !strcmp(W.f[i].name, name))
+			return &W.f[i];
+	return NULL;
+}
+
+/* set the model size; data past the size always reads as zero */
+static void model_size(struct wfile *f, uint64_t size)
+{
+	if (size < f->size)
+		memset(f->data + size, 0, f->size - size);
+	f->size = size;
+}
+
+static void model_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t key)
+{
+	fill(f->data + pos, key, pos, len);
+	if (pos + len > f->size)
+		f->size = pos + len;
+}
+
+/* ---- operations -------------------------------------------------------- */
+
+static void op_create(void)
+{
+	struct wfile *f = NULL;
+	char p[160];
+
+	for (int i = 0; i < NSLOTS && !f; i++)
+		if (!W.f[i].used)
+			f = &W.f[i];
+	if (!f)
+		return;
+	f->id = W.next_id++;
+	f->dir = (int)below(NDIRS);
+	snprintf(f->name, sizeof(f->name), "f%u", f->id);
+	abs_path(f, p, sizeof(p));
+	f->fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (f->fd < 0) {
+		skip("create", f, errno);
+		f->fd = -1;
+		return;
+	}
+	f->data = calloc(1, MAX_SIZE + MAX_LEN);
+	if (!f->data)
+		die("out of memory");
+	f->used = 1;
+	f->dirty = 1;
+	f->name_pending = 1u << f->dir;
+	trace(f, "create");
+}
+
+static uint64_t rand_len(void)
+{
+	switch (below(8)) {
+	case 0: return 1 + below(64);
+	case 1: return 1 + below(MAX_LEN);
+	default: return 1 + below(64 << 10);
+	}
+}
+
+static void op_buffered_write(struct wfile *f)
+{
+	uint64_t len = rand_len(), pos = below(f->size + (128 << 10));
+	uint64_t key = content_key(f->id, W.opno);
+	ssize_t n;
+
+	if (pos + len > MAX_SIZE)
+		pos = MAX_SIZE - len;
+	fill(W.buf, key, pos, len);
+	n = pwrite(f->fd, W.buf, len, pos);
+	f->dirty = 1;
+	trace(f, "pwrite %" PRIu64 "+%" PRIu64 " = %zd", pos, len, n);
+	if (n < 0) {
+		skip("pwrite", f, errno);
+		return;
+	}
+	model_write(f, pos, n, key);
+}
+
+static void op_direct_write(struct wfile *f)
+{
+	uint64_t len = (1 + below(16)) * DIO_ALIGN;
+	uint64_t pos = below((f->size + (256 << 10)) / DIO_ALIGN) * DIO_ALIGN;
+	uint64_t key = content_key(f->id, W.opno);
+	char p[160];
+	ssize_t n;
+	int fd;
+
+	if (f->unlinked)
+		return;
+	if (pos + len > MAX_SIZE)
+		pos = MAX_SIZE - len;
+	abs_path(f, p, sizeof(p));
+	fd = open(p, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (fd < 0) {
+		skip("open O_DIRECT", f, errno);
+		return;
+	}
+	fill(W.buf, key, pos, len);
+	n = pwrite(fd, W.buf, len, pos);
+	f->dirty = 1;
+	trace(f, "O_DIRECT pwrite %" PRIu64 "+%" PRIu64 " = %zd", pos, len, n);
+	if (n < 0)
+		skip("O_DIRECT pwrite", f, errno);
+	else
+		model_write(f, pos, n, key);
+	close(fd);
+}
+
+static void op_fallocate(struct wfile *f)
+{
+	static const int modes[] = {
+		0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+	};
+	int mode = modes[below(sizeof(modes) / sizeof(modes[0]))];
+	uint64_t len = rand_len(), pos = below(f->size + (64 << 10));
+
+	if (pos + len > MAX_SIZE)
+		pos = MAX_SIZE - len;
+	f->dirty = 1;
+	trace(f, "fallocate mode %#x %" PRIu64 "+%" PRIu64 " (size %" PRIu64 ")", mode, pos,
+	      len, f->size);
+	if (fallocate(f->fd, mode, pos, len)) {
+		skip("fallocate", f, errno);
+		return;
+	}
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		uint64_t end = pos + len < f->size ? pos + len : f->size;
+		if (pos < end)
+			memset(f->data + pos, 0, end - pos);
+	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && pos + len > f->size)
+		model_size(f, pos + len);
+}
+
+static void op_truncate(struct wfile *f)
+{
+	uint64_t size = below(2) ? below(f->size + 1) : f->size + below(256 << 10);
+
+	if (size > MAX_SIZE)
+		size = MAX_SIZE;
+	f->dirty = 1;
+	trace(f, "ftruncate %" PRIu64 " (size %" PRIu64 ")", size, f->size);
+	if (ftruncate(f->fd, size)) {
+		skip("ftruncate", f, errno);
+		return;
+	}
+	model_size(f, size);
+}
+
+/* a write crossing RLIMIT_FSIZE: the kernel writes only up to the limit */
+static void op_short_write(struct wfile *f)
+{
+	uint64_t limit = f->size + 1 + below(16 << 10);
+	uint64_t before = 1 + below(8 << 10), after = 1 + below(8 << 10);
+	uint64_t key = content_key(f->id, W.opno), pos;
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	ssize_t n;
+
+	if (limit + after > MAX_SIZE)
+		return;
+	pos = limit > before ? limit - before : 0;
+	fill(W.buf, key, pos, limit + after - pos);
+	rl.rlim_cur = limit;
+	if (setrlimit(RLIMIT_FSIZE, &rl))
+		die("setrlimit: %s", strerror(errno));
+	n = pwrite(f->fd, W.buf, limit + after - pos, pos);
+	rl.rlim_cur = RLIM_INFINITY;
+	setrlimit(RLIMIT_FSIZE, &rl);
+	f->dirty = 1;
+	trace(f, "short pwrite %" PRIu64 "+%" PRIu64 " limit %" PRIu64 " = %zd", pos,
+	      limit + after - pos, limit, n);
+	if (n < 0) {
+		skip("short pwrite", f, errno);
+		return;
+	}
+	model_write(f, pos, n, key);
+}
+
+static void op_fsync(struct wfile *f)
+{
+	int data = below(3) == 0;
+
+	if ((data ? fdatasync(f->fd) : fsync(f->fd))) {
+		skip(data ? "fdatasync" : "fsync", f, errno);
+		return;
+	}
+	verify(f);
+	f->dirty = 0;
+	trace(f, "%s (size %" PRIu64 ")", data ? "fdatasync" : "fsync", f->size);
+	sync_point(data ? "fdatasync" : "fsync");
+}
+
+static void op_sync_file_range(struct wfile *f)
+{
+	if (sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
+		skip("sync_file_range", f, errno);
+}
+
+static void fsync_dir(int dir)
+{
+	char p[160];
+	int fd;
+
+	dir_path(dir, p, sizeof(p));
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		die("fsync dir %s: %s", p, strerror(errno));
+	close(fd);
+	for (int i = 0; i < NSLOTS; i++)
+		W.f[i].name_pending &= ~(1u << dir);
+	trace(NULL, "fsync dir %s", p);
+	sync_point("dirsync");
+}
+
+static void op_rename(struct wfile *f)
+{
+	int dir = (int)below(NDIRS);
+	char from[160], to[160], name[32];
+	struct wfile *old;
+
+	if (f->unlinked)
+		return;
+	if (below(3) == 0)	/* rename over another file, if there is one */
+		snprintf(name, sizeof(name), "f%u", (unsigned)below(W.next_id));
+	else
+		snprintf(name, sizeof(name), "r%u", W.opno);
+	old = by_name(dir, name);
+	if (old == f)
+		return;
+	abs_path(f, from, sizeof(from));
+	dir_path(dir, to, sizeof(to));
+	snprintf(to + strlen(to), sizeof(to) - strlen(to), "/%s", name);
+	if (rename(from, to)) {
+		skip("rename", f, errno);
+		return;
+	}
+	if (old) {
+		old->unlinked = 1;
+		if (old->fd < 0)
+			free_slot(old);
+	}
+	trace(f, "rename to %s%s", to + strlen(W.mnt), old ? " (replacing)" : "");
+	f->name_pending |= (1u << f->dir) | (1u << dir);
+	f->dir = dir;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+}
+
+/* unlink a file that is still open: it stays writable until closed */
+static void op_unlink_open(struct wfile *f)
+{
+	char p[160];
+
+	if (f->unlinked)
+		return;
+	abs_path(f, p, sizeof(p));
+	if (unlink(p)) {
+		skip("unlink", f, errno);
+		return;
+	}
+	f->unlinked = 1;
+	trace(f, "unlink (still open)");
+}
+
+static void op_close(struct wfile *f)
+{
+	trace(f, "close");
+	if (f->unlinked) {
+		free_slot(f);
+		return;
+	}
+	close(f->fd);
+	f->fd = -1;
+}
+
+static void op_owner(struct wfile *f)
+{
+	static const unsigned ids[] = { 0, 1000, 1001, 1002 };
+	struct fsxattr fa;
+
+	if (below(2)) {
+		if (fchown(f->fd, ids[below(4)], ids[below(4)]))
+			skip("fchown", f, errno);
+		return;
+	}
+	if (ioctl(f->fd, FS_IOC_FSGETXATTR, &fa)) {
+		if (errno != ENOTTY && errno != EOPNOTSUPP)
+			skip("FS_IOC_FSGETXATTR", f, errno);
+		return;
+	}
+	fa.fsx_projid = (unsigned)below(4);
+	if (ioctl(f->fd, FS_IOC_FSSETXATTR, &fa) && errno != ENOTTY && errno != EOPNOTSUPP)
+		skip("FS_IOC_FSSETXATTR", f, errno);
+}
+
+static void one_op(void)
+{
+	unsigned r = (unsigned)below(100);
+	struct wfile *f;
+
+	if (r < 6 || !pick(0)) {
+		op_create();
+		return;
+	}
+	f = pick(0);
+	if (r >= 90 && r < 96) {
+		fsync_dir((int)below(NDIRS));
+		return;
+	}
+	if (ensure_open(f)) {
+		skip("open", f, errno);
+		return;
+	}
+	if (r < 30)
+		op_buffered_write(f);
+	else if (r < 40)
+		op_direct_write(f);
+	else if (r < 50)
+		op_fallocate(f);
+	else if (r < 56)
+		op_truncate(f);
+	else if (r < 60)
+		op_short_write(f);
+	else if (r < 80)
+		op_fsync(f);
+	else if (r < 82)
+		op_sync_file_range(f);
+	else if (r < 85)
+		op_rename(f);
+	else if (r < 87)
+		op_unlink_open(f);
+	else if (r < 90)
+		op_close(f);
+	else
+		op_owner(f);
+}
+
+static void setup_dirs(void)
+{
+	char p[160];
+
+	for (int d = 1; d < NDIRS; d++) {
+		dir_path(d, p, sizeof(p));
+		if (mkdir(p, 0755) && errno != EEXIST)
+			die("mkdir %s: %s", p, strerror(errno));
+	}
+	fsync_dir(0);
+}
+
+/* after umount everything linked is durable: the final section */
+static void write_final(const char *path)
+{
+	FILE *out = fopen(path, "w");
+
+	if (!out)
+		die("%s: %s", path, strerror(errno));
+	fprintf(out, "mark umount\n");
+	for (int i = 0; i < NSLOTS; i++) {
+		struct wfile *f = &W.f[i];
+		if (f->used && !f->unlinked && !f->bad)
+			list_file(out, f);
+	}
+	fclose(out);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	char final[300];
+
+	if (argc < 6)
+		die("usage: wl run SEED MNT MANIFEST CONFIG [NOPS]");
+	W.mnt = argv[3];
+	W.nops = argc > 6 ? (unsigned)strtoul(argv[6], NULL, 0) : 400;
+	W.manifest = fopen(argv[4], "w");
+	if (!W.manifest)
+		die("%s: %s", argv[4], strerror(errno));
+	fprintf(W.manifest, "# iomapck-vm manifest v1 seed=%" PRIu64 " config=%s\n", W.seed,
+		argv[5]);
+	for (int i = 0; i < NSLOTS; i++)
+		W.f[i].fd = -1;
+	setup_dirs();
+	for (W.opno = 1; W.opno <= W.nops; W.opno++)
+		one_op();
+	for (int i = 0; i < NSLOTS; i++) {	/* close; verify the final contents */
+		struct wfile *f = &W.f[i];
+		if (!f->used)
+			continue;
+		if (!ensure_open(f))
+			verify(f);
+		if (f->unlinked)
+			free_slot(f);
+		else
+			op_close(f);
+	}
+	fclose(W.manifest);
+	snprintf(final, sizeof(final), "%s.final", argv[4]);
+	write_final(final);
+	printf("@@ wl: seed %" PRIu64 ", %u ops, %u marks, %u skipped, %u model mismatches\n",
+	       W.seed, W.nops, W.nmarks, W.skipped, W.mismatches);
+	return 0;	/* mismatches are reported; the host counts them */
+}
+
+/* ---- flakey phase -------------------------------------------------------- */
+
+static uint64_t write_seeded(const char *path, unsigned id, uint64_t len, int do_fsync)
+{
+	uint64_t key = content_key(id, 0);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	fill(W.buf, key, 0, len);
+	if (pwrite(fd, W.buf, len, 0) != (ssize_t)len)
+		die("write %s: %s", path, strerror(errno));
+	if (do_fsync && fsync(fd))
+		die("fsync %s: %s", path, strerror(errno));
+	close(fd);
+	return fnv1a64(W.buf, len);
+}
+
+static int cmd_flakey(const char *what, int argc, char **argv)
+{
+	char p[300];
+
+	if (argc < 4)
+		die("usage: wl %s MNT SEED", what);
+	W.mnt = argv[2];
+	snprintf(p, sizeof(p), "%s/kept", W.mnt);
+	if (!strcmp(what, "kept")) {
+		write_seeded(p, 1000, 64 << 10, 1);
+		W.nomark = 1;
+		W.manifest = fopen("/dev/null", "w");
+		fsync_dir(0);
+		return 0;
+	}
+	if (!strcmp(what, "lost")) {
+		for (unsigned i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s/d%u/lost%u", W.mnt, 1 + i % 3, i);
+			write_seeded(p, 2000 + i, (1 + below(8)) * (32 << 10), 0);
+		}
+		sync();
+		return 0;
+	}
+	/* flakey-check: kept must be there with its content, lost files gone */
+	{
+		uint64_t want = fnv1a64((fill(W.buf, content_key(1000, 0), 0, 64 << 10), W.buf),
+					64 << 10);
+		int fd = open(p, O_RDONLY | O_CLOEXEC), lost = 0;
+		ssize_t n = fd < 0 ? -1 : pread(fd, W.rbuf, MAX_SIZE, 0);
+		const char *kept = fd < 0 ? "absent" : n == (64 << 10) &&
+			fnv1a64(W.rbuf, n) == want ? "intact" : "corrupt";
+
+		for (unsigned i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s/d%u/lost%u", W.mnt, 1 + i % 3, i);
+			lost += access(p, F_OK) == 0;
+		}
+		printf("@@ flakey result: kept=%s lost=%d present (expect kept=intact lost=0)\n",
+		       kept, lost);
+		return strcmp(kept, "intact") || lost ? 1 : 0;
+	}
+}
+
+/* copy a block device onto a fresh (all-zero) one, writing only non-zero blocks */
+static int cmd_copy(const char *src, const char *dst)
+{
+	const size_t chunk = 1 << 20, blk = 4096;
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = open(dst, O_WRONLY | O_CLOEXEC);
+	static const unsigned char zero[4096];
+	uint64_t pos = 0, written = 0;
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		die("copy %s %s: %s", src, dst, strerror(errno));
+	while ((n = pread(in, W.rbuf, chunk, pos)) > 0) {
+		for (size_t i = 0; i < (size_t)n; i += blk) {
+			size_t len = (size_t)n - i < blk ? (size_t)n - i : blk;
+			if (!memcmp(W.rbuf + i, zero, len))
+				continue;
+			if (pwrite(out, W.rbuf + i, len, pos + i) != (ssize_t)len)
+				die("write %s: %s", dst, strerror(errno));
+			written += len;
+		}
+		pos += n;
+	}
+	if (n < 0 || fsync(out))
+		die("copy %s: %s", src, strerror(errno));
+	printf("wl: copied %s to %s: %" PRIu64 " bytes, %" PRIu64 " non-zero\n", src, dst, pos,
+	       written);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *e;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGXFSZ, SIG_IGN);
+	if (argc < 3)
+		die("usage: wl run|kept|lost|flakey-check ...");
+	W.dm_name = (e = getenv("WL_DM_NAME")) ? e : "lw";
+	W.nomark = (e = getenv("WL_NOMARK")) && *e == '1';
+	trace_on = (e = getenv("WL_TRACE")) && *e == '1';
+	if (posix_memalign((void **)&W.buf, DIO_ALIGN, MAX_SIZE + MAX_LEN) ||
+	    posix_memalign((void **)&W.rbuf, DIO_ALIGN, MAX_SIZE + MAX_LEN))
+		die("out of memory");
+	if (!strcmp(argv[1], "copy") && argc == 4)
+		return cmd_copy(argv[2], argv[3]);
+	if (!strcmp(argv[1], "run")) {
+		W.seed = strtoull(argv[2], NULL, 0);
+		W.rng = mix64(W.seed ^ 0x6a736677736872ULL);
+		return cmd_run(argc, argv);
+	}
+	W.seed = argc > 3 ? strtoull(argv[3], NULL, 0) : 1;
+	W.rng = mix64(W.seed ^ 0x666c616b6579ULL);
+	return cmd_flakey(argv[1], argc, argv);
+}
