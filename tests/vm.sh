@@ -1,0 +1,125 @@
+#!/bin/bash
+# tests/vm.sh - `make check-vm`: real-kernel crash logs (vm/iomapck-vm, qemu) swept by us.
+#  1. The small matrix, one seed: every crash point of every log clean (FUA points and the
+#     manifest's fsync marks), every fsync'ed file intact at its marks, the dm-flakey crash
+#     recovered by the kernel equal to our journal replay (iomapck-vm's own exit code).
+#  2. Seeded wrongness in a real log (the default config's), edited with our own writer
+#     (tests/tools/logedit) as a disk that lost an acknowledged write would:
+#     - a data write removed (a block written once, by the write its extent's commit relies
+#       on): stale over that block at the first failing crash point, which is after it;
+#     - a journal descriptor block removed: recovery at the transaction's commit stops before
+#       that transaction (the kernel's scan ends at a block that is not the next descriptor),
+#       and the sweep's journal line says so.
+# SKIP (77) where the VM cannot run (no qemu, no network for the kernel package), with the
+# reason iomapck-vm gives.  IOMAPCK_VM_CACHE: a kernel/initramfs cache to reuse.
+. "$top_srcdir/tests/lib.sh"
+RP=${IOMAPCK_REPLAY:-$top_builddir/logreplay/iomapck-replay}
+LOGEDIT=${LOGEDIT:-$top_builddir/tests/tools/logedit}
+[ -x "$RP" ] && [ -x "$LOGEDIT" ] || fail "iomapck-replay or tests/tools/logedit not built"
+command -v python3 >/dev/null || skip "no python3"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+
+# ---- 1. the matrix ----
+"$top_srcdir/vm/iomapck-vm" --matrix small --seeds 1 --out "$T/runs" --replay "$RP" \
+	--json "$T/vm.json" ${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/vm.out" 2>&1
+rc=$?
+cat "$T/vm.out"
+[ $rc = 77 ] && skip "$(sed -n 's/^SKIP: //p' "$T/vm.out" | head -1)"
+[ $rc = 0 ] || fail "iomapck-vm exit $rc"
+
+# ---- 2. seeded wrongness ----
+R=$T/runs/default-s1
+L=$R/log.img
+[ -s "$L" ] && [ -s "$R/manifest.txt" ] || fail "no default-s1 log or manifest"
+"$RP" --log "$L" --check mark --replay "$T/final.img" >/dev/null 2>&1 || fail "replay of $L"
+bs=$("$DEBUGFS" -R stats "$T/final.img" 2>/dev/null | awk '/^Block size:/ { print $3 }')
+: >"$T/blocks"
+sed -n '/^mark umount$/,$ s/^file \([^ ]*\) .*/\1/p' "$R/manifest.txt" | while read -r f; do
+	"$DEBUGFS" -R "blocks $f" "$T/final.img" 2>/dev/null | tr ' ' '\n' | grep . >>"$T/blocks"
+done
+[ -s "$T/blocks" ] || fail "no file blocks in the final state"
+
+# a file block written by exactly one (plain) log entry: that entry, and the block
+read -r entry blk < <(python3 - "$L" "$bs" "$T/blocks" <<'PY'
+import struct, sys
+log, bs = open(sys.argv[1], "rb"), int(sys.argv[2])
+blocks = sorted({int(b) for b in open(sys.argv[3]).read().split()})
+magic, ver, n, ss = struct.unpack("<QQQI", log.read(28))
+per = bs // ss
+writers = {}                    # block -> entries writing it
+pos = ss
+for i in range(n):
+    log.seek(pos)
+    sector, nr, flags, dlen = struct.unpack("<QQQQ", log.read(32))
+    if not flags & 0xc and nr:
+        for blk in range(sector // per, (sector + nr - 1) // per + 1):
+            writers.setdefault(blk, []).append((i, flags))
+    pos += ss + (0 if flags & 0xc else nr * ss)
+for b in blocks:
+    w = writers.get(b, [])
+    if len(w) == 1 and w[0][1] == 0:
+        print(w[0][0], b)
+        break
+PY
+)
+[ -n "$entry" ] || fail "no file block written exactly once in $L"
+"$LOGEDIT" "$L" "$T/nodata.log" "$entry" || fail "logedit"
+"$RP" --log "$T/nodata.log" --check fua --keep-going --manifest "$R/manifest.txt" >"$T/o" 2>&1; rc=$?
+python3 - "$T/o" "$blk" "$entry" <<'PY' || { head -40 "$T/o"; fail "data write $entry (block $blk) removed: no stale finding over it (rc $rc)"; }
+import re, sys
+blk, entry, point, first = int(sys.argv[2]), int(sys.argv[3]), None, None
+for line in open(sys.argv[1]):
+    m = re.match(r"entry (\d+)", line)
+    if m:
+        point = int(m.group(1))
+        first = point if first is None else first
+    if point is not None and point != first:
+        break   # the first failing point must show it
+    m = re.search(r"physical (\d+)(?:-(\d+))?: .*\[stale 0x060[12]\]", line)
+    if m and point is not None and point >= entry:
+        lo = int(m.group(1)); hi = int(m.group(2) or lo)
+        if lo <= blk <= hi:
+            print(f"stale over block {blk} at entry {point} (the write was entry {entry})")
+            sys.exit(0)
+sys.exit(1)
+PY
+[ $rc = 4 ] || fail "exit $rc with a data write removed"
+echo "seeded: data write (entry $entry, block $blk) removed: $(grep -c '^entry' "$T/o") failing points, $(grep -c 'durable 0x09' "$T/o") durability findings"
+
+# the first journal descriptor block (jbd2 magic, type 1) of a transaction after the first,
+# and the FUA entry of its commit block (type 2, same sequence)
+read -r desc commit seq < <(python3 - "$L" <<'PY'
+import struct, sys
+log = open(sys.argv[1], "rb")
+magic, ver, n, ss = struct.unpack("<QQQI", log.read(28))
+pos, desc, first = ss, {}, None
+for i in range(n):
+    log.seek(pos)
+    sector, nr, flags, dlen = struct.unpack("<QQQQ", log.read(32))
+    if not flags & 0xc and nr:
+        log.seek(pos + ss)
+        m, bt, seq = struct.unpack(">III", log.read(12))
+        if m == 0xc03b3998:
+            if bt == 1 and first is None:
+                first = seq
+            if bt == 1 and seq > first and seq not in desc:
+                desc[seq] = i
+            elif bt == 2 and flags & 2 and seq in desc:
+                print(desc[seq], i, seq)
+                break
+    pos += ss + (0 if flags & 0xc else nr * ss)
+PY
+)
+[ -n "$commit" ] || fail "no journal descriptor with its commit in $L"
+"$LOGEDIT" "$L" "$T/nodesc.log" "$desc" || fail "logedit"
+jline() { "$RP" --log "$1" --check fua -v -v --limit "$2" 2>&1 | grep '^journal:' | tail -1; }
+before=$(jline "$L" $((commit + 1)))
+after=$(jline "$T/nodesc.log" "$commit")
+echo "seeded: journal descriptor of transaction $seq (entry $desc) removed; at its commit (entry $commit):"
+echo "  intact log: $before"
+echo "  edited log: $after"
+case $before in *" to $seq),"*) ;; *) fail "the intact log does not recover transaction $seq at its commit" ;; esac
+case $after in
+*" to $((seq - 1))),"*) ;;
+*) fail "with its descriptor lost, recovery should stop before transaction $seq" ;;
+esac
