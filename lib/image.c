@@ -122,8 +122,11 @@ errcode_t ick_image_open(const char *path, int flags, io_manager io, struct ick_
 		err = ICK_ET_BAD_GEOMETRY;
 		goto out_free;
 	}
-	/* sparse bitmaps: memory follows the blocks in use, not the size claimed */
-	img->fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	/* Up to 2^27 blocks a bitmap is at most 16 MiB, and a flat array is many times faster
+	 * to scan (the crash sweep opens the file system at every point); past that, sparse
+	 * bitmaps: memory follows the blocks in use, not the size an image claims. */
+	img->fs->default_bitmap_type = ext2fs_blocks_count(img->fs->super) <= (1ull << 27)
+					       ? EXT2FS_BMAP64_BITARRAY : EXT2FS_BMAP64_RBTREE;
 	img->needs_recovery = ext2fs_has_feature_journal_needs_recovery(img->fs->super);
 	*out = img;
 	return 0;
