@@ -7,8 +7,10 @@
  * superblock and the journal's superblock are left out: the kernel rewrites both after
  * recovery for its own reasons (mount time and count, state, the journal's next
  * sequence).  A block that differs from our replay but equals our view after orphan
- * release (view.c) is counted as equal: the kernel's mount released the same orphans.
- * Every other difference is JOURNAL_RECOVERY_DIFFERS.  Both images are only read.
+ * release (view.c) is counted as equal: the kernel's mount released the same orphans.  A
+ * block both orphan releases changed, differently, is counted apart and not judged: a
+ * deleted orphan's inode holds each side's clock (i_dtime).  Every other difference is
+ * JOURNAL_RECOVERY_DIFFERS.  Both images are only read.
  */
 #ifndef ICK_RECOVERY_CMP_H
 #define ICK_RECOVERY_CMP_H
@@ -23,6 +25,7 @@ struct ick_recovery_cmp {
 	uint64_t skipped;     /* the two superblocks */
 	uint64_t equal;       /* as the kernel left them */
 	uint64_t equal_after_orphans;
+	uint64_t orphan_changed; /* changed by both orphan releases, not judged */
 	uint64_t differ;
 };
 

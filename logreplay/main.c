@@ -124,11 +124,12 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 	if (rep.nr)
 		ick_report_print_text(&rep, stdout);
 	printf("%s: %s; %llu blocks replayed and compared, %llu as the kernel left them, "
-	       "%llu after orphan release, %llu differ (%llu superblocks not compared)\n", crashed,
+	       "%llu after orphan release, %llu differ (%llu superblocks not compared, %llu "
+	       "changed by both orphan releases not judged)\n", crashed,
 	       r.journal.needed ? "recovered" : "no recovery needed",
 	       (unsigned long long)r.blocks, (unsigned long long)r.equal,
 	       (unsigned long long)r.equal_after_orphans, (unsigned long long)r.differ,
-	       (unsigned long long)r.skipped);
+	       (unsigned long long)r.skipped, (unsigned long long)r.orphan_changed);
 	if (json && (f = fopen(json, "w"))) {
 		err = ick_report_write_json(&rep, f);
 		fclose(f);

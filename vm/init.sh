@@ -13,7 +13,15 @@
 #   iomapck_seed=N iomapck_config=NAME iomapck_ops=N
 #   iomapck_mkfs=HEX iomapck_mount=HEX   (hex of the option strings; "-" = empty)
 #   iomapck_probe=1                      (accel probe: print and power off)
+#   iomapck_mode=verdict                 (kernel-verdict mode, below)
 # Prints "@@ DONE" or "@@ FAIL <why>" and powers off.
+#
+# Kernel-verdict mode (iomapck_mode=verdict) has other disks:
+#   vda state      a copy of a crash state: mounted (journal replay), umounted,
+#                  copied to vdc, mounted read-only again and read
+#   vdb paths      in: "iomapck-vm-paths\n" then one path per line, NUL padded
+#   vdc recovered  out: copy of vda after the mount + umount
+# and prints "@@ HASH PATH SIZE HEX" or "@@ HASH PATH missing" per path.
 
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export DM_DISABLE_UDEV=1
@@ -35,7 +43,7 @@ unhex() {
 	printf '%b' "$(echo "$1" | sed 's/\(..\)/\\x\1/g')"
 }
 
-SEED=1 CONFIG=default OPS=400 MKFS_HEX=- MOUNT_HEX=- PROBE=0
+SEED=1 CONFIG=default OPS=400 MKFS_HEX=- MOUNT_HEX=- PROBE=0 MODE=record
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	iomapck_seed=*) SEED=${w#*=} ;;
@@ -44,6 +52,7 @@ for w in $(cat /proc/cmdline); do
 	iomapck_mkfs=*) MKFS_HEX=${w#*=} ;;
 	iomapck_mount=*) MOUNT_HEX=${w#*=} ;;
 	iomapck_probe=*) PROBE=${w#*=} ;;
+	iomapck_mode=*) MODE=${w#*=} ;;
 	esac
 done
 MKFS_OPTS=$(unhex "$MKFS_HEX")
@@ -64,6 +73,48 @@ if [ -f /lib/modules/load.list ]; then
 fi
 if [ "$PROBE" = 1 ]; then
 	echo "@@ PROBE OK"
+	poweroff -f
+	sleep 60
+fi
+
+# ---- kernel-verdict mode: the kernel's own journal recovery of one crash state ----
+if [ "$MODE" = verdict ]; then
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ -b /dev/vdc ] && break
+		sleep 0.25
+	done
+	[ -b /dev/vdc ] || fail "virtio disks vda..vdc did not appear"
+	say "verdict: config $CONFIG mount [$MOUNT_OPTS]"
+	head -c 1048576 /dev/vdb | tr -d '\000' > /tmp/paths
+	[ "$(head -n1 /tmp/paths)" = iomapck-vm-paths ] || fail "paths disk has no header"
+	# 1. mount with the config's options (the kernel replays the journal and
+	#    releases orphans), umount, copy: the kernel's recovery, untouched by reads
+	if [ -n "$MOUNT_OPTS" ]; then
+		mount -t ext4 -o "$MOUNT_OPTS" /dev/vda /mnt || fail "verdict mount -o $MOUNT_OPTS"
+	else
+		mount -t ext4 /dev/vda /mnt || fail "verdict mount"
+	fi
+	say "mounted: $(grep ' /mnt ' /proc/mounts)"
+	dmesg | grep -E 'EXT4-fs|JBD2|Quota' | sed 's/^/@@ dmesg: /'
+	umount /mnt || fail "verdict umount"
+	blockdev --flushbufs /dev/vda
+	echo 3 > /proc/sys/vm/drop_caches
+	wl copy /dev/vda /dev/vdc || fail "copy recovered"
+	say "recovered image copied"
+	# 2. read the files back through the kernel: a read-only mount of the now
+	#    clean file system, so reading (atime) writes nothing
+	mount -t ext4 -o "ro${MOUNT_OPTS:+,$MOUNT_OPTS}" /dev/vda /mnt ||
+		fail "verdict ro mount -o ro${MOUNT_OPTS:+,$MOUNT_OPTS}"
+	say "mounted: $(grep ' /mnt ' /proc/mounts)"
+	tail -n +2 /tmp/paths | while read -r p; do
+		[ -n "$p" ] || continue
+		wl hash "/mnt$p" | sed "s|^hash /mnt|@@ HASH |"
+	done
+	umount /mnt || fail "verdict ro umount"
+	dmesg | grep -E 'EXT4-fs|JBD2|Quota' | sed 's/^/@@ dmesg-end: /'
+	sync
+	say "DONE"
+	echo "@@ DONE"
 	poweroff -f
 	sleep 60
 fi

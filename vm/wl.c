@@ -20,6 +20,8 @@
  *	wl lost MNT SEED                         flakey phase: writes to lose
  *	wl flakey-check MNT SEED                 kept intact, lost absent?
  *	wl copy SRC DST                          copy a disk onto a zeroed one
+ *	wl hash PATH...                          size and FNV-1a 64 of each file:
+ *	                                         "hash PATH SIZE HEX" or "hash PATH missing"
  *
  * Marks go through the DM_TARGET_MSG ioctl on /dev/mapper/control (target
  * name $WL_DM_NAME, default "lw"); if that fails, "dmsetup message" is run.
@@ -818,6 +820,51 @@ static int cmd_copy(const char *src, const char *dst)
 	return 0;
 }
 
+/* size and FNV-1a 64 of each file as read through the kernel (kernel-verdict mode) */
+static int cmd_hash(int argc, char **argv)
+{
+	int rc = 0;
+
+	for (int i = 2; i < argc; i++) {
+		uint64_t h = 0xcbf29ce484222325ULL, size = 0;
+		int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		ssize_t n;
+
+		if (fd < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				printf("hash %s missing\n", argv[i]);
+			else {
+				printf("hash %s error %s\n", argv[i], strerror(errno));
+				rc = 1;
+			}
+			continue;
+		}
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+			printf("hash %s error %s\n", argv[i], "not a regular file");
+			close(fd);
+			rc = 1;
+			continue;
+		}
+		while ((n = read(fd, W.rbuf, MAX_SIZE)) > 0) {
+			for (ssize_t j = 0; j < n; j++) {
+				h ^= W.rbuf[j];
+				h *= 0x100000001b3ULL;
+			}
+			size += (uint64_t)n;
+		}
+		if (n < 0) {
+			printf("hash %s error %s\n", argv[i], strerror(errno));
+			rc = 1;
+		} else {
+			printf("hash %s %" PRIu64 " %016" PRIx64 "%s\n", argv[i], size, h,
+			       size == (uint64_t)st.st_size ? "" : " (size differs from st_size)");
+		}
+		close(fd);
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *e;
@@ -825,7 +872,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 3)
-		die("usage: wl run|kept|lost|flakey-check ...");
+		die("usage: wl run|kept|lost|flakey-check|copy|hash ...");
 	W.dm_name = (e = getenv("WL_DM_NAME")) ? e : "lw";
 	W.nomark = (e = getenv("WL_NOMARK")) && *e == '1';
 	trace_on = (e = getenv("WL_TRACE")) && *e == '1';
@@ -834,6 +881,8 @@ int main(int argc, char **argv)
 		die("out of memory");
 	if (!strcmp(argv[1], "copy") && argc == 4)
 		return cmd_copy(argv[2], argv[3]);
+	if (!strcmp(argv[1], "hash"))
+		return cmd_hash(argc, argv);
 	if (!strcmp(argv[1], "run")) {
 		W.seed = strtoull(argv[2], NULL, 0);
 		W.rng = mix64(W.seed ^ 0x6a736677736872ULL);
