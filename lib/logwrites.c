@@ -97,8 +97,12 @@ struct ick_log {
 	uint64_t next;        /* index of the next entry */
 	uint64_t pos;         /* its byte offset */
 	unsigned char *sec;   /* one sector */
+	unsigned char *ra;    /* read-ahead of headers: entries without data are adjacent */
+	uint64_t ra_off;
+	size_t ra_len;
 	char why[160];
 };
+#define READAHEAD (64u << 10)
 
 errcode_t ick_log_open(const char *path, struct ick_log **out)
 {
@@ -160,6 +164,7 @@ void ick_log_close(struct ick_log *log)
 	if (log->fd >= 0)
 		close(log->fd);
 	free(log->sec);
+	free(log->ra);
 	free(log);
 }
 
@@ -175,6 +180,30 @@ static errcode_t corrupt(struct ick_log *log, const char *what)
 	return ICK_ET_LOG_CORRUPT;
 }
 
+/* The header sector at log->pos into log->sec, through the read-ahead window. */
+static errcode_t read_header(struct ick_log *log)
+{
+	unsigned ss = log->ss;
+	ssize_t n;
+
+	if (log->pos < log->ra_off || log->pos - log->ra_off + ss > log->ra_len) {
+		if (!log->ra && !(log->ra = malloc(READAHEAD)))
+			return ENOMEM;
+		log->ra_len = 0;
+		do
+			n = pread(log->fd, log->ra, READAHEAD, (off_t)log->pos);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return errno;
+		log->ra_off = log->pos;
+		log->ra_len = (size_t)n;
+		if (log->ra_len < ss) /* the size was checked: a file that shrank under us */
+			return EIO;
+	}
+	memcpy(log->sec, log->ra + (log->pos - log->ra_off), ss);
+	return 0;
+}
+
 errcode_t ick_log_next(struct ick_log *log, struct ick_log_entry *e)
 {
 	unsigned ss = log->ss;
@@ -185,7 +214,7 @@ errcode_t ick_log_next(struct ick_log *log, struct ick_log_entry *e)
 		return ICK_ET_LOG_END;
 	if (log->pos > log->size || log->size - log->pos < ss)
 		return corrupt(log, "the log ends inside its header (truncated)");
-	if ((err = pread_all(log->fd, log->sec, ss, log->pos)))
+	if ((err = read_header(log)))
 		return err;
 	memset(e, 0, sizeof(*e));
 	e->index = log->next;

@@ -17,6 +17,8 @@
  * (no free state was seen), and blocks the journal replay wrote in the view (their data
  * is in the journal, as data=journal puts it).  With coarse crash points (marks, shards)
  * the threshold is older, so the evidence is weaker, never wrong in the other direction.
+ * A block whose first and last sectors come from one write counts as written by it
+ * (ick_logdev_written_at): a later discard of only its middle would not be seen.
  *
  * Memory: one bit per block of the file system (the previous state) and, for each block
  * group in which a bit ever changed, four bytes per block.
