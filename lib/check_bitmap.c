@@ -212,11 +212,12 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g)
  * e2fsck -n pass 5 does (the kernel journals bitmap and descriptor together, so after a
  * crash these must still agree; the differences against the owners are reported above).
  */
-static unsigned bits8(unsigned x)
+static unsigned bits64(uint64_t x)
 {
-	x = x - ((x >> 1) & 0x55);
-	x = (x & 0x33) + ((x >> 2) & 0x33);
-	return (x + (x >> 4)) & 0x0f;
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
 }
 
 static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
@@ -232,11 +233,17 @@ static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
 	for (uint64_t i = 0; i < n; i++) {
 		int owned, marked;
 
-		/* a whole byte with no leak: count it at once */
-		if (!(i % 8) && i + 8 <= n && !(st->b[i / 8] & ~st->a[i / 8])) {
-			marked_nr += bits8(st->b[i / 8]);
-			i += 7;
-			continue;
+		/* 64 blocks with no leak: count them at once */
+		if (!(i % 64) && i + 64 <= n) {
+			uint64_t a, b;
+
+			memcpy(&a, st->a + i / 8, 8);
+			memcpy(&b, st->b + i / 8, 8);
+			if (!(b & ~a)) {
+				marked_nr += bits64(b);
+				i += 63;
+				continue;
+			}
 		}
 		owned = (st->a[i / 8] >> (i % 8)) & 1;
 		marked = (st->b[i / 8] >> (i % 8)) & 1;

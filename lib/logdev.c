@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include "io_chan.h"
 #include "logdev.h"
 
@@ -34,6 +36,10 @@ struct ick_logdev {
 	size_t ndis, capdis;
 	uint64_t *ckey;        /* chunk index + 1 held by each slot; 0: empty */
 	unsigned char *cdata;  /* CSLOTS * CCHUNK, allocated at first use */
+	/* the base and the log mapped read-only (NULL: read with pread): a sweep reads the
+	 * same metadata thousands of times, a system call each */
+	const unsigned char *base_map, *log_map;
+	uint64_t base_size, log_size;
 };
 
 static size_t hash(uint64_t k, size_t cap)
@@ -42,6 +48,23 @@ static size_t hash(uint64_t k, size_t cap)
 	k *= 0xff51afd7ed558ccdULL;
 	k ^= k >> 33;
 	return (size_t)k & (cap - 1);
+}
+
+/* A regular file mapped read-only, or NULL (then reads use pread). */
+static const unsigned char *map(int fd, uint64_t *size)
+{
+	struct stat st;
+	void *p;
+
+	*size = 0;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (uint64_t)st.st_size > SIZE_MAX)
+		return NULL;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	*size = (uint64_t)st.st_size;
+	return p;
 }
 
 errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss, struct ick_logdev **out)
@@ -64,6 +87,8 @@ errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss, struct ick_l
 		ick_logdev_free(d);
 		return err;
 	}
+	d->base_map = map(d->base_fd, &d->base_size);
+	d->log_map = map(log_fd, &d->log_size);
 	*out = d;
 	return 0;
 }
@@ -74,6 +99,10 @@ void ick_logdev_free(struct ick_logdev *d)
 		return;
 	free(d->ckey);
 	free(d->cdata);
+	if (d->base_map)
+		munmap((void *)d->base_map, (size_t)d->base_size);
+	if (d->log_map)
+		munmap((void *)d->log_map, (size_t)d->log_size);
 	if (d->base_fd >= 0)
 		close(d->base_fd);
 	free(d->tab);
@@ -229,6 +258,17 @@ static errcode_t read_zero(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* As read_zero, from a mapping. */
+static errcode_t from_map(const unsigned char *m, uint64_t size, unsigned char *b, size_t len,
+			  uint64_t off)
+{
+	size_t n = off >= size ? 0 : size - off < len ? (size_t)(size - off) : len;
+
+	memcpy(b, m + off, n);
+	memset(b + n, 0, len - n);
+	return 0;
+}
+
 /* Where sector @s reads from: 0 base, 1 log at *lo, 2 zeros (the newest of a write and
  * a discard wins). */
 static int source(const struct ick_logdev *d, uint64_t s, uint64_t *lo)
@@ -283,9 +323,11 @@ static errcode_t assemble(struct ick_logdev *d, uint64_t off, size_t len, void *
 			run = run + ss < len ? run + ss : len;
 		}
 		if (kind == 0)
-			err = read_zero(d->base_fd, b, run, off);
+			err = d->base_map ? from_map(d->base_map, d->base_size, b, run, off)
+					  : read_zero(d->base_fd, b, run, off);
 		else if (kind == 1)
-			err = read_zero(d->log_fd, b, run, lo + in);
+			err = d->log_map ? from_map(d->log_map, d->log_size, b, run, lo + in)
+					 : read_zero(d->log_fd, b, run, lo + in);
 		else
 			err = (memset(b, 0, run), 0);
 		if (err)
