@@ -22,18 +22,28 @@ cp "$t/img" "$t/base"
 	done
 } | "$DX" -w -L "$t/log" -f - "$t/img" >/dev/null
 now() { date +%s%N; }
-# ours takes tens of milliseconds: the median of 7 runs
-runs=
-for r in 1 2 3 4 5 6 7; do
-	s=$(now); "$RP" --log "$t/log" --base "$t/base" --check fua >"$t/ours"; e=$(now)
-	runs="$runs $(( (e - s) / 1000 ))"
-done
-ours_ms=$(echo $runs | tr ' ' '\n' | sort -n | sed -n 4p | awk '{ printf "%.1f", $1 / 1000 }')
+# ours takes tens of milliseconds: the median of 7 runs, in one process and in one worker
+# per core (--jobs); the e2fsck way is one process per point, as replay-log runs it
+median_ms() {
+	local runs= s e
+	for r in 1 2 3 4 5 6 7; do
+		s=$(now); "$RP" --log "$t/log" --base "$t/base" --check fua "$@" >"$t/ours"; e=$(now)
+		runs="$runs $(( (e - s) / 1000 ))"
+	done
+	echo $runs | tr ' ' '\n' | sort -n | sed -n 4p | awk '{ printf "%.1f", $1 / 1000 }'
+}
+jobs=$(nproc)
+ours_ms=$(median_ms)
+ours_j_ms=$(median_ms --jobs "$jobs")
 s=$(now); "$RP" --log "$t/log" --base "$t/base" --check fua --replay "$t/rep" --fsck "$E2FSCK -fn $t/rep >/dev/null 2>&1" >"$t/theirs"; e=$(now)
 fsck_ms=$(( (e - s) / 1000000 ))
 points=$(sed -n 's/.* \([0-9]*\) checked.*/\1/p' "$t/ours")
 entries=$(sed -n 's/.*: \([0-9]*\) entries.*/\1/p' "$t/ours")
+theirs=$(sed -n 's/.* \([0-9]*\) checked.*/\1/p' "$t/theirs")
+[ "$theirs" = "$points" ] || { echo "the e2fsck way checked $theirs points, ours $points" >&2; exit 1; }
 echo "log: $entries entries, $points FUA points (64 MiB image, $n synced writes)"
-printf 'in-process sweep:        %6.1f ms  %7.1f points/s (median of 7)\n' "$ours_ms" "$(echo "$points * 1000 / $ours_ms" | bc -l)"
-printf 'write image + e2fsck -fn: %6d ms  %7.1f points/s\n' "$fsck_ms" "$(echo "$points * 1000 / $fsck_ms" | bc -l)"
-printf 'ratio (points/s ours / e2fsck way): %.1f\n' "$(echo "$fsck_ms / $ours_ms" | bc -l)"
+printf 'in-process sweep:          %7.1f ms  %8.1f points/s (median of 7)\n' "$ours_ms" "$(echo "$points * 1000 / $ours_ms" | bc -l)"
+printf 'in-process sweep, --jobs %d: %7.1f ms  %8.1f points/s (median of 7)\n' "$jobs" "$ours_j_ms" "$(echo "$points * 1000 / $ours_j_ms" | bc -l)"
+printf 'write image + e2fsck -fn:   %7d ms  %8.1f points/s\n' "$fsck_ms" "$(echo "$points * 1000 / $fsck_ms" | bc -l)"
+printf 'ratio (points/s ours / e2fsck way): %.1f in one process, %.1f with --jobs %d\n' \
+	"$(echo "$fsck_ms / $ours_ms" | bc -l)" "$(echo "$fsck_ms / $ours_j_ms" | bc -l)" "$jobs"

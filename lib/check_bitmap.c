@@ -177,7 +177,8 @@ static errcode_t bm_setup(struct ick_ctx *ctx, void **state)
 		return ENOMEM;
 	*state = st;
 	st->ctx = ctx;
-	if ((err = ext2fs_read_block_bitmap(ctx->fs)))
+	/* loaded once per open (the crash sweep's stale tracker may have read it already) */
+	if (!ctx->fs->block_map && (err = ext2fs_read_block_bitmap(ctx->fs)))
 		return err;
 	if ((err = ext2fs_get_mem(ctx->fs->super->s_blocks_per_group / 8 + 8, &st->a)) ||
 	    (err = ext2fs_get_mem(ctx->fs->super->s_blocks_per_group / 8 + 8, &st->b)))

@@ -226,6 +226,21 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 	return err;
 }
 
+/* A point another shard checks: only the stale tracker sees its bitmap. */
+static errcode_t track_only(struct dev *d, uint64_t entry)
+{
+	const struct ick_view_opts vo = { .io = ick_logdev_io_manager };
+	struct ick_image *img = NULL;
+	errcode_t err;
+
+	ick_logdev_io_attach(d->ld);
+	if (ick_view_open(d->path, &vo, NULL, &img))
+		return 0; /* not a file system (yet), or unreadable: the checking shard says so */
+	err = ick_stale_log_update(d->trk, img->fs, entry, d->off);
+	ick_image_close(img);
+	return err;
+}
+
 /* The device at entry @upto with the entries in @drop (sorted) lost: rebuilt from the start
  * of the log (the map keeps only each sector's newest write, so a lost one cannot simply
  * be taken out). */
@@ -296,7 +311,7 @@ static errcode_t reorder_point(const struct ick_sweep_opts *o, struct dev *d, ui
 			struct ick_report rep;
 			struct ick_sweep_point p = { .entry = entry, .point = st->points - 1,
 						     .mark = mark, .rep = &rep, .dropped = drop,
-						     .ndropped = r };
+						     .ndropped = r, .manifest = d->man_idx >= 0 };
 
 			if (states++ >= ICK_REORDER_MAX_STATES)
 				return 0;
@@ -458,11 +473,17 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 		    (o->drop_after ? e.index == o->drop_after : is_point(o, &e) || d.man_idx >= 0)) {
 			struct ick_report rep;
 			struct ick_sweep_point p = { .entry = e.index, .point = st->points,
-						     .mark = mark, .rep = &rep };
+						     .mark = mark, .rep = &rep,
+						     .manifest = d.man_idx >= 0 };
 
 			st->points++;
-			if (o->nshards > 1 && p.point % o->nshards != o->shard)
+			if (o->nshards > 1 && p.point % o->nshards != o->shard) {
+				/* not ours to check, but the stale evidence follows every point,
+				 * so a shard judges as the whole sweep would */
+				if (d.trk && (err = track_only(&d, e.index)))
+					break;
 				goto next;
+			}
 			if ((err = ick_report_init(&rep, o->log)))
 				break;
 			if (!(err = check_point(o, &d, &p, st)))

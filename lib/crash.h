@@ -56,6 +56,7 @@ struct ick_sweep_point {
 	int fsck_status;             /* --fsck: the command's exit status */
 	const uint64_t *dropped;     /* --reorder: the entries that did not persist */
 	size_t ndropped;
+	int manifest;                /* the entry is a mark the manifest names */
 };
 
 struct ick_sweep_stats {
@@ -73,5 +74,16 @@ typedef errcode_t (*ick_entry_fn)(void *priv, const struct ick_log_entry *e);
 
 ICK_MUST_CHECK errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry,
 				   ick_sweep_fn on_point, void *priv, struct ick_sweep_stats *st);
+
+/*
+ * ick_sweep_jobs - the same sweep over @jobs worker processes (2..64), each checking every
+ * jobs-th point (within o->shard of o->nshards) while following every point for the stale
+ * evidence; @on_point then receives the points in order in this process, and the sweep
+ * stops after the first failing one unless o->keep_going, as ick_sweep does.  Not with
+ * fsck_cmd, replay_out or drop_after (EINVAL); entries are not reported one by one.
+ */
+ICK_MUST_CHECK errcode_t ick_sweep_jobs(const struct ick_sweep_opts *o, unsigned jobs,
+					ick_sweep_fn on_point, void *priv,
+					struct ick_sweep_stats *st);
 
 #endif

@@ -25,7 +25,7 @@ struct discard { uint64_t start, end, pos; };
  * and extent blocks each time.  A write or discard over a chunk drops it. */
 #define CCHUNK 4096u
 #define CSLOTS 4096u           /* 16 MiB of data at most */
-#define CDIRECT (64u << 10)    /* longer reads (file data) bypass the cache */
+#define CDIRECT (64u << 10)
 
 struct ick_logdev {
 	int base_fd, log_fd;
@@ -371,7 +371,8 @@ errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len, void 
 
 	if (off > UINT64_MAX - len || off + len > UINT64_MAX - CCHUNK)
 		return EXT2_ET_INVALID_ARGUMENT;
-	if (len > CDIRECT || d->ss > CCHUNK)
+	/* mapped files are read by memcpy already: the cache would only copy twice */
+	if (len > CDIRECT || d->ss > CCHUNK || (d->base_map && d->log_map))
 		return assemble(d, off, len, buf);
 	while (len) {
 		const unsigned char *c;

@@ -27,7 +27,7 @@ static void usage(void)
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
 		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
 		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
-		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE]\n"
+		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE] [--jobs N]\n"
 		"   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n", prog, prog);
 	exit(EXIT_USAGE);
 }
@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
 		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
 		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' },
-		{ "compare-recovery", 1, 0, 'P' }, { 0, 0, 0, 0 },
+		{ "compare-recovery", 1, 0, 'P' }, { "jobs", 1, 0, 'J' }, { 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
 				    .progress_fd = -1 };
@@ -159,6 +159,7 @@ int main(int argc, char **argv)
 	const char *json = NULL, *manifest = NULL, *recovered = NULL;
 	struct ick_manifest *man = NULL;
 	size_t nmarks;
+	unsigned jobs = 1;
 	errcode_t err;
 	int ch;
 
@@ -173,6 +174,7 @@ int main(int argc, char **argv)
 		case 'N': o.no_stale_log = 1; break;
 		case 'M': manifest = optarg; break;
 		case 'P': recovered = optarg; break;
+		case 'J': if (parse_u64(optarg, &v) || !v || v > 64) usage(); jobs = (unsigned)v; break;
 		case 'R':
 			if (parse_u64(optarg, &v) || !v || v > ICK_REORDER_MAX_K) usage();
 			o.reorder = (unsigned)v;
@@ -218,7 +220,8 @@ int main(int argc, char **argv)
 			usage();
 		return compare_recovery(o.base, recovered, json);
 	}
-	if (!o.log || optind != argc || (o.fsck_cmd && !o.replay_out))
+	if (!o.log || optind != argc || (o.fsck_cmd && !o.replay_out) ||
+	    (jobs > 1 && (o.fsck_cmd || o.replay_out || o.drop_after || c.dump)))
 		usage();
 	o.copts = &copts;
 	if (manifest) {
@@ -237,7 +240,8 @@ int main(int argc, char **argv)
 	}
 	if (c.json)
 		fprintf(c.json, "{\"log\": \"%s\", \"failing\": [\n", o.log);
-	err = ick_sweep(&o, on_entry, c.dump && !o.replay_out ? NULL : on_point, &c, &st);
+	err = jobs > 1 ? ick_sweep_jobs(&o, jobs, on_point, &c, &st)
+		       : ick_sweep(&o, on_entry, c.dump && !o.replay_out ? NULL : on_point, &c, &st);
 	nmarks = ick_manifest_marks(man);
 	ick_manifest_free(man);
 	if (err) {
