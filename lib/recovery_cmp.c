@@ -17,6 +17,8 @@ struct cmp {
 	struct ick_report *rep;
 	struct ick_recovery_cmp *out;
 	blk64_t skip[2];             /* the two superblocks */
+	ext2fs_block_bitmap journal; /* the journal's blocks: the kernel's next transactions
+				      * go there after a rw mount; not file system state */
 	unsigned char *buf;
 	unsigned bs;
 };
@@ -66,6 +68,75 @@ static errcode_t one(uint64_t blk, const unsigned char *ours, void *priv)
 	f.len = 1;
 	return ick_report_add(c->rep, &f, "first differing byte at offset %zu",
 			      first_diff(ours, c->buf, c->bs));
+}
+
+/* Blocks the kernel changed that our replay does not write (nor our orphan release):
+ * a transaction it replayed and we did not.  Read a chunk at a time from both images. */
+static errcode_t kernel_only(struct cmp *c, struct ick_image *raw, struct ick_overlay *ov)
+{
+	enum { CHUNK = 256 };
+	blk64_t n = ext2fs_blocks_count(raw->fs->super);
+	unsigned char *a, *b;
+	errcode_t err = 0;
+
+	if (!(a = malloc((size_t)CHUNK * c->bs)) || !(b = malloc((size_t)CHUNK * c->bs))) {
+		free(a);
+		return ENOMEM;
+	}
+	for (blk64_t blk = 0; blk < n && !err; blk += CHUNK) {
+		int k = n - blk < CHUNK ? (int)(n - blk) : CHUNK;
+
+		if ((err = io_channel_read_blk64(raw->fs->io, blk, k, a)) ||
+		    (err = io_channel_read_blk64(c->kernel->fs->io, blk, k, b)))
+			break;
+		for (int i = 0; i < k && !err; i++) {
+			const unsigned char *x = a + (size_t)i * c->bs, *y = b + (size_t)i * c->bs;
+			struct ick_finding f;
+
+			if (!memcmp(x, y, c->bs) || blk + i == c->skip[0] || blk + i == c->skip[1] ||
+			    ick_overlay_get(ov, blk + i) ||
+			    (c->journal && ext2fs_test_block_bitmap2(c->journal, blk + i)) ||
+			    (c->view && c->view->overlay && ick_overlay_get(c->view->overlay, blk + i)))
+				continue;
+			c->out->kernel_only++;
+			f = ick_finding_blank(ICK_PR_JOURNAL_RECOVERY_DIFFERS, 0);
+			f.pblk = blk + i;
+			f.len = 1;
+			err = ick_report_add(c->rep, &f, "the kernel changed it; our replay does not "
+					     "write it (first differing byte at offset %zu)",
+					     first_diff(x, y, c->bs));
+		}
+	}
+	free(a);
+	free(b);
+	return err;
+}
+
+static int mark_journal(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref,
+			int off, void *priv)
+{
+	ext2fs_block_bitmap bm = priv;
+
+	if (*blocknr >= fs->super->s_first_data_block && *blocknr < ext2fs_blocks_count(fs->super))
+		ext2fs_mark_block_bitmap2(bm, *blocknr);
+	return 0;
+}
+
+/* The internal journal's blocks (NULL when there is none or it cannot be walked: then
+ * journal blocks the kernel rewrote count as differences, never silently). */
+static ext2fs_block_bitmap journal_blocks(ext2_filsys fs)
+{
+	ext2fs_block_bitmap bm;
+
+	if (!ext2fs_has_feature_journal(fs->super) || !fs->super->s_journal_inum ||
+	    ext2fs_allocate_block_bitmap(fs, "journal", &bm))
+		return NULL;
+	if (ext2fs_block_iterate3(fs, fs->super->s_journal_inum, BLOCK_FLAG_READ_ONLY, NULL,
+				  mark_journal, bm)) {
+		ext2fs_free_block_bitmap(bm);
+		return NULL;
+	}
+	return bm;
 }
 
 /* The journal superblock's block, or 0 when there is no internal journal. */
@@ -121,8 +192,13 @@ errcode_t ick_recovery_compare(const char *crashed, const char *recovered, struc
 		err = ENOMEM;
 		goto done;
 	}
-	err = ick_overlay_iterate(ov, one, &c);
+	if (!(err = ick_overlay_iterate(ov, one, &c))) {
+		c.journal = journal_blocks(raw->fs);
+		err = kernel_only(&c, raw, ov);
+	}
 done:
+	if (c.journal)
+		ext2fs_free_block_bitmap(c.journal);
 	free(c.buf);
 	ick_image_close(c.view);
 	ick_image_close(c.kernel);

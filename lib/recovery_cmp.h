@@ -10,7 +10,11 @@
  * release (view.c) is counted as equal: the kernel's mount released the same orphans.  A
  * block both orphan releases changed, differently, is counted apart and not judged: a
  * deleted orphan's inode holds each side's clock (i_dtime).  Every other difference is
- * JOURNAL_RECOVERY_DIFFERS.  Both images are only read.
+ * JOURNAL_RECOVERY_DIFFERS, and so is every block outside the journal that the kernel
+ * changed (RECOVERED against CRASHED) and neither our replay nor our orphan release
+ * writes: a transaction it replayed and we did not.  The journal's own blocks are left out
+ * there: after a read-write mount the kernel writes new transactions into it.  Both
+ * images are only read.
  */
 #ifndef ICK_RECOVERY_CMP_H
 #define ICK_RECOVERY_CMP_H
@@ -27,6 +31,7 @@ struct ick_recovery_cmp {
 	uint64_t equal_after_orphans;
 	uint64_t orphan_changed; /* changed by both orphan releases, not judged */
 	uint64_t differ;
+	uint64_t kernel_only;    /* blocks the kernel changed that we do not write */
 };
 
 /* Returns 0 with @out filled and findings in @rep (nothing to replay is not an error), or

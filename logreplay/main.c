@@ -124,18 +124,19 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 	if (rep.nr)
 		ick_report_print_text(&rep, stdout);
 	printf("%s: %s; %llu blocks replayed and compared, %llu as the kernel left them, "
-	       "%llu after orphan release, %llu differ (%llu superblocks not compared, %llu "
-	       "changed by both orphan releases not judged)\n", crashed,
-	       r.journal.needed ? "recovered" : "no recovery needed",
+	       "%llu after orphan release, %llu differ; %llu changed by the kernel only (%llu "
+	       "superblocks not compared, %llu changed by both orphan releases not judged)\n",
+	       crashed, r.journal.needed ? "recovered" : "no recovery needed",
 	       (unsigned long long)r.blocks, (unsigned long long)r.equal,
 	       (unsigned long long)r.equal_after_orphans, (unsigned long long)r.differ,
-	       (unsigned long long)r.skipped, (unsigned long long)r.orphan_changed);
+	       (unsigned long long)r.kernel_only, (unsigned long long)r.skipped,
+	       (unsigned long long)r.orphan_changed);
 	if (json && (f = fopen(json, "w"))) {
 		err = ick_report_write_json(&rep, f);
 		fclose(f);
 	}
 	ick_report_free(&rep);
-	return r.differ ? EXIT_FOUND : 0;
+	return r.differ || r.kernel_only ? EXIT_FOUND : 0;
 }
 
 int main(int argc, char **argv)

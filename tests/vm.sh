@@ -9,7 +9,8 @@
 #       on): stale over that block at the first failing crash point, which is after it;
 #     - a journal descriptor block removed: recovery at the transaction's commit stops before
 #       that transaction (the kernel's scan ends at a block that is not the next descriptor),
-#       and the sweep's journal line says so.
+#       and the sweep's journal line says so; the kernel's own recovery of that state
+#       (iomapck-vm kernel-verdict) equals ours block for block.
 # SKIP (77) where the VM cannot run (no qemu, no network for the kernel package), with the
 # reason iomapck-vm gives.  IOMAPCK_VM_CACHE: a kernel/initramfs cache to reuse.
 . "$top_srcdir/tests/lib.sh"
@@ -122,4 +123,18 @@ case $before in *" to $seq),"*) ;; *) fail "the intact log does not recover tran
 case $after in
 *" to $((seq - 1))),"*) ;;
 *) fail "with its descriptor lost, recovery should stop before transaction $seq" ;;
+esac
+
+# the kernel's own recovery of that damaged state equals ours, block for block
+"$RP" --log "$T/nodesc.log" --check mark --limit "$commit" --replay "$T/nodesc.img" >/dev/null 2>&1 ||
+	fail "replay of the edited log"
+mark=$(sed -n 's/^mark //p' "$R/manifest.txt" | head -1)
+"$top_srcdir/vm/iomapck-vm" kernel-verdict --image "$T/nodesc.img" --config default \
+	--manifest "$R/manifest.txt" --mark "$mark" --replay "$RP" --out "$T/verdict" \
+	${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/kv.out" 2>&1
+line=$(grep '^compare-recovery' "$T/kv.out")
+echo "  the kernel's recovery of the edited state: $line"
+case $line in
+"compare-recovery (rc 0): "*" 0 differ "*) ;;
+*) cat "$T/kv.out"; fail "our recovery of the damaged journal is not the kernel's" ;;
 esac
