@@ -8,12 +8,15 @@
 #   vdc crashed   copy of vda after the dm-flakey drop_writes "crash"
 #   vdd recovered copy of vda after a read-only mount replayed the journal
 #   vde manifest  out: "iomapck-vm-manifest LEN\n" then LEN bytes of text
+#   vdf script    only with iomapck_script=1: in, "iomapck-vm-script NAME\n" then
+#                 the operations for "wl script" (NUL padded) instead of "wl run"
 #
 # Parameters come from the kernel command line:
 #   iomapck_seed=N iomapck_config=NAME iomapck_ops=N
 #   iomapck_mkfs=HEX iomapck_mount=HEX   (hex of the option strings; "-" = empty)
 #   iomapck_probe=1                      (accel probe: print and power off)
 #   iomapck_mode=verdict                 (kernel-verdict mode, below)
+#   iomapck_script=1                     (run the script on vdf, not the seeded workload)
 # Prints "@@ DONE" or "@@ FAIL <why>" and powers off.
 #
 # Kernel-verdict mode (iomapck_mode=verdict) has other disks:
@@ -43,7 +46,7 @@ unhex() {
 	printf '%b' "$(echo "$1" | sed 's/\(..\)/\\x\1/g')"
 }
 
-SEED=1 CONFIG=default OPS=400 MKFS_HEX=- MOUNT_HEX=- PROBE=0 MODE=record
+SEED=1 CONFIG=default OPS=400 MKFS_HEX=- MOUNT_HEX=- PROBE=0 MODE=record SCRIPT=0
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	iomapck_seed=*) SEED=${w#*=} ;;
@@ -53,6 +56,7 @@ for w in $(cat /proc/cmdline); do
 	iomapck_mount=*) MOUNT_HEX=${w#*=} ;;
 	iomapck_probe=*) PROBE=${w#*=} ;;
 	iomapck_mode=*) MODE=${w#*=} ;;
+	iomapck_script=*) SCRIPT=${w#*=} ;;
 	esac
 done
 MKFS_OPTS=$(unhex "$MKFS_HEX")
@@ -87,13 +91,12 @@ if [ "$MODE" = verdict ]; then
 	say "verdict: config $CONFIG mount [$MOUNT_OPTS]"
 	head -c 1048576 /dev/vdb | tr -d '\000' > /tmp/paths
 	[ "$(head -n1 /tmp/paths)" = iomapck-vm-paths ] || fail "paths disk has no header"
-	# 1. mount with the config's options (the kernel replays the journal and
-	#    releases orphans), umount, copy: the kernel's recovery, untouched by reads
-	if [ -n "$MOUNT_OPTS" ]; then
-		mount -t ext4 -o "$MOUNT_OPTS" /dev/vda /mnt || fail "verdict mount -o $MOUNT_OPTS"
-	else
-		mount -t ext4 /dev/vda /mnt || fail "verdict mount"
-	fi
+	# 1. mount read-only with the config's options: the kernel still replays the
+	#    journal and releases orphans (the device is writable), and writes nothing
+	#    else a read-write mount would (lazy init flags, new transactions); umount,
+	#    copy: the kernel's recovery, untouched by reads
+	mount -t ext4 -o "ro${MOUNT_OPTS:+,$MOUNT_OPTS}" /dev/vda /mnt ||
+		fail "verdict mount -o ro${MOUNT_OPTS:+,$MOUNT_OPTS}"
 	say "mounted: $(grep ' /mnt ' /proc/mounts)"
 	dmesg | grep -E 'EXT4-fs|JBD2|Quota' | sed 's/^/@@ dmesg: /'
 	umount /mnt || fail "verdict umount"
@@ -119,12 +122,27 @@ if [ "$MODE" = verdict ]; then
 	sleep 60
 fi
 
+LASTDISK=vde
+[ "$SCRIPT" = 1 ] && LASTDISK=vdf
 for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-	[ -b /dev/vde ] && break
+	[ -b /dev/$LASTDISK ] && break
 	sleep 0.25
 done
-[ -b /dev/vde ] || fail "virtio disks vda..vde did not appear"
-say "seed $SEED config $CONFIG ops $OPS mkfs [$MKFS_OPTS] mount [$MOUNT_OPTS]"
+[ -b /dev/$LASTDISK ] || fail "virtio disks vda..$LASTDISK did not appear"
+if [ "$SCRIPT" = 1 ]; then
+	head -c 1048576 /dev/vdf | tr -d '\000' > /tmp/script.disk
+	SNAME=$(head -n1 /tmp/script.disk)
+	case "$SNAME" in
+	"iomapck-vm-script "*) SNAME=$(basename "${SNAME#iomapck-vm-script }" | tr -cd 'A-Za-z0-9._-') ;;
+	*) fail "script disk has no header" ;;
+	esac
+	[ -n "$SNAME" ] || SNAME=script.ops
+	mkdir -p /tmp/script
+	tail -n +2 /tmp/script.disk > "/tmp/script/$SNAME"
+	say "script $SNAME ($(grep -cv '^[[:space:]]*\(#\|$\)' "/tmp/script/$SNAME") operation lines) config $CONFIG mkfs [$MKFS_OPTS] mount [$MOUNT_OPTS]"
+else
+	say "seed $SEED config $CONFIG ops $OPS mkfs [$MKFS_OPTS] mount [$MOUNT_OPTS]"
+fi
 
 # ---- phase 1: logged run ---------------------------------------------------
 SZ=$(blockdev --getsz /dev/vda)
@@ -139,7 +157,14 @@ else
 	mount -t ext4 /dev/mapper/lw /mnt || fail "mount"
 fi
 say "mounted: $(grep ' /mnt ' /proc/mounts)"
-wl run "$SEED" /mnt /tmp/manifest "$CONFIG" "$OPS" || fail "workload (wl exit $?)"
+if [ "$SCRIPT" = 1 ]; then
+	for d in /sys/fs/ext4/dm-*; do
+		[ -f "$d/extent_max_zeroout_kb" ] && say "${d##*/}: extent_max_zeroout_kb $(cat "$d/extent_max_zeroout_kb")"
+	done
+	wl script "/tmp/script/$SNAME" /mnt /tmp/manifest "$CONFIG" || fail "script (wl exit $?)"
+else
+	wl run "$SEED" /mnt /tmp/manifest "$CONFIG" "$OPS" || fail "workload (wl exit $?)"
+fi
 umount /mnt || fail "umount"
 dmsetup message lw 0 mark umount || fail "mark umount"
 cat /tmp/manifest.final >> /tmp/manifest
@@ -155,6 +180,7 @@ if [ -n "$MOUNT_OPTS" ]; then
 else
 	mount -t ext4 /dev/mapper/fl /mnt || fail "flakey mount"
 fi
+mkdir -p /mnt/d1 /mnt/d2 /mnt/d3	# wl lost writes there; a script may not have made them
 wl kept /mnt "$SEED" || fail "wl kept"
 dmsetup suspend --nolockfs fl || fail "suspend fl"
 dmsetup load fl --table "0 $SZ flakey /dev/vda 0 0 1000000 1 drop_writes" || fail "load drop_writes"

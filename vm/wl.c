@@ -16,6 +16,8 @@
  *
  * Usage:
  *	wl run SEED MNT MANIFEST CONFIG [NOPS]   the logged workload
+ *	wl script FILE MNT MANIFEST [CONFIG]     the operations listed in FILE
+ *	                                         (same model, marks, manifest)
  *	wl kept MNT SEED                         flakey phase: a synced file
  *	wl lost MNT SEED                         flakey phase: writes to lose
  *	wl flakey-check MNT SEED                 kept intact, lost absent?
@@ -74,6 +76,7 @@ static struct {
 	FILE *manifest;
 	unsigned nmarks, nops, opno, next_id, mismatches;
 	unsigned skipped, skip_shown;
+	unsigned dir_pending;	/* script mode: dirs made but not yet durable in / */
 	int ctl_fd;
 	const char *dm_name;
 	int nomark;
@@ -267,20 +270,27 @@ static void list_file(FILE *out, const struct wfile *f)
 		fnv1a64(f->data, f->size));
 }
 
-static void sync_point(const char *kind)
+/* a dm-log-writes mark and its manifest section: the files durable now */
+static void emit_mark(const char *name)
 {
-	char name[32];
-
-	snprintf(name, sizeof(name), "%s-%u", kind, ++W.nmarks);
 	place_mark(name);
 	trace(NULL, "mark %s", name);
 	fprintf(W.manifest, "mark %s\n", name);
 	for (int i = 0; i < NSLOTS; i++) {
 		struct wfile *f = &W.f[i];
-		if (f->used && !f->unlinked && !f->dirty && !f->name_pending && !f->bad)
+		if (f->used && !f->unlinked && !f->dirty && !f->name_pending && !f->bad &&
+		    !(W.dir_pending & (1u << f->dir)))
 			list_file(W.manifest, f);
 	}
 	fflush(W.manifest);
+}
+
+static void sync_point(const char *kind)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "%s-%u", kind, ++W.nmarks);
+	emit_mark(name);
 }
 
 static void skip(const char *op, const struct wfile *f, int err)
@@ -540,6 +550,8 @@ static void fsync_dir(int dir)
 	close(fd);
 	for (int i = 0; i < NSLOTS; i++)
 		W.f[i].name_pending &= ~(1u << dir);
+	if (dir == 0)
+		W.dir_pending = 0;	/* the entries of d1..d3 are durable now */
 	trace(NULL, "fsync dir %s", p);
 	sync_point("dirsync");
 }
@@ -694,6 +706,21 @@ static void write_final(const char *path)
 	fclose(out);
 }
 
+static void close_all(void)
+{
+	for (int i = 0; i < NSLOTS; i++) {	/* close; verify the final contents */
+		struct wfile *f = &W.f[i];
+		if (!f->used)
+			continue;
+		if (!ensure_open(f))
+			verify(f);
+		if (f->unlinked)
+			free_slot(f);
+		else
+			op_close(f);
+	}
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	char final[300];
@@ -712,23 +739,373 @@ static int cmd_run(int argc, char **argv)
 	setup_dirs();
 	for (W.opno = 1; W.opno <= W.nops; W.opno++)
 		one_op();
-	for (int i = 0; i < NSLOTS; i++) {	/* close; verify the final contents */
-		struct wfile *f = &W.f[i];
-		if (!f->used)
-			continue;
-		if (!ensure_open(f))
-			verify(f);
-		if (f->unlinked)
-			free_slot(f);
-		else
-			op_close(f);
-	}
+	close_all();
 	fclose(W.manifest);
 	snprintf(final, sizeof(final), "%s.final", argv[4]);
 	write_final(final);
 	printf("@@ wl: seed %" PRIu64 ", %u ops, %u marks, %u skipped, %u model mismatches\n",
 	       W.seed, W.nops, W.nmarks, W.skipped, W.mismatches);
 	return 0;	/* mismatches are reported; the host counts them */
+}
+
+/* ---- scripted mode ------------------------------------------------------- */
+/*
+ * wl script FILE MNT MANIFEST [CONFIG]: the operations of FILE, one a line, on
+ * the same model, with the same marks and manifest as "wl run".  "#" starts a
+ * comment.  Numbers are bytes (0x.. allowed; suffix k = KiB, m = MiB).  PATH is
+ * /NAME or /dK/NAME (K = 1..3), DIR is / or /dK.  Any failing call is fatal.
+ *
+ *	create PATH                  open(O_CREAT|O_EXCL); durable after fsync + fsyncdir
+ *	write PATH OFF LEN SEED      buffered pwrite of seeded content
+ *	dwrite PATH OFF LEN SEED     O_DIRECT pwrite (OFF, LEN multiples of 4096)
+ *	fsync PATH / fdatasync PATH  then mark fsync-N / fdatasync-N
+ *	fsyncdir DIR                 then mark dirsync-N
+ *	mkdir DIR                    /dK; its entry is durable after "fsyncdir /"
+ *	falloc PATH OFF LEN [keep]   fallocate mode 0 (or FALLOC_FL_KEEP_SIZE)
+ *	zero_range PATH OFF LEN [keep]   FALLOC_FL_ZERO_RANGE (| KEEP_SIZE)
+ *	punch PATH OFF LEN           FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE
+ *	truncate PATH SIZE           ftruncate
+ *	rename PATH NEWPATH          rename (replaces NEWPATH if it exists)
+ *	unlink PATH                  unlink and close
+ *	close PATH                   close (later ops reopen it)
+ *	sync                         sync(), then mark sync-N (everything durable)
+ *	mark NAME                    a mark (and manifest section) named NAME
+ *	sleep SECONDS                sleep
+ */
+static const char *script_name;
+static unsigned script_line;
+
+static void sdie(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "wl: fatal: %s:%u: ", script_name, script_line);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	exit(2);
+}
+
+static uint64_t snum(const char *s)
+{
+	char *end;
+	uint64_t v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (errno || end == s || *end || s[0] == '-')
+		sdie("bad number '%s'", s);
+	return v;
+}
+
+static int sdir(const char *p)
+{
+	if (!strcmp(p, "/"))
+		return 0;
+	if (p[0] == '/' && p[1] == 'd' && p[2] >= '1' && p[2] < '0' + NDIRS && !p[3])
+		return p[2] - '0';
+	sdie("'%s' is not / or /d1../d%d", p, NDIRS - 1);
+	return -1;
+}
+
+static void spath(const char *p, int *dir, char *name, size_t n)
+{
+	const char *s = p + 1;
+
+	*dir = 0;
+	if (p[0] != '/')
+		sdie("'%s' does not start with /", p);
+	if (s[0] == 'd' && s[1] >= '1' && s[1] < '0' + NDIRS && s[2] == '/') {
+		*dir = s[1] - '0';
+		s += 3;
+	}
+	if (!*s || strchr(s, '/') || strlen(s) >= n)
+		sdie("'%s' is not /NAME or /dK/NAME", p);
+	snprintf(name, n, "%s", s);
+}
+
+/* the open model file at PATH */
+static struct wfile *sfile(const char *p)
+{
+	char name[32];
+	struct wfile *f;
+	int dir;
+
+	spath(p, &dir, name, sizeof(name));
+	if (!(f = by_name(dir, name)))
+		sdie("%s was not created by this script", p);
+	if (ensure_open(f))
+		sdie("open %s: %s", p, strerror(errno));
+	return f;
+}
+
+static void srange(uint64_t pos, uint64_t len)
+{
+	if (pos > MAX_SIZE || len > MAX_SIZE - pos)
+		sdie("range %" PRIu64 "+%" PRIu64 " beyond the model's %u bytes", pos, len,
+		     MAX_SIZE);
+}
+
+static void s_create(const char *p)
+{
+	struct wfile *f = NULL;
+	char name[32], ap[160];
+	int dir;
+
+	spath(p, &dir, name, sizeof(name));
+	if (by_name(dir, name))
+		sdie("%s exists", p);
+	for (int i = 0; i < NSLOTS && !f; i++)
+		if (!W.f[i].used)
+			f = &W.f[i];
+	if (!f)
+		sdie("more than %d files", NSLOTS);
+	f->id = W.next_id++;
+	f->dir = dir;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	abs_path(f, ap, sizeof(ap));
+	f->fd = open(ap, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (f->fd < 0)
+		sdie("create %s: %s", ap, strerror(errno));
+	if (!(f->data = calloc(1, MAX_SIZE + MAX_LEN)))
+		die("out of memory");
+	f->used = 1;
+	f->dirty = 1;
+	f->name_pending = 1u << f->dir;
+	trace(f, "create");
+}
+
+static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, int direct)
+{
+	uint64_t key = content_key(f->id, (unsigned)seed) ^ mix64(seed);
+	char ap[160];
+	ssize_t n;
+	int fd = f->fd;
+
+	srange(pos, len);
+	if (direct) {
+		if (pos % DIO_ALIGN || len % DIO_ALIGN)
+			sdie("dwrite wants OFF and LEN multiples of %u", DIO_ALIGN);
+		abs_path(f, ap, sizeof(ap));
+		if ((fd = open(ap, O_RDWR | O_DIRECT | O_CLOEXEC)) < 0)
+			sdie("open O_DIRECT %s: %s", ap, strerror(errno));
+	}
+	fill(W.buf, key, pos, len);
+	n = pwrite(fd, W.buf, len, pos);
+	trace(f, "%spwrite %" PRIu64 "+%" PRIu64 " seed %" PRIu64 " = %zd",
+	      direct ? "O_DIRECT " : "", pos, len, seed, n);
+	if (direct)
+		close(fd);
+	if (n != (ssize_t)len)
+		sdie("pwrite: %s", n < 0 ? strerror(errno) : "short write");
+	f->dirty = 1;
+	model_write(f, pos, len, key);
+}
+
+static void s_fallocate(struct wfile *f, int mode, uint64_t pos, uint64_t len)
+{
+	srange(pos, len);
+	trace(f, "fallocate mode %#x %" PRIu64 "+%" PRIu64 " (size %" PRIu64 ")", mode, pos,
+	      len, f->size);
+	if (fallocate(f->fd, mode, pos, len))
+		sdie("fallocate mode %#x: %s", mode, strerror(errno));
+	f->dirty = 1;
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		uint64_t end = pos + len < f->size ? pos + len : f->size;
+		if (pos < end)
+			memset(f->data + pos, 0, end - pos);
+	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && pos + len > f->size)
+		model_size(f, pos + len);
+}
+
+static void s_fsync(struct wfile *f, int data)
+{
+	if (data ? fdatasync(f->fd) : fsync(f->fd))
+		sdie("%s: %s", data ? "fdatasync" : "fsync", strerror(errno));
+	verify(f);
+	f->dirty = 0;
+	trace(f, "%s (size %" PRIu64 ")", data ? "fdatasync" : "fsync", f->size);
+	sync_point(data ? "fdatasync" : "fsync");
+}
+
+static void s_rename(struct wfile *f, const char *to_path)
+{
+	char from[160], to[160], name[32];
+	struct wfile *old;
+	int dir;
+
+	spath(to_path, &dir, name, sizeof(name));
+	old = by_name(dir, name);
+	if (old == f)
+		sdie("rename onto itself");
+	abs_path(f, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s%s", W.mnt, to_path);
+	if (rename(from, to))
+		sdie("rename %s %s: %s", from, to, strerror(errno));
+	if (old) {
+		old->unlinked = 1;
+		free_slot(old);
+	}
+	trace(f, "rename to %s%s", to_path, old ? " (replacing)" : "");
+	f->name_pending |= (1u << f->dir) | (1u << dir);
+	f->dir = dir;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+}
+
+static void s_sync(void)
+{
+	sync();
+	for (int i = 0; i < NSLOTS; i++) {
+		struct wfile *f = &W.f[i];
+		if (!f->used || f->unlinked)
+			continue;
+		if (f->fd >= 0)
+			verify(f);
+		f->dirty = 0;
+		f->name_pending = 0;
+	}
+	W.dir_pending = 0;
+	trace(NULL, "sync");
+	sync_point("sync");
+}
+
+static void script_op(int n, char **a)
+{
+	const char *op = a[0];
+	struct wfile *f;
+	int keep;
+
+#define NARGS(lo, hi) do { if (n < (lo) || n > (hi)) sdie("%s: wrong number of arguments", op); } while (0)
+	keep = n > 1 && !strcmp(a[n - 1], "keep");
+	if (!strcmp(op, "create")) {
+		NARGS(2, 2);
+		s_create(a[1]);
+	} else if (!strcmp(op, "write") || !strcmp(op, "dwrite")) {
+		NARGS(5, 5);
+		s_write(sfile(a[1]), snum(a[2]), snum(a[3]), snum(a[4]), op[0] == 'd');
+	} else if (!strcmp(op, "fsync") || !strcmp(op, "fdatasync")) {
+		NARGS(2, 2);
+		s_fsync(sfile(a[1]), op[1] == 'd');
+	} else if (!strcmp(op, "fsyncdir")) {
+		NARGS(2, 2);
+		fsync_dir(sdir(a[1]));
+	} else if (!strcmp(op, "mkdir")) {
+		char p[160];
+		int d;
+
+		NARGS(2, 2);
+		if (!(d = sdir(a[1])))
+			sdie("mkdir /");
+		dir_path(d, p, sizeof(p));
+		if (mkdir(p, 0755))
+			sdie("mkdir %s: %s", p, strerror(errno));
+		W.dir_pending |= 1u << d;
+		trace(NULL, "mkdir %s", a[1]);
+	} else if (!strcmp(op, "falloc") || !strcmp(op, "zero_range")) {
+		NARGS(4 + keep, 4 + keep);
+		f = sfile(a[1]);
+		s_fallocate(f, (op[0] == 'z' ? FALLOC_FL_ZERO_RANGE : 0) |
+			    (keep ? FALLOC_FL_KEEP_SIZE : 0), snum(a[2]), snum(a[3]));
+	} else if (!strcmp(op, "punch")) {
+		NARGS(4, 4);
+		f = sfile(a[1]);
+		s_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, snum(a[2]), snum(a[3]));
+	} else if (!strcmp(op, "truncate")) {
+		uint64_t size;
+
+		NARGS(3, 3);
+		f = sfile(a[1]);
+		size = snum(a[2]);
+		srange(size, 0);
+		trace(f, "ftruncate %" PRIu64 " (size %" PRIu64 ")", size, f->size);
+		if (ftruncate(f->fd, size))
+			sdie("ftruncate: %s", strerror(errno));
+		f->dirty = 1;
+		model_size(f, size);
+	} else if (!strcmp(op, "rename")) {
+		NARGS(3, 3);
+		s_rename(sfile(a[1]), a[2]);
+	} else if (!strcmp(op, "unlink")) {
+		char p[160];
+
+		NARGS(2, 2);
+		f = sfile(a[1]);
+		abs_path(f, p, sizeof(p));
+		if (unlink(p))
+			sdie("unlink %s: %s", p, strerror(errno));
+		trace(f, "unlink");
+		free_slot(f);
+	} else if (!strcmp(op, "close")) {
+		NARGS(2, 2);
+		op_close(sfile(a[1]));
+	} else if (!strcmp(op, "sync")) {
+		NARGS(1, 1);
+		s_sync();
+	} else if (!strcmp(op, "mark")) {
+		NARGS(2, 2);
+		if (strlen(a[1]) > 60)
+			sdie("mark name too long");
+		emit_mark(a[1]);
+	} else if (!strcmp(op, "sleep")) {
+		NARGS(2, 2);
+		trace(NULL, "sleep %s", a[1]);
+		sleep((unsigned)snum(a[1]));
+	} else {
+		sdie("unknown operation '%s'", op);
+	}
+#undef NARGS
+}
+
+static int cmd_script(int argc, char **argv)
+{
+	char line[512], final[300], *a[8], *t, *save;
+	FILE *in;
+	int n;
+
+	if (argc < 5)
+		die("usage: wl script FILE MNT MANIFEST [CONFIG]");
+	script_name = argv[2];
+	if (!(in = fopen(script_name, "r")))
+		die("%s: %s", script_name, strerror(errno));
+	W.mnt = argv[3];
+	W.manifest = fopen(argv[4], "w");
+	if (!W.manifest)
+		die("%s: %s", argv[4], strerror(errno));
+	t = strrchr(script_name, '/');
+	fprintf(W.manifest, "# iomapck-vm manifest v1 script=%s config=%s\n",
+		t ? t + 1 : script_name, argc > 5 ? argv[5] : "-");
+	for (int i = 0; i < NSLOTS; i++)
+		W.f[i].fd = -1;
+	trace_on = 1;
+	while (fgets(line, sizeof(line), in)) {
+		script_line++;
+		if ((t = strchr(line, '#')))
+			*t = 0;
+		n = 0;
+		for (t = strtok_r(line, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+			if (n == 8)
+				sdie("too many words");
+			a[n++] = t;
+		}
+		if (!n)
+			continue;
+		W.opno++;
+		script_op(n, a);
+	}
+	fclose(in);
+	close_all();
+	fclose(W.manifest);
+	snprintf(final, sizeof(final), "%s.final", argv[4]);
+	write_final(final);
+	printf("@@ wl: script %s, %u ops, %u marks, %u model mismatches\n", script_name, W.opno,
+	       W.nmarks, W.mismatches);
+	return 0;
 }
 
 /* ---- flakey phase -------------------------------------------------------- */
@@ -872,7 +1249,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGXFSZ, SIG_IGN);
 	if (argc < 3)
-		die("usage: wl run|kept|lost|flakey-check|copy|hash ...");
+		die("usage: wl run|script|kept|lost|flakey-check|copy|hash ...");
 	W.dm_name = (e = getenv("WL_DM_NAME")) ? e : "lw";
 	W.nomark = (e = getenv("WL_NOMARK")) && *e == '1';
 	trace_on = (e = getenv("WL_TRACE")) && *e == '1';
@@ -883,6 +1260,8 @@ int main(int argc, char **argv)
 		return cmd_copy(argv[2], argv[3]);
 	if (!strcmp(argv[1], "hash"))
 		return cmd_hash(argc, argv);
+	if (!strcmp(argv[1], "script"))
+		return cmd_script(argc, argv);
 	if (!strcmp(argv[1], "run")) {
 		W.seed = strtoull(argv[2], NULL, 0);
 		W.rng = mix64(W.seed ^ 0x6a736677736872ULL);
