@@ -25,6 +25,7 @@ struct dev {
 	struct ick_logdev *ld;
 	struct ick_log *log;
 	char *path;               /* the base image (or a sparse zero file we made) */
+	const char *logpath;      /* the log (an output must not be it either) */
 	int made;
 	unsigned char *buf;
 	int out_fd;               /* --fsck: the replay target, kept in step entry by entry */
@@ -92,6 +93,7 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 		d->made = 1;
 	}
 	d->log = log;
+	d->logpath = o->log;
 	{
 		struct stat st;
 		if (stat(d->path, &st))
@@ -182,6 +184,13 @@ static errcode_t run_fsck(const struct ick_sweep_opts *o, struct dev *d, struct 
 	return 0;
 }
 
+/* The stale tracker learns from a state only as a mount would see it: not from the raw
+ * image of a journal that could not be recovered. */
+static int learnable(const struct ick_image *img)
+{
+	return !img->needs_recovery || img->recovered;
+}
+
 static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			     struct ick_sweep_point *p, struct ick_sweep_stats *st)
 {
@@ -199,8 +208,10 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 		st->no_fs++;
 		return 0;
 	}
-	if (err)
+	if (err) {
+		ick_image_close(img); /* a refused file system comes back with its reason */
 		return err;
+	}
 	if (d->trk) {
 		struct ick_check_opts co = { 0 };
 		struct judge j = { d, img };
@@ -209,7 +220,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			co = *o->copts;
 		co.stale_judge = judge_block;
 		co.stale_priv = &j;
-		if (!d->reordered)
+		if (!d->reordered && learnable(img))
 			err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off);
 		if (!err)
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
@@ -234,9 +245,11 @@ static errcode_t track_only(struct dev *d, uint64_t entry)
 	errcode_t err;
 
 	ick_logdev_io_attach(d->ld);
-	if (ick_view_open(d->path, &vo, NULL, &img))
-		return 0; /* not a file system (yet), or unreadable: the checking shard says so */
-	err = ick_stale_log_update(d->trk, img->fs, entry, d->off);
+	if (ick_view_open(d->path, &vo, NULL, &img)) {
+		ick_image_close(img);
+		return 0; /* not a file system (yet), or refused: the checking shard says so */
+	}
+	err = learnable(img) ? ick_stale_log_update(d->trk, img->fs, entry, d->off) : 0;
 	ick_image_close(img);
 	return err;
 }
@@ -250,6 +263,7 @@ static errcode_t build_without(const struct ick_sweep_opts *o, struct dev *d, ui
 	struct ick_log *log;
 	struct ick_log_entry e;
 	size_t k = 0;
+	int reached = 0;
 	errcode_t err;
 
 	if ((err = ick_log_open(o->log, &log))) {
@@ -260,6 +274,7 @@ static errcode_t build_without(const struct ick_sweep_opts *o, struct dev *d, ui
 	if ((err = ick_logdev_new(d->path, ick_log_fd(d->log), ick_log_sectorsize(log), out)))
 		goto done;
 	while (!(err = ick_log_next(log, &e)) && e.index <= upto) {
+		reached = e.index == upto;
 		if (k < ndrop && drop[k] == e.index) {
 			k++;
 			continue;
@@ -267,7 +282,9 @@ static errcode_t build_without(const struct ick_sweep_opts *o, struct dev *d, ui
 		if ((err = ick_logdev_apply(*out, &e)))
 			break;
 	}
-	if (err == ICK_ET_LOG_END || (!err && e.index > upto))
+	/* the log ending (or damaged) past @upto does not concern this state */
+	if (err == ICK_ET_LOG_END || (!err && e.index > upto) ||
+	    (err == ICK_ET_LOG_CORRUPT && reached))
 		err = 0;
 	if (err) {
 		ick_logdev_free(*out);
@@ -385,7 +402,7 @@ static errcode_t write_out(struct dev *d, const char *out)
 	ssize_t n;
 	int in, fd;
 
-	if (!strcmp(out, d->path))
+	if (!strcmp(out, d->path) || ick_same_file(out, d->path) || ick_same_file(out, d->logpath))
 		return EEXIST;
 	if ((in = open(d->path, O_RDONLY)) < 0)
 		return errno;

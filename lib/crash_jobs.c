@@ -219,27 +219,33 @@ static int by_point(const void *a, const void *b)
 }
 
 /* The records in point order, as the sequential sweep would have delivered them. */
+/*
+ * The records in point order, as the sequential sweep would have delivered them.  A worker
+ * that failed (*@werr, at its entry @wend: it had applied entries up to there) ends the
+ * sweep there: the points before it are delivered, then its error is returned, unless a
+ * failing point before it ends the sweep first (as it would have sequentially).
+ */
 static errcode_t deliver(const struct ick_sweep_opts *o, struct jobs_in *in, unsigned jobs,
-			 ick_sweep_fn on_point, void *priv, struct ick_sweep_stats *st)
+			 errcode_t werr, uint64_t wend, ick_sweep_fn on_point, void *priv,
+			 struct ick_sweep_stats *st)
 {
 	errcode_t err = 0;
-	size_t i;
+	int stopped = 0;
 
-	qsort(in->r, in->nr, sizeof(*in->r), by_point);
+	if (in->nr)
+		qsort(in->r, in->nr, sizeof(*in->r), by_point);
 	for (unsigned j = 0; j < jobs; j++) {
 		if (in->st[j].entries > st->entries)
 			st->entries = in->st[j].entries;
 		if (in->st[j].points > st->points)
 			st->points = in->st[j].points;
-		if (in->st[j].truncated && !st->truncated) {
-			st->truncated = 1;
-			memcpy(st->why, in->st[j].why, sizeof(st->why));
-		}
 	}
-	for (i = 0; i < in->nr && !err; i++) {
+	for (size_t i = 0; i < in->nr && !err; i++) {
 		struct rec *r = &in->r[i];
 		int bad = ick_report_exit_bits(&r->rep) || r->p.fsck_status;
 
+		if (werr && r->p.entry > wend)
+			break;
 		/* records moved (realloc, sort): their inner pointers are set here */
 		r->p.rep = &r->rep;
 		r->p.mark = r->mark;
@@ -250,7 +256,7 @@ static errcode_t deliver(const struct ick_sweep_opts *o, struct jobs_in *in, uns
 		else
 			st->checked++;
 		st->reordered += r->p.ndropped > 0;
-		st->manifest_marks += r->p.manifest && !r->p.ndropped;
+		st->manifest_marks += r->p.manifest && !r->p.ndropped && !r->p.no_fs;
 		err = on_point(priv, &r->p);
 		if (!err && bad) {
 			st->failing_points++;
@@ -259,11 +265,20 @@ static errcode_t deliver(const struct ick_sweep_opts *o, struct jobs_in *in, uns
 				/* the sequential sweep ends here: its counts stop here too */
 				st->points = r->p.point + 1;
 				st->entries = r->p.entry + 1;
+				stopped = 1;
 				break;
 			}
 		}
 	}
-	return err;
+	if (err || stopped)
+		return err;
+	/* the log's damage, as the sequential sweep would have reached it */
+	for (unsigned j = 0; j < jobs && !werr; j++)
+		if (in->st[j].truncated && !st->truncated) {
+			st->truncated = 1;
+			memcpy(st->why, in->st[j].why, sizeof(st->why));
+		}
+	return werr;
 }
 
 errcode_t ick_sweep_jobs(const struct ick_sweep_opts *o, unsigned jobs, ick_sweep_fn on_point,
@@ -277,7 +292,8 @@ errcode_t ick_sweep_jobs(const struct ick_sweep_opts *o, unsigned jobs, ick_swee
 
 	memset(st, 0, sizeof(*st));
 	memset(&in, 0, sizeof(in));
-	if (jobs < 2 || jobs > MAX_JOBS || o->fsck_cmd || o->replay_out || o->drop_after)
+	if (jobs < 2 || jobs > MAX_JOBS || o->fsck_cmd || o->replay_out || o->drop_after ||
+	    o->nshards > UINT64_MAX / jobs)
 		return EINVAL;
 	fflush(NULL);
 	for (; started < jobs; started++) {
@@ -303,15 +319,22 @@ errcode_t ick_sweep_jobs(const struct ick_sweep_opts *o, unsigned jobs, ick_swee
 			err = EIO;
 		if (!err)
 			err = read_worker(f[j], o->log, j, &in);
-		if (!err && in.err[j])
-			err = in.err[j];
 	}
 	if (!err) {
-		err = deliver(o, &in, jobs, on_point, priv, st);
-	} else {
+		/* the earliest worker failure, if any: where the sequential sweep would fail */
+		errcode_t werr = 0;
+		uint64_t wend = 0;
+
 		for (unsigned j = 0; j < started; j++)
-			if (in.st[j].why[0] && !st->why[0])
+			if (in.err[j] && (!werr || in.st[j].entries < wend + 1)) {
+				werr = in.err[j];
+				wend = in.st[j].entries ? in.st[j].entries - 1 : 0;
 				memcpy(st->why, in.st[j].why, sizeof(st->why));
+			}
+		err = deliver(o, &in, jobs, werr, wend, on_point, priv, st);
+		/* a reason stays only for the failure or the damage the sweep reached */
+		if (!st->truncated && (!err || err != werr))
+			st->why[0] = 0;
 	}
 	for (size_t i = 0; i < in.nr; i++)
 		rec_free(&in.r[i]);

@@ -285,14 +285,8 @@ static int source(const struct ick_logdev *d, uint64_t s, uint64_t *lo)
 
 uint64_t ick_logdev_written_at(const struct ick_logdev *d, uint64_t sector, uint64_t n)
 {
-	uint64_t oldest = UINT64_MAX, lo, lo2;
+	uint64_t oldest = UINT64_MAX, lo;
 
-	/* The usual case, one write covering the range: its first and last sectors are that
-	 * write's, so every sector between holds it or a newer write (never an older one), and
-	 * the oldest is the first.  (A later discard of only a middle sector is not seen.) */
-	if (n > 2 && source(d, sector, &lo) == 1 && source(d, sector + n - 1, &lo2) == 1 &&
-	    lo2 == lo + (n - 1) * d->ss)
-		return lo;
 	for (uint64_t i = 0; i < n; i++) {
 		if (source(d, sector + i, &lo) != 1)
 			return 0;

@@ -6,6 +6,10 @@
  * distinct sector written, at most twice over in the hash table: at most 1/16 of the log's
  * size for 512-byte sectors, whatever the log writes; one 24-byte range per discard.
  *
+ * The base and the log are read through read-only mappings when they are regular files
+ * (a file truncated by someone else while the sweep runs then ends it with SIGBUS, as
+ * for any reader that maps its input); otherwise with pread.
+ *
  * ick_logdev_io_manager serves a logdev read-only to libext2fs (view.c stacks journal
  * recovery on top of it); the logdev it serves is the one last attached.
  */

@@ -251,7 +251,7 @@ errcode_t ick_log_next(struct ick_log *log, struct ick_log_entry *e)
 			e->data_bytes = e->nr_sectors * ss;
 		}
 	}
-	if (e->sector > UINT64_MAX / ss - e->nr_sectors)
+	if (e->nr_sectors > UINT64_MAX / ss || e->sector > UINT64_MAX / ss - e->nr_sectors)
 		return corrupt(log, "sector range overflows");
 	e->data_off = log->pos + ss;
 	log->pos += ss + e->data_bytes;

@@ -14,7 +14,7 @@
 #include "manifest.h"
 
 struct mfile { char *path; uint64_t size, hash; };
-struct mmark { char *name; size_t first, n; };
+struct mmark { char *name; size_t first, n, line; };
 
 struct ick_manifest {
 	char *text;                 /* the file, NUL-terminated lines; names point into it */
@@ -47,44 +47,72 @@ void ick_manifest_free(struct ick_manifest *m)
 	free(m);
 }
 
-/* The whole file, NUL-terminated; a NUL inside is refused (it would hide the rest). */
-static errcode_t slurp(const char *path, char **out)
+/* The whole file (a pipe too: read to its end), NUL-terminated, at most
+ * ICK_MANIFEST_MAX_BYTES; a NUL inside is refused (it would hide the rest): *@nul is then
+ * the line it is on. */
+static errcode_t slurp(const char *path, char **out, size_t *nul)
 {
-	struct stat st;
+	size_t len = 0, cap = 65536;
 	errcode_t err = 0;
-	char *buf;
+	char *buf = malloc(cap + 1), *z;
 	int fd = open(path, O_RDONLY);
 
-	if (fd < 0)
-		return errno;
-	if (fstat(fd, &st)) {
-		err = errno;
-	} else if (st.st_size > ICK_MANIFEST_MAX_BYTES) {
-		err = EFBIG;
-	} else if (!(buf = malloc((size_t)st.st_size + 1))) {
-		err = ENOMEM;
-	} else {
-		ssize_t n = read(fd, buf, (size_t)st.st_size);
-		if (n != st.st_size) {
-			err = n < 0 ? errno : EIO;
-			free(buf);
-		} else if (memchr(buf, 0, (size_t)n)) {
-			err = ICK_ET_MANIFEST;
-			free(buf);
-		} else {
-			buf[n] = 0;
-			*out = buf;
-		}
+	if (fd < 0 || !buf) {
+		err = fd < 0 ? errno : ENOMEM;
+		goto fail;
 	}
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= ICK_MANIFEST_MAX_BYTES) {
+				err = EFBIG;
+				goto fail;
+			}
+			cap *= 2;
+			if (!(nb = realloc(buf, cap + 1))) {
+				err = ENOMEM;
+				goto fail;
+			}
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno;
+			goto fail;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+	}
+	if ((z = memchr(buf, 0, len))) {
+		*nul = 1;
+		for (char *c = buf; c < z; c++)
+			*nul += *c == '\n';
+		err = ICK_ET_MANIFEST;
+		goto fail;
+	}
+	buf[len] = 0;
 	close(fd);
+	*out = buf;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
 	return err;
 }
 
+/* Digits only (no sign, space or 0x): strtoull alone accepts more. */
 static int parse_u64(const char *s, int base, uint64_t *v)
 {
 	char *end;
 
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!*s || strspn(s, base == 16 ? "0123456789abcdefABCDEF" : "0123456789") != strlen(s))
 		return -1;
 	errno = 0;
 	*v = strtoull(s, &end, base);
@@ -128,8 +156,8 @@ static int by_name(const void *a, const void *b)
 }
 
 /* One line; *why is set on a syntax error. */
-static errcode_t parse_line(struct ick_manifest *m, char *line, size_t *capm, size_t *capf,
-			    const char **why)
+static errcode_t parse_line(struct ick_manifest *m, char *line, size_t lineno, size_t *capm,
+			    size_t *capf, const char **why)
 {
 	char *f[5];
 	int n = fields(line, f, 4);
@@ -138,7 +166,7 @@ static errcode_t parse_line(struct ick_manifest *m, char *line, size_t *capm, si
 	if (n == 2 && !strcmp(f[0], "mark")) {
 		if ((err = grow((void **)&m->marks, capm, m->nmarks, sizeof(*m->marks))))
 			return err;
-		m->marks[m->nmarks++] = (struct mmark){ f[1], m->nfiles, 0 };
+		m->marks[m->nmarks++] = (struct mmark){ f[1], m->nfiles, 0, lineno };
 		return 0;
 	}
 	if (n == 4 && !strcmp(f[0], "file")) {
@@ -165,7 +193,7 @@ static errcode_t parse_line(struct ick_manifest *m, char *line, size_t *capm, si
 	return 0;
 }
 
-static errcode_t index_marks(struct ick_manifest *m, const char **why)
+static errcode_t index_marks(struct ick_manifest *m, const char **why, size_t *line)
 {
 	if (!m->nmarks)
 		return 0;
@@ -176,8 +204,13 @@ static errcode_t index_marks(struct ick_manifest *m, const char **why)
 	sort_m = m;
 	qsort(m->order, m->nmarks, sizeof(*m->order), by_name);
 	for (size_t i = 1; i < m->nmarks; i++)
-		if (!strcmp(m->marks[m->order[i]].name, m->marks[m->order[i - 1]].name))
+		if (!strcmp(m->marks[m->order[i]].name, m->marks[m->order[i - 1]].name)) {
+			size_t a = m->marks[m->order[i]].line, b = m->marks[m->order[i - 1]].line;
+
 			*why = "a mark named twice";
+			if (!*line || (a > b ? a : b) < *line)
+				*line = a > b ? a : b; /* the second naming */
+		}
 	return 0;
 }
 
@@ -194,9 +227,9 @@ errcode_t ick_manifest_load(const char *path, struct ick_manifest **out, char *w
 		why[0] = 0;
 	if (!(m = calloc(1, sizeof(*m))))
 		return ENOMEM;
-	if ((err = slurp(path, &m->text))) {
+	if ((err = slurp(path, &m->text, &lineno))) {
 		if (err == ICK_ET_MANIFEST)
-			snprintf(why, whylen, "a NUL byte in the file");
+			snprintf(why, whylen, "line %zu: a NUL byte", lineno);
 		goto fail;
 	}
 	for (line = m->text; *line && !bad; line = next) {
@@ -209,11 +242,19 @@ errcode_t ick_manifest_load(const char *path, struct ick_manifest **out, char *w
 			line[len - 1] = 0;
 		if (!line[0] || line[0] == '#')
 			continue;
-		if ((err = parse_line(m, line, &capm, &capf, &bad)))
+		if ((err = parse_line(m, line, lineno, &capm, &capf, &bad)))
 			goto fail;
 	}
-	if (!bad && (err = index_marks(m, &bad)))
-		goto fail;
+	if (!bad) {
+		size_t dup = 0;
+
+		if ((err = index_marks(m, &bad, &dup)))
+			goto fail;
+		if (bad)
+			lineno = dup;
+		else if (!m->nmarks)
+			bad = "no mark (an empty manifest checks nothing)";
+	}
 	if (bad) {
 		snprintf(why, whylen, "line %zu: %s", lineno, bad);
 		err = ICK_ET_MANIFEST;

@@ -162,19 +162,18 @@ errcode_t ick_recovery_compare(const char *crashed, const char *recovered, struc
 	memset(out, 0, sizeof(*out));
 	if ((err = ick_image_open(crashed, 0, NULL, &raw)))
 		goto done;
-	if (!raw->needs_recovery)
-		goto done;
 	c.bs = raw->fs->blocksize;
 	c.skip[0] = raw->fs->blocksize == 1024 ? 1 : 0;
 	c.skip[1] = journal_sb(raw->fs);
+	/* nothing to replay (an empty overlay) still leaves the other direction to compare */
 	if ((err = ick_overlay_new(c.bs, &ov)) ||
-	    (err = ick_journal_recover(raw->fs, NULL, ov, &out->journal)))
+	    (raw->needs_recovery && (err = ick_journal_recover(raw->fs, NULL, ov, &out->journal))))
 		goto done;
 	if ((err = ick_image_open(recovered, 0, NULL, &c.kernel)))
 		goto done;
 	if (c.kernel->fs->blocksize != c.bs ||
 	    ext2fs_blocks_count(c.kernel->fs->super) != ext2fs_blocks_count(raw->fs->super)) {
-		err = ICK_ET_BAD_GEOMETRY;
+		err = ICK_ET_GEOMETRY_DIFFERS;
 		goto done;
 	}
 	/* our full view, for blocks the kernel's orphan release changed after the replay */

@@ -10,6 +10,10 @@
 #include "stale_log.h"
 
 #define UNKNOWN UINT32_MAX
+/* Free when the tracker first saw the file system: an allocation may have been in flight
+ * there (its data already written, its commit still to come), so only a block with no
+ * write at all in the log is known to hold no data of its own. */
+#define FIRST (UINT32_MAX - 1)
 /* The previous state is one bit per block; past this the tracker stays off (no claims). */
 #define PREV_BYTES_MAX (1ull << 30)
 
@@ -20,7 +24,7 @@ struct ick_stale_log {
 	unsigned bs;
 	int off;                  /* bigalloc or too big: no evidence */
 	unsigned char *prev;      /* the bitmap at the previous update, bpg/8 bytes a group */
-	unsigned char *cur;       /* one group, scratch */
+	unsigned char *next;      /* the state being read, as prev */
 	uint32_t **thr;           /* per group, allocated at its first change */
 	uint64_t *pt_entry, *pt_off;
 	uint32_t npts, cappts, last;
@@ -38,7 +42,7 @@ static void reset(struct ick_stale_log *t)
 			free(t->thr[g]);
 	free(t->thr);
 	free(t->prev);
-	free(t->cur);
+	free(t->next);
 	free(t->pt_entry);
 	free(t->pt_off);
 	memset(t, 0, sizeof(*t));
@@ -64,15 +68,13 @@ static int same_geometry(const struct ick_stale_log *t, ext2_filsys fs)
 	       t->bpg == fs->super->s_blocks_per_group && t->bs == fs->blocksize;
 }
 
-/* The bits of group @g as the state holds them (bits past the last block read as 0). */
+/* The bits of group @g as the state holds them, the last group's padding past the end of
+ * the file system included (as on disk, so that its checksum can be verified). */
 static errcode_t read_group(const struct ick_stale_log *t, ext2_filsys fs, uint32_t g,
 			    unsigned char *buf)
 {
-	blk64_t start = t->first + (blk64_t)g * t->bpg;
-	uint64_t n = t->blocks - start < t->bpg ? t->blocks - start : t->bpg;
-
-	memset(buf, 0, group_bytes(t));
-	return ext2fs_get_block_bitmap_range2(fs->block_map, start, (unsigned)n, buf);
+	return ext2fs_get_block_bitmap_range2(fs->block_map, t->first + (blk64_t)g * t->bpg,
+					      t->bpg, buf);
 }
 
 static errcode_t push_point(struct ick_stale_log *t, uint64_t entry, uint64_t off)
@@ -81,7 +83,7 @@ static errcode_t push_point(struct ick_stale_log *t, uint64_t entry, uint64_t of
 		uint32_t nc = t->cappts ? t->cappts * 2 : 256;
 		uint64_t *a, *b;
 
-		if (nc >= UNKNOWN)
+		if (nc >= FIRST)
 			return ENOMEM;
 		if (!(a = realloc(t->pt_entry, nc * sizeof(*a))))
 			return ENOMEM;
@@ -108,7 +110,12 @@ static errcode_t start(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry, 
 	t->bpg = fs->super->s_blocks_per_group;
 	t->bs = fs->blocksize;
 	t->ngroups = fs->group_desc_count;
+	/* The rule needs freed blocks held until the freeing transaction commits, as ext4
+	 * does with a journal in data=ordered and data=journal; without a journal, or with
+	 * data=writeback as the default mount mode, a freed block is reused at once. */
 	if (ext2fs_has_feature_bigalloc(fs->super) || !t->bpg ||
+	    !ext2fs_has_feature_journal(fs->super) ||
+	    (fs->super->s_default_mount_opts & EXT3_DEFM_JMODE) == EXT3_DEFM_JMODE_WBACK ||
 	    (uint64_t)t->ngroups * group_bytes(t) > PREV_BYTES_MAX ||
 	    t->blocks <= t->first ||
 	    (t->blocks - t->first + t->bpg - 1) / t->bpg != t->ngroups) {
@@ -116,7 +123,8 @@ static errcode_t start(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry, 
 		t->prev = malloc(1); /* marks the geometry as seen */
 		return t->prev ? 0 : ENOMEM;
 	}
-	if (!(t->prev = malloc(t->ngroups * group_bytes(t))) || !(t->cur = malloc(group_bytes(t))) ||
+	if (!(t->prev = malloc(t->ngroups * group_bytes(t))) ||
+	    !(t->next = malloc(t->ngroups * group_bytes(t))) ||
 	    !(t->thr = calloc(t->ngroups, sizeof(*t->thr))))
 		return ENOMEM;
 	for (uint32_t g = 0; g < t->ngroups; g++)
@@ -131,7 +139,7 @@ static int bit(const unsigned char *b, uint32_t i)
 }
 
 /* Until its first change, a group's blocks are as at point 0: those allocated there have
- * no known history, the free ones were free since point 0. */
+ * no known history, the free ones were free since point 0 (FIRST). */
 static errcode_t group_table(struct ick_stale_log *t, uint32_t g, const unsigned char *prev)
 {
 	uint32_t *a;
@@ -141,9 +149,22 @@ static errcode_t group_table(struct ick_stale_log *t, uint32_t g, const unsigned
 	if (!(a = malloc((size_t)t->bpg * sizeof(*a))))
 		return ENOMEM;
 	for (uint32_t i = 0; i < t->bpg; i++)
-		a[i] = bit(prev, i) ? UNKNOWN : 0;
+		a[i] = bit(prev, i) ? UNKNOWN : FIRST;
 	t->thr[g] = a;
 	return 0;
+}
+
+/* Group @g of the state into @buf; 1 when its bitmap block fails its checksum (a torn or
+ * lost write: learning frees from it would judge the owners stale at every later point). */
+static int read_checked(const struct ick_stale_log *t, ext2_filsys fs, uint32_t g,
+			unsigned char *buf, errcode_t *err)
+{
+	if ((*err = read_group(t, fs, g, buf)))
+		return 0;
+	return ext2fs_has_feature_metadata_csum(fs->super) &&
+	       !ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT) &&
+	       !ext2fs_block_bitmap_csum_verify(fs, g, (char *)buf,
+						EXT2_CLUSTERS_PER_GROUP(fs->super) / 8);
 }
 
 errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry,
@@ -151,7 +172,7 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 {
 	uint32_t before = t->last;
 	size_t gb;
-	errcode_t err;
+	errcode_t err = 0;
 
 	/* a state whose bitmap cannot be read (the bitmap check says why) is not followed:
 	 * the next one is compared with the last one read, which only makes thresholds older */
@@ -161,20 +182,22 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 		return start(t, fs, entry, off);
 	if (t->off)
 		return 0;
+	gb = group_bytes(t);
+	/* the whole state first: one torn bitmap and nothing of this state is learnt */
+	for (uint32_t g = 0; g < t->ngroups; g++)
+		if (read_checked(t, fs, g, t->next + g * gb, &err) || err)
+			return err;
 	if ((err = push_point(t, entry, off)))
 		return err;
-	gb = group_bytes(t);
 	for (uint32_t g = 0; g < t->ngroups; g++) {
-		unsigned char *prev = t->prev + g * gb;
+		unsigned char *prev = t->prev + g * gb, *cur = t->next + g * gb;
 
-		if ((err = read_group(t, fs, g, t->cur)))
-			return err;
-		if (!memcmp(prev, t->cur, gb))
+		if (!memcmp(prev, cur, gb))
 			continue;
 		if ((err = group_table(t, g, prev)))
 			return err;
 		for (size_t k = 0; k < gb; k++) {
-			unsigned freed = prev[k] & ~t->cur[k];
+			unsigned freed = prev[k] & ~cur[k];
 
 			/* freed: everything written up to the last point it was seen owned is
 			 * its earlier life; newly allocated blocks keep their threshold */
@@ -182,7 +205,7 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 				if (freed & (1u << j))
 					t->thr[g][k * 8 + j] = before;
 		}
-		memcpy(prev, t->cur, gb);
+		memcpy(prev, cur, gb);
 	}
 	return 0;
 }
@@ -192,7 +215,7 @@ int ick_stale_log_judge(const struct ick_stale_log *t, ext2_filsys fs,
 			blk64_t pblk, uint64_t *since)
 {
 	unsigned ss = ick_logdev_sectorsize(ld);
-	uint64_t g, i, first, last;
+	uint64_t g, i, first, last, w;
 	uint32_t v;
 
 	if (!t || t->off || !same_geometry(t, fs) || pblk < t->first || pblk >= t->blocks)
@@ -205,8 +228,9 @@ int ick_stale_log_judge(const struct ick_stale_log *t, ext2_filsys fs,
 		return 0;
 	first = pblk * t->bs / ss;
 	last = ((pblk + 1) * t->bs - 1) / ss;
-	if (ick_logdev_written_at(ld, first, last - first + 1) > t->pt_off[v])
+	w = ick_logdev_written_at(ld, first, last - first + 1);
+	if (v == FIRST ? w != 0 : w > t->pt_off[v])
 		return 0;
-	*since = t->pt_entry[v];
+	*since = t->pt_entry[v == FIRST ? 0 : v];
 	return 1;
 }

@@ -5,20 +5,27 @@
  * The tracker follows the block bitmap of the state the sweep checks (journal recovered,
  * orphans released, as a mount sees it) from crash point to crash point.  For a block that
  * was seen allocated at point A, then seen free, then is allocated again, every write the
- * log holds up to A belongs to its earlier life: ext4 (data=ordered and data=journal)
- * does not reuse a freed block before the transaction that freed it commits, and that
- * commit comes after A.  A block never seen allocated has, as earlier life, everything
- * up to the first point at which the file system was seen at all.  So a block that a
- * written extent maps now and whose newest write on the device is at or before that
- * threshold holds data that never reached the device in its current life: stale.
+ * log holds up to A belongs to its earlier life: ext4 with a journal (data=ordered and
+ * data=journal) does not reuse a freed block before the transaction that freed it
+ * commits, and that commit comes after A.  So a block that a written extent maps now and
+ * whose newest write on the device is at or before that threshold holds data that never
+ * reached the device in its current life: stale.  A block free when the tracker first
+ * saw the file system has no such point (an allocation may have been in flight there,
+ * its data written and its commit to come): it is stale only if the log holds no write
+ * to it at all.
  *
  * What it does not claim: blocks allocated when the tracker first saw the file system
  * (their history is not in the log), blocks freed and reused between two checked points
  * (no free state was seen), and blocks the journal replay wrote in the view (their data
- * is in the journal, as data=journal puts it).  With coarse crash points (marks, shards)
- * the threshold is older, so the evidence is weaker, never wrong in the other direction.
- * A block whose first and last sectors come from one write counts as written by it
- * (ick_logdev_written_at): a later discard of only its middle would not be seen.
+ * is in the journal, as data=journal puts it).  It does not learn from a state whose
+ * journal could not be recovered (the caller skips it) or whose bitmap fails its
+ * checksum (a torn or lost bitmap write), and it is off without a journal, with
+ * data=writeback as the default mount mode, and with bigalloc: there a freed block may
+ * be reused at once.  (A data=writeback mount of a file system whose default is ordered
+ * cannot be told from the image: sweep such logs with --no-stale-log.)  With coarse crash
+ * points (marks, shards) the thresholds are older, so the evidence is weaker, never wrong
+ * in the other direction; every shard and --jobs worker follows every point, so they
+ * judge as the whole sweep does.
  *
  * Memory: one bit per block of the file system (the previous state) and, for each block
  * group in which a bit ever changed, four bytes per block.

@@ -216,7 +216,7 @@ static int all_zero(const unsigned char *p, size_t n)
 	return 1;
 }
 
-static errcode_t same_file(const char *a, const char *b)
+errcode_t ick_same_file(const char *a, const char *b)
 {
 	struct stat sa, sb;
 
@@ -234,7 +234,7 @@ errcode_t ick_view_dump(struct ick_image *img, const char *out_path)
 	errcode_t err = 0;
 	int fd;
 
-	if ((err = same_file(img->path, out_path)))
+	if ((err = ick_same_file(img->path, out_path)))
 		return err;
 	if ((fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
 		return errno;

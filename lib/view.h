@@ -45,4 +45,8 @@ ICK_MUST_CHECK errcode_t ick_view_open(const char *path, const struct ick_view_o
  */
 ICK_MUST_CHECK errcode_t ick_view_dump(struct ick_image *img, const char *out_path);
 
+/* EEXIST when @a and @b name one file (same device and inode), else 0: an output that
+ * would overwrite an input is refused. */
+ICK_MUST_CHECK errcode_t ick_same_file(const char *a, const char *b);
+
 #endif

@@ -131,9 +131,10 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 	       (unsigned long long)r.equal_after_orphans, (unsigned long long)r.differ,
 	       (unsigned long long)r.kernel_only, (unsigned long long)r.skipped,
 	       (unsigned long long)r.orphan_changed);
-	if (json && (f = fopen(json, "w"))) {
-		err = ick_report_write_json(&rep, f);
-		fclose(f);
+	if (json && (!(f = fopen(json, "w")) || ick_report_write_json(&rep, f) | fclose(f))) {
+		perror(json);
+		ick_report_free(&rep);
+		return EXIT_OPER;
 	}
 	ick_report_free(&rep);
 	return r.differ || r.kernel_only ? EXIT_FOUND : 0;
@@ -217,7 +218,9 @@ int main(int argc, char **argv)
 		}
 	}
 	if (recovered) {
-		if (o.log || !o.base || optind != argc)
+		/* nothing of the sweep applies to a comparison */
+		if (o.log || !o.base || optind != argc || manifest || jobs > 1 || o.fsck_cmd ||
+		    o.replay_out || c.dump || copts.poison || o.reorder || o.drop_after)
 			usage();
 		return compare_recovery(o.base, recovered, json);
 	}
@@ -266,7 +269,10 @@ int main(int argc, char **argv)
 			(unsigned long long)st.checked, (unsigned long long)st.no_fs,
 			(unsigned long long)st.findings, (unsigned long long)st.manifest_marks,
 			st.truncated ? "true" : "false");
-		fclose(c.json);
+		if (ferror(c.json) | fclose(c.json)) {
+			perror(json);
+			return EXIT_OPER;
+		}
 	}
 	return st.failing_points ? EXIT_FOUND : 0;
 }
