@@ -154,13 +154,10 @@ static errcode_t group_table(struct ick_stale_log *t, uint32_t g, const unsigned
 	return 0;
 }
 
-/* Group @g of the state into @buf; 1 when its bitmap block fails its checksum (a torn or
- * lost write: learning frees from it would judge the owners stale at every later point). */
-static int read_checked(const struct ick_stale_log *t, ext2_filsys fs, uint32_t g,
-			unsigned char *buf, errcode_t *err)
+/* Does group @g's bitmap (@buf, as read) fail its checksum?  A torn or lost write:
+ * learning frees from it would judge the owners stale at every later point. */
+static int torn(ext2_filsys fs, uint32_t g, const unsigned char *buf)
 {
-	if ((*err = read_group(t, fs, g, buf)))
-		return 0;
 	return ext2fs_has_feature_metadata_csum(fs->super) &&
 	       !ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT) &&
 	       !ext2fs_block_bitmap_csum_verify(fs, g, (char *)buf,
@@ -183,10 +180,16 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 	if (t->off)
 		return 0;
 	gb = group_bytes(t);
-	/* the whole state first: one torn bitmap and nothing of this state is learnt */
-	for (uint32_t g = 0; g < t->ngroups; g++)
-		if (read_checked(t, fs, g, t->next + g * gb, &err) || err)
+	/* the whole state first: one torn bitmap and nothing of this state is learnt (only
+	 * a changed bitmap can be newly torn: an unchanged one was judged when it came) */
+	for (uint32_t g = 0; g < t->ngroups; g++) {
+		unsigned char *cur = t->next + g * gb;
+
+		if ((err = read_group(t, fs, g, cur)))
 			return err;
+		if (memcmp(t->prev + g * gb, cur, gb) && torn(fs, g, cur))
+			return 0;
+	}
 	if ((err = push_point(t, entry, off)))
 		return err;
 	for (uint32_t g = 0; g < t->ngroups; g++) {
