@@ -44,7 +44,8 @@ static int judge_block(void *priv, blk64_t pblk, uint64_t *since)
 	struct judge *j = priv;
 
 	return ick_stale_log_judge(j->d->trk, j->img->fs, j->d->ld,
-				   j->img->recovered ? j->img->overlay : NULL, pblk, since);
+				   j->img->recovered ? j->img->overlay : NULL, pblk,
+				   !j->d->reordered, since);
 }
 
 /* A zero device big enough for every entry of the log (headers only are read). */

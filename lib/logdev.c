@@ -120,6 +120,11 @@ unsigned ick_logdev_sectorsize(const struct ick_logdev *d)
 	return d->ss;
 }
 
+size_t ick_logdev_discards(const struct ick_logdev *d)
+{
+	return d->ndis;
+}
+
 static struct slot *find(const struct ick_logdev *d, uint64_t sector)
 {
 	size_t i = hash(sector + 1, d->cap);

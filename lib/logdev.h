@@ -49,6 +49,7 @@ ICK_MUST_CHECK errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, si
 					  void *buf);
 uint64_t ick_logdev_sectors(const struct ick_logdev *d); /* distinct sectors mapped */
 unsigned ick_logdev_sectorsize(const struct ick_logdev *d);
+size_t ick_logdev_discards(const struct ick_logdev *d); /* discards applied so far */
 /* Every mapped sector (no order); non-zero from @fn stops and is returned. */
 errcode_t ick_logdev_iterate(const struct ick_logdev *d,
 			     errcode_t (*fn)(uint64_t sector, uint64_t log_off, void *priv),

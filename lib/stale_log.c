@@ -26,6 +26,11 @@ struct ick_stale_log {
 	unsigned char *prev;      /* the bitmap at the previous update, bpg/8 bytes a group */
 	unsigned char *next;      /* the state being read, as prev */
 	uint32_t **thr;           /* per group, allocated at its first change */
+	/* Per block of those groups: judged not stale under its present threshold.  Writes
+	 * only make a block's newest write newer, so that holds until its threshold changes
+	 * or a discard comes (@ndis: the discards the device had when these were set). */
+	unsigned char **ok;
+	size_t ndis;
 	uint64_t *pt_entry, *pt_off;
 	uint32_t npts, cappts, last;
 };
@@ -38,9 +43,12 @@ errcode_t ick_stale_log_new(struct ick_stale_log **out)
 static void reset(struct ick_stale_log *t)
 {
 	if (t->thr)
-		for (uint32_t g = 0; g < t->ngroups; g++)
+		for (uint32_t g = 0; g < t->ngroups; g++) {
 			free(t->thr[g]);
+			free(t->ok[g]);
+		}
 	free(t->thr);
+	free(t->ok);
 	free(t->prev);
 	free(t->next);
 	free(t->pt_entry);
@@ -125,7 +133,8 @@ static errcode_t start(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry, 
 	}
 	if (!(t->prev = malloc(t->ngroups * group_bytes(t))) ||
 	    !(t->next = malloc(t->ngroups * group_bytes(t))) ||
-	    !(t->thr = calloc(t->ngroups, sizeof(*t->thr))))
+	    !(t->thr = calloc(t->ngroups, sizeof(*t->thr))) ||
+	    !(t->ok = calloc(t->ngroups, sizeof(*t->ok))))
 		return ENOMEM;
 	for (uint32_t g = 0; g < t->ngroups; g++)
 		if ((err = read_group(t, fs, g, t->prev + g * group_bytes(t))))
@@ -148,6 +157,10 @@ static errcode_t group_table(struct ick_stale_log *t, uint32_t g, const unsigned
 		return 0;
 	if (!(a = malloc((size_t)t->bpg * sizeof(*a))))
 		return ENOMEM;
+	if (!(t->ok[g] = calloc(t->bpg, 1))) {
+		free(a);
+		return ENOMEM;
+	}
 	for (uint32_t i = 0; i < t->bpg; i++)
 		a[i] = bit(prev, i) ? UNKNOWN : FIRST;
 	t->thr[g] = a;
@@ -205,17 +218,18 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 			/* freed: everything written up to the last point it was seen owned is
 			 * its earlier life; newly allocated blocks keep their threshold */
 			for (unsigned j = 0; freed && j < 8; j++)
-				if (freed & (1u << j))
+				if (freed & (1u << j)) {
 					t->thr[g][k * 8 + j] = before;
+					t->ok[g][k * 8 + j] = 0;
+				}
 		}
 		memcpy(prev, cur, gb);
 	}
 	return 0;
 }
 
-int ick_stale_log_judge(const struct ick_stale_log *t, ext2_filsys fs,
-			const struct ick_logdev *ld, const struct ick_overlay *journal,
-			blk64_t pblk, uint64_t *since)
+int ick_stale_log_judge(struct ick_stale_log *t, ext2_filsys fs, const struct ick_logdev *ld,
+			const struct ick_overlay *journal, blk64_t pblk, int memo, uint64_t *since)
 {
 	unsigned ss = ick_logdev_sectorsize(ld);
 	uint64_t g, i, first, last, w;
@@ -229,11 +243,22 @@ int ick_stale_log_judge(const struct ick_stale_log *t, ext2_filsys fs,
 		return 0;
 	if (journal && ick_overlay_get(journal, pblk))
 		return 0;
+	if (memo && t->ndis != ick_logdev_discards(ld)) {
+		for (uint32_t k = 0; k < t->ngroups; k++)
+			if (t->ok[k])
+				memset(t->ok[k], 0, t->bpg);
+		t->ndis = ick_logdev_discards(ld);
+	}
+	if (memo && t->ok[g][i])
+		return 0;
 	first = pblk * t->bs / ss;
 	last = ((pblk + 1) * t->bs - 1) / ss;
 	w = ick_logdev_written_at(ld, first, last - first + 1);
-	if (v == FIRST ? w != 0 : w > t->pt_off[v])
+	if (v == FIRST ? w != 0 : w > t->pt_off[v]) {
+		if (memo)
+			t->ok[g][i] = 1;
 		return 0;
+	}
 	*since = t->pt_entry[v == FIRST ? 0 : v];
 	return 1;
 }

@@ -27,8 +27,8 @@
  * in the other direction; every shard and --jobs worker follows every point, so they
  * judge as the whole sweep does.
  *
- * Memory: one bit per block of the file system (the previous state) and, for each block
- * group in which a bit ever changed, four bytes per block.
+ * Memory: two bits per block of the file system (the previous state and the one being
+ * read) and, for each block group in which a bit ever changed, five bytes per block.
  */
 #ifndef ICK_STALE_LOG_H
 #define ICK_STALE_LOG_H
@@ -52,11 +52,13 @@ ICK_MUST_CHECK errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_fils
 
 /*
  * ick_stale_log_judge - is block @pblk of @fs (the state last updated) stale on device @ld?
- * @journal: the view's journal overlay or NULL (blocks it holds are not stale).  Returns 1
- * and *@since (the entry up to which every write is of its earlier life), or 0.
+ * @journal: the view's journal overlay or NULL (blocks it holds are not stale).  @memo:
+ * @ld is the device the tracker follows (not a --reorder state rebuilt without some
+ * writes): a block found not stale is remembered until its threshold changes or a
+ * discard comes.  Returns 1 and *@since (the entry up to which every write is of its
+ * earlier life), or 0.
  */
-int ick_stale_log_judge(const struct ick_stale_log *t, ext2_filsys fs,
-			const struct ick_logdev *ld, const struct ick_overlay *journal,
-			blk64_t pblk, uint64_t *since);
+int ick_stale_log_judge(struct ick_stale_log *t, ext2_filsys fs, const struct ick_logdev *ld,
+			const struct ick_overlay *journal, blk64_t pblk, int memo, uint64_t *since);
 
 #endif
