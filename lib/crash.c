@@ -213,20 +213,20 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 		ick_image_close(img); /* a refused file system comes back with its reason */
 		return err;
 	}
-	if (d->trk) {
+	{
 		struct ick_check_opts co = { 0 };
 		struct judge j = { d, img };
 
 		if (o->copts)
 			co = *o->copts;
-		co.stale_judge = judge_block;
-		co.stale_priv = &j;
-		if (!d->reordered && learnable(img))
-			err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off);
+		if (d->trk) {
+			co.stale_judge = judge_block;
+			co.stale_priv = &j;
+			if (!d->reordered && learnable(img))
+				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off);
+		}
 		if (!err)
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
-	} else {
-		err = ick_checks_run_opts(img, o->mask, o->copts, p->rep);
 	}
 	if (!err && d->man_idx >= 0) {
 		err = ick_manifest_check(o->manifest, d->man_idx, img->fs, p->rep);

@@ -218,10 +218,9 @@ static int by_point(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* The records in point order, as the sequential sweep would have delivered them. */
 /*
  * The records in point order, as the sequential sweep would have delivered them.  A worker
- * that failed (*@werr, at its entry @wend: it had applied entries up to there) ends the
+ * that failed (@werr, at its entry @wend: it had applied entries up to there) ends the
  * sweep there: the points before it are delivered, then its error is returned, unless a
  * failing point before it ends the sweep first (as it would have sequentially).
  */

@@ -20,13 +20,6 @@ struct slot { uint64_t key; uint64_t off; }; /* key = sector + 1; 0 = empty */
  * entry index). */
 struct discard { uint64_t start, end, pos; };
 
-/* A direct-mapped cache of assembled 4 KiB chunks: a crash sweep opens the file system
- * anew at every point and reads the same superblock, descriptors, bitmaps, inode tables
- * and extent blocks each time.  A write or discard over a chunk drops it. */
-#define CCHUNK 4096u
-#define CSLOTS 4096u           /* 16 MiB of data at most */
-#define CDIRECT (64u << 10)
-
 struct ick_logdev {
 	int base_fd, log_fd;
 	unsigned ss;
@@ -34,8 +27,6 @@ struct ick_logdev {
 	size_t cap, nr;        /* cap is a power of two */
 	struct discard *dis;
 	size_t ndis, capdis;
-	uint64_t *ckey;        /* chunk index + 1 held by each slot; 0: empty */
-	unsigned char *cdata;  /* CSLOTS * CCHUNK, allocated at first use */
 	/* the base and the log mapped read-only (NULL: read with pread): a sweep reads the
 	 * same metadata thousands of times, a system call each */
 	const unsigned char *base_map, *log_map;
@@ -97,8 +88,6 @@ void ick_logdev_free(struct ick_logdev *d)
 {
 	if (!d)
 		return;
-	free(d->ckey);
-	free(d->cdata);
 	if (d->base_map)
 		munmap((void *)d->base_map, (size_t)d->base_size);
 	if (d->log_map)
@@ -152,27 +141,8 @@ static errcode_t grow(struct ick_logdev *d)
 	return 0;
 }
 
-/* Sectors [sector, sector+n) change: drop the cached chunks over them. */
-static void uncache(struct ick_logdev *d, uint64_t sector, uint64_t n)
-{
-	uint64_t first, last;
-
-	if (!d->ckey || !n)
-		return;
-	first = sector * d->ss / CCHUNK;
-	last = ((sector + n) * d->ss - 1) / CCHUNK;
-	if (last - first >= CSLOTS) {
-		memset(d->ckey, 0, CSLOTS * sizeof(*d->ckey));
-		return;
-	}
-	for (uint64_t c = first; c <= last; c++)
-		if (d->ckey[c % CSLOTS] == c + 1)
-			d->ckey[c % CSLOTS] = 0;
-}
-
 errcode_t ick_logdev_discard(struct ick_logdev *d, uint64_t sector, uint64_t n, uint64_t pos)
 {
-	uncache(d, sector, n);
 	if (d->ndis == d->capdis) {
 		size_t nc = d->capdis ? d->capdis * 2 : 16;
 		struct discard *nd;
@@ -216,7 +186,6 @@ errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, uint64_t n, uint
 {
 	errcode_t err;
 
-	uncache(d, sector, n);
 	for (uint64_t i = 0; i < n; i++) {
 		struct slot *s;
 
@@ -301,7 +270,7 @@ uint64_t ick_logdev_written_at(const struct ick_logdev *d, uint64_t sector, uint
 	return n ? oldest : 0;
 }
 
-static errcode_t assemble(struct ick_logdev *d, uint64_t off, size_t len, void *buf)
+errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len, void *buf)
 {
 	unsigned ss = d->ss;
 	unsigned char *b = buf;
@@ -334,55 +303,6 @@ static errcode_t assemble(struct ick_logdev *d, uint64_t off, size_t len, void *
 		b += run;
 		off += run;
 		len -= run;
-	}
-	return 0;
-}
-
-/* One chunk, from the cache or assembled into it. */
-static errcode_t chunk(struct ick_logdev *d, uint64_t c, const unsigned char **out)
-{
-	unsigned char *slot;
-	errcode_t err;
-
-	if (!d->ckey) {
-		if (!(d->ckey = calloc(CSLOTS, sizeof(*d->ckey))) ||
-		    !(d->cdata = malloc((size_t)CSLOTS * CCHUNK))) {
-			free(d->ckey);
-			d->ckey = NULL;
-			return ENOMEM;
-		}
-	}
-	slot = d->cdata + (size_t)(c % CSLOTS) * CCHUNK;
-	if (d->ckey[c % CSLOTS] != c + 1) {
-		d->ckey[c % CSLOTS] = 0;
-		if ((err = assemble(d, c * CCHUNK, CCHUNK, slot)))
-			return err;
-		d->ckey[c % CSLOTS] = c + 1;
-	}
-	*out = slot;
-	return 0;
-}
-
-errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len, void *buf)
-{
-	unsigned char *b = buf;
-	errcode_t err;
-
-	if (off > UINT64_MAX - len || off + len > UINT64_MAX - CCHUNK)
-		return EXT2_ET_INVALID_ARGUMENT;
-	/* mapped files are read by memcpy already: the cache would only copy twice */
-	if (len > CDIRECT || d->ss > CCHUNK || (d->base_map && d->log_map))
-		return assemble(d, off, len, buf);
-	while (len) {
-		const unsigned char *c;
-		size_t in = off % CCHUNK, n = CCHUNK - in < len ? CCHUNK - in : len;
-
-		if ((err = chunk(d, off / CCHUNK, &c)))
-			return err;
-		memcpy(b, c + in, n);
-		b += n;
-		off += n;
-		len -= n;
 	}
 	return 0;
 }

@@ -223,7 +223,13 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 					t->ok[g][k * 8 + j] = 0;
 				}
 		}
-		memcpy(prev, cur, gb);
+	}
+	/* the state just read is the previous one from now on */
+	{
+		unsigned char *tmp = t->prev;
+
+		t->prev = t->next;
+		t->next = tmp;
 	}
 	return 0;
 }

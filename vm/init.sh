@@ -41,6 +41,14 @@ fail() {
 	poweroff -f
 	sleep 60
 }
+# copy_out DEV WHAT: the data disk as the device holds it now (buffers dropped, so the
+# kernel's cache cannot hide a lost write) copied to DEV, the host's image of WHAT
+copy_out() {
+	blockdev --flushbufs /dev/vda
+	echo 3 > /proc/sys/vm/drop_caches
+	wl copy /dev/vda "$1" || fail "copy $2"
+	say "$2 image copied"
+}
 unhex() {
 	[ "$1" = "-" ] && return 0
 	printf '%b' "$(echo "$1" | sed 's/\(..\)/\\x\1/g')"
@@ -100,10 +108,7 @@ if [ "$MODE" = verdict ]; then
 	say "mounted: $(grep ' /mnt ' /proc/mounts)"
 	dmesg | grep -E 'EXT4-fs|JBD2|Quota' | sed 's/^/@@ dmesg: /'
 	umount /mnt || fail "verdict umount"
-	blockdev --flushbufs /dev/vda
-	echo 3 > /proc/sys/vm/drop_caches
-	wl copy /dev/vda /dev/vdc || fail "copy recovered"
-	say "recovered image copied"
+	copy_out /dev/vdc recovered
 	# 2. read the files back through the kernel: a read-only mount of the now
 	#    clean file system, so reading (atime) writes nothing
 	mount -t ext4 -o "ro${MOUNT_OPTS:+,$MOUNT_OPTS}" /dev/vda /mnt ||
@@ -189,19 +194,13 @@ say "flakey table now: $(dmsetup table fl)"
 wl lost /mnt "$SEED" || fail "wl lost"
 umount /mnt || fail "flakey umount"
 dmsetup remove fl || fail "remove fl"
-blockdev --flushbufs /dev/vda
-echo 3 > /proc/sys/vm/drop_caches
-wl copy /dev/vda /dev/vdc || fail "copy crashed"
-say "crashed image copied"
+copy_out /dev/vdc crashed
 dmsetup create fl --table "0 $SZ linear /dev/vda 0" || fail "create linear"
 mount -t ext4 -o ro /dev/mapper/fl /mnt || fail "ro mount after crash"
 wl flakey-check /mnt "$SEED" || fail "flakey check"
 umount /mnt || fail "ro umount"
 dmsetup remove fl || fail "remove linear"
-blockdev --flushbufs /dev/vda
-echo 3 > /proc/sys/vm/drop_caches
-wl copy /dev/vda /dev/vdd || fail "copy recovered"
-say "recovered image copied"
+copy_out /dev/vdd recovered
 
 # ---- manifest out ---------------------------------------------------------------
 {
