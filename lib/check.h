@@ -25,6 +25,9 @@ struct ick_check_opts {
 	 * every write belongs to its earlier life.  NULL: none. */
 	int (*stale_judge)(void *priv, blk64_t pblk, uint64_t *since);
 	void *stale_priv;
+	/* What the checks of earlier states left to reuse: block maps, checksum verdicts
+	 * (memo.h); NULL: everything afresh. */
+	struct ick_memo *memo;
 };
 
 struct ick_ctx {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "check.h"
 #include "ick_err.h"
+#include "memo.h"
 
 struct bm_state {
 	struct ick_ctx *ctx;
@@ -119,6 +120,60 @@ static errcode_t report_bad(struct bm_state *st, const struct ick_claim *c)
 			      ick_bad_name(c->bad));
 }
 
+/*
+ * Most claims are a block or a few (a fragmented file's extents, tree and indirect blocks):
+ * testing each bit is cheaper than searching for runs, which are then only looked for when
+ * something is amiss, so what is reported is the same.
+ */
+#define SHORT_CLAIM 16
+
+static errcode_t short_claim(struct bm_state *st, const struct ick_claim *c)
+{
+	ext2fs_block_bitmap used = st->ctx->fs->block_map;
+	int dup = 0, free_ = 0;
+	errcode_t err;
+
+	for (uint64_t i = 0; i < c->len; i++) {
+		dup |= ext2fs_fast_test_block_bitmap2(st->found, c->pblk + i);
+		free_ |= !ext2fs_fast_test_block_bitmap2(used, c->pblk + i);
+	}
+	if (dup && (err = for_runs(st->found, 1, c->pblk, c->len, on_dup, st, c)))
+		return err;
+	for (uint64_t i = 0; i < c->len; i++)
+		ext2fs_fast_mark_block_bitmap2(st->found, c->pblk + i);
+	return free_ ? for_runs(used, 0, c->pblk, c->len, on_free, st, c) : 0;
+}
+
+/*
+ * libext2fs marks a range bit by bit; the whole bytes inside a long one (the inode tables,
+ * the journal) are set through ext2fs_set_block_bitmap_range2, which copies bytes.
+ */
+static void mark_range(ext2fs_block_bitmap bm, blk64_t pblk, uint64_t len)
+{
+	unsigned char ones[256];
+	blk64_t base = ext2fs_get_block_bitmap_start2(bm);
+	uint64_t head = (8 - (pblk - base) % 8) % 8;
+
+	if (len < head + 8 || pblk < base) {
+		ext2fs_mark_block_bitmap_range2(bm, pblk, len);
+		return;
+	}
+	memset(ones, 0xff, sizeof(ones));
+	if (head)
+		ext2fs_mark_block_bitmap_range2(bm, pblk, head);
+	pblk += head;
+	len -= head;
+	while (len >= 8) {
+		uint64_t n = len / 8 > sizeof(ones) ? sizeof(ones) * 8 : len / 8 * 8;
+		if (ext2fs_set_block_bitmap_range2(bm, pblk, (size_t)n, ones))
+			ext2fs_mark_block_bitmap_range2(bm, pblk, n);
+		pblk += n;
+		len -= n;
+	}
+	if (len)
+		ext2fs_mark_block_bitmap_range2(bm, pblk, len);
+}
+
 static errcode_t bm_claim(void *p, const struct ick_claim *c, struct ick_inode_ctx *ic)
 {
 	struct bm_state *st = p;
@@ -134,9 +189,11 @@ static errcode_t bm_claim(void *p, const struct ick_claim *c, struct ick_inode_c
 		return st->ctx->rep ? report_bad(st, c) : 0;
 	if (!c->len)
 		return 0;
+	if (c->len <= SHORT_CLAIM)
+		return short_claim(st, c);
 	if ((err = for_runs(st->found, 1, c->pblk, c->len, on_dup, st, c)))
 		return err;
-	ext2fs_mark_block_bitmap_range2(st->found, c->pblk, c->len);
+	mark_range(st->found, c->pblk, c->len);
 	return for_runs(fs->block_map, 0, c->pblk, c->len, on_free, st, c);
 }
 
@@ -200,7 +257,8 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g)
 	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, ext2fs_group_first_block2(fs, g),
 						  nbytes * 8, st->b)))
 		return err;
-	if (ext2fs_block_bitmap_csum_verify(fs, g, (char *)st->b, nbytes))
+	if (ick_memo_bitmap_csum(st->ctx->opts ? st->ctx->opts->memo : NULL, fs, g, st->b,
+				 nbytes, ext2fs_block_bitmap_csum_verify))
 		return 0;
 	f.pblk = ext2fs_block_bitmap_loc(fs, g);
 	f.len = 1;

@@ -106,7 +106,8 @@ errcode_t ick_checks_run_opts(struct ick_image *img, unsigned mask,
 		if (err)
 			goto out;
 	}
-	if (f.nr && (err = ick_walk(img->fs, &fan_ops, &f)))
+	if (f.nr && (err = ick_walk_incremental(img->fs, &fan_ops, &f,
+						opts ? opts->memo : NULL)))
 		goto out;
 	for (size_t i = 0; i < f.nr && !err; i++)
 		if (f.def[i]->finish)

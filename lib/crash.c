@@ -13,13 +13,18 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include "array.h"
 #include "crash.h"
 #include "ick_err.h"
 #include "logdev.h"
 #include "stale_log.h"
 #include "view.h"
+#include "memo.h"
 
 #define CHUNK (1u << 20)
+#define MAX_PENDING 4096 /* changed ranges held for the walk memo; past it, it forgets */
+
+struct range { uint64_t off, len; }; /* bytes */
 
 struct dev {
 	struct ick_logdev *ld;
@@ -34,6 +39,12 @@ struct dev {
 	uint64_t off;             /* the log offset of the entry just applied */
 	int reordered;            /* the state checked is a --reorder one: not tracked */
 	long man_idx;             /* the entry is this manifest mark (-1: not one) */
+	/* the walk memo (memo.h) and what changed since its last walk: the log's writes
+	 * and discards */
+	struct ick_memo *memo;
+	struct range *pend;
+	size_t npend, cappend;
+	int pend_lost;            /* too many to hold: forget everything */
 };
 
 /* What the stale check asks of the log for one checked state. */
@@ -105,6 +116,8 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 		return err;
 	if (!o->no_stale_log && !o->fsck_cmd && (err = ick_stale_log_new(&d->trk)))
 		return err;
+	if (!o->no_incremental && !o->fsck_cmd && (err = ick_memo_new(&d->memo)))
+		return err;
 	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
 }
 
@@ -114,6 +127,8 @@ static void dev_close(struct dev *d)
 		close(d->out_fd);
 	ick_logdev_free(d->ld);
 	ick_stale_log_free(d->trk);
+	ick_memo_free(d->memo);
+	free(d->pend);
 	if (d->made)
 		unlink(d->path);
 	free(d->path);
@@ -146,10 +161,34 @@ static errcode_t to_target(struct dev *d, const struct ick_log_entry *e, unsigne
 	return err;
 }
 
+/* The walk memo must hear of every write and discard before its next walk. */
+static void pend_change(struct dev *d, uint64_t off, uint64_t len)
+{
+	if (d->pend_lost)
+		return;
+	if (d->npend == d->cappend) {
+		struct range *n = d->npend < MAX_PENDING ?
+			ick_array_grow(d->pend, &d->cappend, sizeof(*n), 64) : NULL;
+		if (!n) {
+			d->pend_lost = 1;
+			d->npend = 0;
+			return;
+		}
+		d->pend = n;
+	}
+	d->pend[d->npend++] = (struct range){ off, len };
+}
+
 static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_entry *e)
 {
 	errcode_t err = ick_logdev_apply(d->ld, e);
 
+	if (!err && d->memo && !(e->flags & ICK_LOG_MARK) && e->nr_sectors) {
+		uint64_t ss = ick_log_sectorsize(log);
+		/* a discard's range is unbounded: clamp instead of overflowing */
+		pend_change(d, e->sector > UINT64_MAX / ss ? UINT64_MAX - ss : e->sector * ss,
+			    e->nr_sectors > UINT64_MAX / ss ? UINT64_MAX / 2 : e->nr_sectors * ss);
+	}
 	if (!err && d->out_fd >= 0 && !(e->flags & ICK_LOG_MARK) && e->nr_sectors)
 		err = to_target(d, e, ick_log_sectorsize(log));
 	return err;
@@ -183,6 +222,38 @@ static errcode_t run_fsck(const struct ick_sweep_opts *o, struct dev *d, struct 
 	p->fsck_status = rc == -1 ? 127 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 	st->checked++;
 	return 0;
+}
+
+/*
+ * Tell the walk memo what may read differently in @img than in the last state it walked:
+ * the log's writes since.  Blocks the view's overlay holds (journal recovery, orphan
+ * release) are read from it, so the memo neither keeps nor reuses a map that reads one.
+ * Returns the memo to use, or NULL when it cannot be kept right.
+ */
+static struct ick_memo *memo_for(struct dev *d, const struct ick_image *img)
+{
+	uint64_t bs = img->fs->blocksize;
+	errcode_t err = 0;
+
+	if (!d->memo || d->reordered)
+		return NULL;
+	if (d->pend_lost)
+		ick_memo_forget(d->memo);
+	for (size_t i = 0; i < d->npend && !err; i++) {
+		uint64_t first = d->pend[i].off / bs;
+		uint64_t last = (d->pend[i].off + (d->pend[i].len - 1)) / bs;
+		if (d->pend[i].off + (d->pend[i].len - 1) < d->pend[i].off)
+			last = UINT64_MAX / bs;
+		err = ick_memo_changed(d->memo, first, last - first + 1);
+	}
+	d->npend = 0;
+	d->pend_lost = 0;
+	if (err) { /* the list of what changed is incomplete: start over */
+		ick_memo_forget(d->memo);
+		return NULL;
+	}
+	ick_memo_view(d->memo, img->overlay);
+	return d->memo;
 }
 
 /* The stale tracker learns from a state only as a mount would see it: not from the raw
@@ -219,6 +290,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 
 		if (o->copts)
 			co = *o->copts;
+		co.memo = memo_for(d, img);
 		if (d->trk) {
 			co.stale_judge = judge_block;
 			co.stale_priv = &j;
@@ -227,6 +299,8 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 		}
 		if (!err)
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
+		if (co.memo)
+			ick_memo_view(co.memo, NULL); /* the overlay goes with the image */
 	}
 	if (!err && d->man_idx >= 0) {
 		err = ick_manifest_check(o->manifest, d->man_idx, img->fs, p->rep);
@@ -547,6 +621,8 @@ next:
 		err = write_out(&d, o->replay_out);
 out:
 	free(w);
+	if (d.memo)
+		ick_memo_stats(d.memo, &st->maps_reused, &st->maps_walked);
 	dev_close(&d);
 	ick_log_close(log);
 	return err;

@@ -41,6 +41,8 @@ struct ick_sweep_opts {
 	unsigned reorder;            /* at each point, also the states where up to this many of
 				      * the writes since the last FLUSH did not persist (0: off) */
 	int no_stale_log;            /* no stale evidence from the log (stale_log.h) */
+	int no_incremental;          /* walk every inode's block map at every point instead
+				      * of reusing the unchanged ones (memo.h) */
 	const struct ick_manifest *manifest; /* each mark it names is also a crash point, where
 				      * its files must hold (manifest.h); NULL: none */
 };
@@ -63,6 +65,8 @@ struct ick_sweep_stats {
 	uint64_t entries, points, checked, no_fs, findings, failing_points;
 	uint64_t reordered;          /* --reorder states checked */
 	uint64_t manifest_marks;     /* manifest marks reached and checked */
+	uint64_t maps_reused, maps_walked; /* inode block maps reused from an earlier point
+				      * and walked (memo.h) */
 	int truncated;               /* the log stopped early: why in ick_log_why */
 	char why[160];
 };

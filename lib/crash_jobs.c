@@ -68,8 +68,8 @@ static errcode_t put_point(void *priv, const struct ick_sweep_point *p)
 
 static void put_stats(FILE *f, errcode_t err, const struct ick_sweep_stats *st)
 {
-	fprintf(f, "S %ld %" PRIu64 " %" PRIu64 " %d\n", (long)err, st->entries, st->points,
-		st->truncated);
+	fprintf(f, "S %ld %" PRIu64 " %" PRIu64 " %d %" PRIu64 " %" PRIu64 "\n", (long)err,
+		st->entries, st->points, st->truncated, st->maps_reused, st->maps_walked);
 	put_str(f, st->why);
 }
 
@@ -196,8 +196,9 @@ static errcode_t read_worker(FILE *f, const char *log, unsigned job, struct jobs
 		long e;
 		char *why;
 
-		if (fscanf(f, " %ld %" SCNu64 " %" SCNu64 " %d\n", &e, &st->entries, &st->points,
-			   &st->truncated) != 4 || !(why = get_str(f)))
+		if (fscanf(f, " %ld %" SCNu64 " %" SCNu64 " %d %" SCNu64 " %" SCNu64 "\n", &e,
+			   &st->entries, &st->points, &st->truncated, &st->maps_reused,
+			   &st->maps_walked) != 6 || !(why = get_str(f)))
 			return EIO;
 		snprintf(st->why, sizeof(st->why), "%s", why);
 		free(why);
@@ -238,6 +239,8 @@ static errcode_t deliver(const struct ick_sweep_opts *o, struct jobs_in *in, uns
 			st->entries = in->st[j].entries;
 		if (in->st[j].points > st->points)
 			st->points = in->st[j].points;
+		st->maps_reused += in->st[j].maps_reused; /* each worker keeps its own memo */
+		st->maps_walked += in->st[j].maps_walked;
 	}
 	for (size_t i = 0; i < in->nr && !err; i++) {
 		struct rec *r = &in->r[i];

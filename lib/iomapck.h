@@ -11,6 +11,7 @@
 #include "image.h"
 #include "report.h"
 #include "walk.h"
+#include "memo.h"
 #include "check.h"
 #include "overlay.h"
 #include "journal.h"

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "ick_err.h"
 #include "ea_inode.h"
+#include "memo.h"
 
 struct region { uint64_t start, end; }; /* logical, end exclusive */
 
@@ -30,6 +31,8 @@ struct walker {
 	size_t reg_nr, reg_cap;
 	uint64_t entries, max_entries; /* per-inode work cap */
 	char *buf;                     /* one block */
+	struct ick_memo *memo;    /* NULL: every map is walked */
+	blk64_t first, total;          /* s_first_data_block, blocks_count */
 };
 
 const char *ick_claim_kind_name(enum ick_claim_kind k)
@@ -57,20 +60,20 @@ int ick_inode_in_use(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode *in
 	return inode->i_links_count != 0;
 }
 
-static int outside(ext2_filsys fs, blk64_t pblk, uint64_t len)
+static int outside(const struct walker *w, blk64_t pblk, uint64_t len)
 {
-	blk64_t end = ext2fs_blocks_count(fs->super);
-
-	return pblk < fs->super->s_first_data_block || pblk >= end || len > end - pblk;
+	return pblk < w->first || pblk >= w->total || len > w->total - pblk;
 }
 
 static errcode_t emit(struct walker *w, struct ick_claim *c, struct ick_inode_ctx *ic)
 {
 	if (c->bad == ICK_BAD_NONE && c->kind != ICK_CLAIM_GDT && c->len &&
-	    outside(w->fs, c->pblk, c->len))
+	    outside(w, c->pblk, c->len))
 		c->bad = ICK_BAD_RANGE;
 	if (ic && c->bad)
 		ic->nbad++;
+	if (ic && w->memo)
+		ick_memo_map_claim(w->memo, c);
 	return w->ops->claim ? w->ops->claim(w->priv, c, ic) : 0;
 }
 
@@ -190,7 +193,7 @@ static enum ick_bad leaf_problem(struct walker *w, const struct ick_inode_ctx *i
 				 const struct ext2fs_extent *e, const struct bounds *b)
 {
 	ext2_filsys fs = w->fs;
-	blk64_t total = ext2fs_blocks_count(fs->super);
+	blk64_t total = w->total;
 
 	if (e->e_pblk == 0 || e->e_pblk < fs->super->s_first_data_block || e->e_pblk >= total)
 		return ICK_BAD_RANGE;
@@ -247,7 +250,7 @@ static errcode_t do_index(struct walker *w, ext2_extent_handle_t h, struct ick_i
 	int loop;
 	errcode_t err;
 
-	if (outside(w->fs, e->e_pblk, 1) || e->e_pblk == 0)
+	if (outside(w, e->e_pblk, 1) || e->e_pblk == 0)
 		c.bad = ICK_BAD_RANGE;
 	else if (e->e_lblk < child.start)
 		c.bad = ICK_BAD_ORDER;
@@ -261,6 +264,8 @@ static errcode_t do_index(struct walker *w, ext2_extent_handle_t h, struct ick_i
 		c.bad = ICK_BAD_LOOP;
 		return emit(w, &c, ic);
 	}
+	if (w->memo)
+		ick_memo_map_read(w->memo, e->e_pblk);
 	err = ext2fs_extent_get(h, EXT2_EXTENT_DOWN, &tmp);
 	if (err && err != EXT2_ET_EXTENT_CSUM_INVALID) {
 		c.bad = ICK_BAD_NODE;
@@ -342,12 +347,15 @@ static int ind_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk
 			       .ino = x->ic->ino, .lblk = blockcnt < 0 ? ICK_NONE : (uint64_t)blockcnt,
 			       .pblk = *blocknr, .len = 1 };
 
+	/* block_iterate3 hands each indirect block over before it reads it */
+	if (blockcnt < 0 && x->w->memo)
+		ick_memo_map_read(x->w->memo, *blocknr);
 	if (++x->w->entries > x->w->max_entries) {
 		c.bad = ICK_BAD_TOO_MANY;
 		x->err = emit(x->w, &c, x->ic);
 		return BLOCK_ABORT;
 	}
-	if (outside(fs, *blocknr, 1)) {
+	if (outside(x->w, *blocknr, 1)) {
 		c.bad = ICK_BAD_RANGE;
 	} else {
 		x->ic->nblocks++;
@@ -398,7 +406,7 @@ static errcode_t walk_ea(struct walker *w, struct ick_inode_ctx *ic)
 
 	if (!blk || !ext2fs_has_feature_xattr(w->fs->super))
 		return 0;
-	if (outside(w->fs, blk, 1)) {
+	if (outside(w, blk, 1)) {
 		c.bad = ICK_BAD_RANGE;
 		return emit(w, &c, ic);
 	}
@@ -414,6 +422,54 @@ static errcode_t walk_ea(struct walker *w, struct ick_inode_ctx *ic)
 
 /* ---- the inode table ---- */
 
+/* The inode's block map again, as a walk of the same bytes and blocks gave it. */
+static errcode_t replay_map(struct walker *w, struct ick_inode_ctx *ic,
+			    const struct ick_memo_map *m)
+{
+	errcode_t err;
+
+	for (size_t i = 0; i < m->nclaims; i++)
+		if (w->ops->claim && (err = w->ops->claim(w->priv, &m->claims[i], ic)))
+			return err;
+	ic->extents = m->extents;
+	ic->nblocks += m->nblocks;
+	ic->last_written = m->last_written;
+	ic->last_mapped = m->last_mapped;
+	ic->nbad += m->nbad;
+	return 0;
+}
+
+static errcode_t walk_map(struct walker *w, struct ick_inode_ctx *ic)
+{
+	size_t isize = (size_t)EXT2_INODE_SIZE(w->fs->super);
+	const struct ick_memo_map *kept;
+	struct ick_memo_map sum;
+	uint64_t nblocks = ic->nblocks;
+	unsigned nbad = ic->nbad;
+	errcode_t err;
+
+	if (w->memo && (kept = ick_memo_map_find(w->memo, ic->ino, ic->inode, isize)))
+		return replay_map(w, ic, kept);
+	if (w->memo)
+		ick_memo_map_begin(w->memo, ic->ino);
+	if (ic->inode->i_flags & EXT4_EXTENTS_FL)
+		err = walk_extents(w, ic);
+	else
+		err = walk_indirect(w, ic);
+	if (!w->memo)
+		return err;
+	if (err) {
+		ick_memo_map_abandon(w->memo);
+		return err;
+	}
+	sum = (struct ick_memo_map){ .nblocks = ic->nblocks - nblocks,
+					  .last_written = ic->last_written,
+					  .last_mapped = ic->last_mapped, .nbad = ic->nbad - nbad,
+					  .extents = ic->extents };
+	ick_memo_map_keep(w->memo, ic->inode, isize, &sum);
+	return 0;
+}
+
 static errcode_t walk_one_inode(struct walker *w, ext2_ino_t ino, struct ext2_inode_large *inode)
 {
 	struct ick_inode_ctx ic = { .ino = ino, .inode = inode, .last_written = -1,
@@ -425,12 +481,8 @@ static errcode_t walk_one_inode(struct walker *w, ext2_ino_t ino, struct ext2_in
 		return err;
 	ic.nblocks = ick_ea_inode_blocks_ibody(w->fs, inode);
 	if (!(inode->i_flags & EXT4_INLINE_DATA_FL) &&
-	    ext2fs_inode_has_valid_blocks2(w->fs, (struct ext2_inode *)inode)) {
-		if (inode->i_flags & EXT4_EXTENTS_FL)
-			err = walk_extents(w, &ic);
-		else
-			err = walk_indirect(w, &ic);
-	}
+	    ext2fs_inode_has_valid_blocks2(w->fs, (struct ext2_inode *)inode))
+		err = walk_map(w, &ic);
 	if (!err)
 		err = walk_ea(w, &ic);
 	if (!err && w->ops->end_inode)
@@ -481,19 +533,31 @@ out_free:
 
 errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv)
 {
-	struct walker w = { .fs = fs, .ops = ops, .priv = priv };
+	return ick_walk_incremental(fs, ops, priv, NULL);
+}
+
+errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv,
+			    struct ick_memo *memo)
+{
+	struct walker w = { .fs = fs, .ops = ops, .priv = priv, .memo = memo };
 	errcode_t err;
 
-	w.max_entries = ext2fs_blocks_count(fs->super) + 1024;
+	w.first = fs->super->s_first_data_block;
+	w.total = ext2fs_blocks_count(fs->super);
+	w.max_entries = w.total + 1024;
 	if ((err = ext2fs_get_mem(3 * fs->blocksize, &w.buf))) /* block_iterate3 needs 3 */
 		return err;
 	if ((err = ext2fs_allocate_block_bitmap(fs, "tree blocks", &w.tree_seen)))
 		goto out;
 	if ((err = ext2fs_allocate_block_bitmap(fs, "EA blocks", &w.ea_seen)))
 		goto out;
+	if (memo)
+		ick_memo_walk_start(memo, fs);
 	err = walk_groups(&w);
 	if (!err)
 		err = walk_inodes(&w);
+	if (memo)
+		ick_memo_walk_end(memo);
 out:
 	if (w.ea_seen)
 		ext2fs_free_block_bitmap(w.ea_seen);

@@ -71,6 +71,12 @@ const char *ick_bad_name(enum ick_bad b);
  * not be loaded. */
 ICK_MUST_CHECK errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv);
 
+/* ick_walk, reusing the block maps @memo kept from earlier walks where they still hold and
+ * keeping this walk's (memo.h); NULL @memo is ick_walk. */
+struct ick_memo;
+ICK_MUST_CHECK errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops,
+					      void *priv, struct ick_memo *memo);
+
 /* Is @ino in use by e2fsck's pass-1 rule? */
 int ick_inode_in_use(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode *inode);
 

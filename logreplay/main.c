@@ -28,6 +28,7 @@ static void usage(void)
 		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
 		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
 		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE] [--jobs N]\n"
+		"\t[--no-incremental]\n"
 		"   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n", prog, prog);
 	exit(EXIT_USAGE);
 }
@@ -150,7 +151,8 @@ int main(int argc, char **argv)
 		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
 		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
 		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' },
-		{ "compare-recovery", 1, 0, 'P' }, { "jobs", 1, 0, 'J' }, { 0, 0, 0, 0 },
+		{ "compare-recovery", 1, 0, 'P' }, { "jobs", 1, 0, 'J' },
+		{ "no-incremental", 0, 0, 'I' }, { 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
 				    .progress_fd = -1 };
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
 		case 'C': if (parse_u64(optarg, &v) || v > 1024) usage(); o.progress_fd = (int)v; break;
 		case 'f': o.fsck_cmd = optarg; break;
 		case 'N': o.no_stale_log = 1; break;
+		case 'I': o.no_incremental = 1; break;
 		case 'M': manifest = optarg; break;
 		case 'P': recovered = optarg; break;
 		case 'J': if (parse_u64(optarg, &v) || !v || v > 64) usage(); jobs = (unsigned)v; break;
@@ -261,6 +264,9 @@ int main(int argc, char **argv)
 		printf("; %llu of the manifest's %zu marks checked", (unsigned long long)st.manifest_marks,
 		       nmarks);
 	printf("%s%s\n", st.truncated ? "; log ends early: " : "", st.truncated ? st.why : "");
+	if (c.verbose && (st.maps_reused || st.maps_walked))
+		printf("%s: inode block maps: %llu reused from an earlier point, %llu walked\n",
+		       o.log, (unsigned long long)st.maps_reused, (unsigned long long)st.maps_walked);
 	if (c.json) {
 		fprintf(c.json, "],\n\"entries\": %llu, \"points\": %llu, \"checked\": %llu, "
 			"\"no_fs\": %llu, \"findings\": %llu, \"manifest_marks\": %llu, "

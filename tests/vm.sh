@@ -11,6 +11,8 @@
 #       that transaction (the kernel's scan ends at a block that is not the next descriptor),
 #       and the sweep's journal line says so; the kernel's own recovery of that state
 #       (iomapck-vm kernel-verdict) equals ours block for block.
+#  3. The incremental sweep (inode maps reused between points) says exactly what a sweep
+#     walking every map at every point says, on every log of the matrix.
 # SKIP (77) where the VM cannot run (no qemu, no network for the kernel package), with the
 # reason iomapck-vm gives.  IOMAPCK_VM_CACHE: a kernel/initramfs cache to reuse.
 . "$top_srcdir/tests/lib.sh"
@@ -138,3 +140,24 @@ case $line in
 "compare-recovery (rc 0): "*" 0 differ; 0 changed by the kernel only "*) ;;
 *) cat "$T/kv.out"; fail "our recovery of the damaged journal is not the kernel's" ;;
 esac
+
+# ---- 3. the incremental sweep on real kernel logs ----
+# Reusing inode block maps between points (lib/memo.c) must change nothing: on each
+# kernel log (journal recovery and orphan release at most points) every point says what a
+# sweep walking every map says, text and JSON
+n=0
+for R in "$T"/runs/*-s1; do
+	L=$R/log.img
+	[ -s "$L" ] || continue
+	"$RP" --log "$L" --check fua --keep-going -v -v --manifest "$R/manifest.txt" \
+		--json "$T/i1.json" >"$T/i1" 2>&1; r1=$?
+	"$RP" --log "$L" --check fua --keep-going -v -v --manifest "$R/manifest.txt" \
+		--json "$T/i0.json" --no-incremental >"$T/i0" 2>&1; r0=$?
+	grep -q ': inode block maps: [1-9]' "$T/i1" || fail "$L: no inode map reused"
+	sed -i '/: inode block maps: /d' "$T/i1"
+	[ $r1 = $r0 ] && cmp -s "$T/i1" "$T/i0" && cmp -s "$T/i1.json" "$T/i0.json" ||
+		{ diff "$T/i0" "$T/i1" | head; fail "$L: the incremental sweep differs from the full one"; }
+	n=$((n + 1))
+done
+[ $n -ge 2 ] || fail "only $n kernel logs to compare"
+echo "incremental sweep: the same as the full one on $n kernel logs"

@@ -38,7 +38,7 @@ static char img[64];
 
 static int setup(void **s)
 {
-	char cmd[512];
+	char cmd[1024];
 
 	if (!mkdtemp(dir))
 		return -1;
@@ -46,7 +46,11 @@ static int setup(void **s)
 	snprintf(cmd, sizeof(cmd),
 		 "mkfs.ext4 -q -F -b 4096 %s 16M >/dev/null 2>&1 && "
 		 "head -c 20000 /dev/urandom >%s/data && "
-		 "debugfs -w -R 'write %s/data f' %s >/dev/null 2>&1", img, dir, dir, img);
+		 "debugfs -w -R 'write %s/data f' %s >/dev/null 2>&1 && "
+		 "head -c 81920 /dev/urandom >%s/data2 && "
+		 "debugfs -w -R 'write %s/data2 g' %s >/dev/null 2>&1 && "
+		 "for b in 1 3 5 7 9 11 13 15 17; do debugfs -w -R \"punch g $b $b\" %s "
+		 ">/dev/null 2>&1 || exit 1; done", img, dir, dir, img, dir, dir, img, img);
 	return system(cmd) == 0 ? 0 : -1;
 }
 
@@ -77,6 +81,129 @@ static void test_walk_owns_exactly_used_blocks(void **s)
 	ick_image_close(im);
 }
 
+/* ---- the memo: a walk that reuses kept maps hands over what a full walk does ---- */
+
+struct trace {
+	char *text;
+	size_t len, cap;
+	blk64_t g_leaf; /* the extent tree block of g (inode 13) */
+};
+
+static void tprintf(struct trace *t, const char *fmt, ...)
+{
+	va_list ap;
+	char line[256];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(line));
+	if (t->len + (size_t)n + 1 > t->cap) {
+		t->cap = (t->len + (size_t)n + 1) * 2;
+		assert_non_null(t->text = realloc(t->text, t->cap));
+	}
+	memcpy(t->text + t->len, line, (size_t)n + 1);
+	t->len += (size_t)n;
+}
+
+static errcode_t tr_claim(void *p, const struct ick_claim *c, struct ick_inode_ctx *ic)
+{
+	struct trace *t = p;
+
+	tprintf(t, "c %d %d %u %u %llu %llu %llu %d\n", c->kind, c->bad, c->ino, c->group,
+		(unsigned long long)c->lblk, (unsigned long long)c->pblk,
+		(unsigned long long)c->len, c->unwritten);
+	if (ic && ic->ino == 13 && c->kind == ICK_CLAIM_TREE)
+		t->g_leaf = c->pblk;
+	return 0;
+}
+
+static errcode_t tr_end(void *p, struct ick_inode_ctx *ic)
+{
+	tprintf(p, "e %u %d %llu %lld %lld %u\n", ic->ino, ic->extents,
+		(unsigned long long)ic->nblocks, (long long)ic->last_written,
+		(long long)ic->last_mapped, ic->nbad);
+	return 0;
+}
+
+static void walk_trace(ext2_filsys fs, struct ick_memo *m, struct trace *t)
+{
+	struct ick_walk_ops ops = { .claim = tr_claim, .end_inode = tr_end };
+
+	t->len = 0;
+	if (t->text)
+		t->text[0] = 0;
+	assert_int_equal(ick_walk_incremental(fs, &ops, t, m), 0);
+}
+
+static void test_memo_reuses_and_rewalks(void **s)
+{
+	struct ick_image *im;
+	struct ick_memo *m;
+	struct trace full = { 0 }, again = { 0 };
+	uint64_t reused, walked, walked1;
+	static char buf[65536];
+
+	assert_int_equal(ick_image_open(img, 0, NULL, &im), 0);
+	assert_int_equal(ick_memo_new(&m), 0);
+	walk_trace(im->fs, NULL, &full);
+	assert_true(full.g_leaf != 0); /* g has an extent tree block: the test needs one */
+	walk_trace(im->fs, m, &again); /* keeps every map */
+	assert_string_equal(again.text, full.text);
+	ick_memo_stats(m, &reused, &walked1);
+	assert_int_equal(reused, 0);
+	assert_true(walked1 >= 4); /* root, resize inode, journal, lost+found, f, g */
+	walk_trace(im->fs, m, &again); /* reuses every one */
+	assert_string_equal(again.text, full.text);
+	ick_memo_stats(m, &reused, &walked);
+	assert_int_equal(reused, walked1);
+	assert_int_equal(walked, walked1);
+	/* g's tree block changed: g alone is walked again, with the same result */
+	assert_int_equal(ick_memo_changed(m, full.g_leaf, 1), 0);
+	walk_trace(im->fs, m, &again);
+	assert_string_equal(again.text, full.text);
+	ick_memo_stats(m, &reused, &walked);
+	assert_int_equal(walked, walked1 + 1);
+	assert_int_equal(reused, 2 * walked1 - 1);
+	/* a long range over everything: every map that read a block is walked again */
+	assert_int_equal(ick_memo_changed(m, 0, ext2fs_blocks_count(im->fs->super)), 0);
+	walk_trace(im->fs, m, &again);
+	assert_string_equal(again.text, full.text);
+	ick_memo_stats(m, &reused, &walked);
+	assert_true(walked >= walked1 + 3); /* g and the resize inode again, at least */
+	/* g's tree block read from an overlay (a recovered journal): g is walked, not kept */
+	{
+		struct ick_overlay *ov;
+		uint64_t w0;
+
+		walk_trace(im->fs, m, &again); /* everything kept again */
+		ick_memo_stats(m, &reused, &w0);
+		assert_int_equal(ick_overlay_new(im->fs->blocksize, &ov), 0);
+		assert_int_equal(io_channel_read_blk64(im->fs->io, full.g_leaf, 1, buf), 0);
+		assert_int_equal(ick_overlay_put(ov, full.g_leaf, buf), 0);
+		ick_memo_view(m, ov);
+		walk_trace(im->fs, m, &again);
+		walk_trace(im->fs, m, &again);
+		assert_string_equal(again.text, full.text);
+		ick_memo_stats(m, &reused, &walked);
+		assert_int_equal(walked, w0 + 2);
+		ick_memo_view(m, NULL); /* the device's block again: the map kept before holds */
+		walk_trace(im->fs, m, &again);
+		assert_string_equal(again.text, full.text);
+		ick_memo_stats(m, &reused, &walked);
+		assert_int_equal(walked, w0 + 2);
+		ick_overlay_free(ov);
+	}
+	ick_memo_forget(m);
+	walk_trace(im->fs, m, &again);
+	assert_string_equal(again.text, full.text);
+	free(full.text);
+	free(again.text);
+	ick_memo_free(m);
+	ick_image_close(im);
+}
+
 static void test_walk_refuses_non_ext(void **s)
 {
 	struct ick_image *im = NULL;
@@ -94,6 +221,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_walk_owns_exactly_used_blocks),
 		cmocka_unit_test(test_walk_refuses_non_ext),
+		cmocka_unit_test(test_memo_reuses_and_rewalks),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,438 @@
+/*
+ * memo.c - inode block maps kept between walks (see memo.h).
+ *
+ * Two open-addressing tables: inode -> kept map (one allocation holding the inode's bytes,
+ * its claims and the blocks its walk read), and watched block -> the walk before which it
+ * last changed.  Only blocks some kept map read are watched; a change to any other block
+ * cannot make a kept map wrong.  A map kept at walk j is valid at walk k when each block it
+ * read last changed no later than before walk j.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "array.h"
+#include "memo.h"
+#include "overlay.h"
+
+struct kept {
+	ext2_ino_t ino;
+	uint64_t epoch;        /* the walk it was kept at */
+	size_t isize, nread;
+	const blk64_t *read;
+	const unsigned char *inode;
+	struct ick_memo_map map;
+	size_t bytes;
+};
+
+struct watch { blk64_t key; uint64_t epoch; }; /* key: block + 1; 0 is an empty slot */
+
+struct geo {
+	unsigned blocksize, inode_size;
+	blk64_t blocks, first_data;
+	uint32_t compat, incompat, ro_compat, csum_seed;
+	int flags;
+};
+
+struct verdict {
+	int have, ok;
+	uint32_t seed, incompat, lo, hi;
+	size_t n;
+	unsigned char *bytes;
+};
+
+struct ick_memo {
+	struct kept **kept;        /* by inode */
+	size_t kcap, knr;
+	struct watch *w;
+	size_t wcap, wnr;
+	uint64_t epoch;            /* the walk under way, or the next one */
+	size_t bytes;
+	struct geo geo;
+	int have_geo;
+	/* the inode being kept */
+	int rec, rec_failed;
+	ext2_ino_t rec_ino;
+	struct ick_claim *rc;
+	size_t rc_nr, rc_cap;
+	blk64_t *rb;
+	size_t rb_nr, rb_cap;
+	uint64_t reused, walked;
+	const struct ick_overlay *ov; /* blocks read from elsewhere than the device */
+	struct verdict *v;         /* by group */
+	size_t vcap;
+	size_t vbytes;             /* held by verdicts, within the budget on their own */
+};
+
+static size_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+
+errcode_t ick_memo_new(struct ick_memo **out)
+{
+	struct ick_memo *m = calloc(1, sizeof(*m));
+
+	*out = m;
+	if (!m)
+		return ENOMEM;
+	m->epoch = 1;
+	return 0;
+}
+
+void ick_memo_forget(struct ick_memo *m)
+{
+	for (size_t i = 0; i < m->kcap; i++)
+		free(m->kept[i]);
+	free(m->kept);
+	free(m->w);
+	m->kept = NULL;
+	m->w = NULL;
+	m->kcap = m->knr = m->wcap = m->wnr = 0;
+	m->bytes = 0;
+}
+
+void ick_memo_free(struct ick_memo *m)
+{
+	if (!m)
+		return;
+	ick_memo_forget(m);
+	for (size_t i = 0; i < m->vcap; i++)
+		free(m->v[i].bytes);
+	free(m->v);
+	free(m->rc);
+	free(m->rb);
+	free(m);
+}
+
+void ick_memo_stats(const struct ick_memo *m, uint64_t *reused, uint64_t *walked)
+{
+	*reused = m ? m->reused : 0;
+	*walked = m ? m->walked : 0;
+}
+
+/* ---- watched blocks ---- */
+
+static struct watch *watch_slot(const struct ick_memo *m, blk64_t blk)
+{
+	size_t mask = m->wcap - 1;
+
+	for (size_t i = mix(blk) & mask;; i = (i + 1) & mask)
+		if (m->w[i].key == blk + 1 || !m->w[i].key)
+			return &m->w[i];
+}
+
+static errcode_t watch_grow(struct ick_memo *m)
+{
+	struct watch *old = m->w;
+	size_t ocap = m->wcap, ncap = ocap ? ocap * 2 : 256;
+
+	if (!(m->w = calloc(ncap, sizeof(*m->w)))) {
+		m->w = old;
+		return ENOMEM;
+	}
+	m->wcap = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].key)
+			*watch_slot(m, old[i].key - 1) = old[i];
+	free(old);
+	m->bytes += (ncap - ocap) * sizeof(*m->w);
+	return 0;
+}
+
+/* Watch @blk from now on (as unchanged since before this walk, whose read it is). */
+static errcode_t watch(struct ick_memo *m, blk64_t blk)
+{
+	struct watch *s;
+	errcode_t err;
+
+	if ((m->wnr + 1) * 2 > m->wcap && (err = watch_grow(m)))
+		return err;
+	s = watch_slot(m, blk);
+	if (!s->key) {
+		s->key = blk + 1;
+		s->epoch = 0;
+		m->wnr++;
+	}
+	return 0;
+}
+
+errcode_t ick_memo_changed(struct ick_memo *m, blk64_t blk, uint64_t n)
+{
+	if (!m->wnr || !n)
+		return 0;
+	if (blk + n < blk)
+		n = UINT64_MAX - blk;
+	if (n >= m->wnr) { /* a long range: look at the watched blocks instead */
+		for (size_t i = 0; i < m->wcap; i++)
+			if (m->w[i].key && m->w[i].key - 1 >= blk && m->w[i].key - 1 - blk < n)
+				m->w[i].epoch = m->epoch;
+		return 0;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		struct watch *s = watch_slot(m, blk + i);
+		if (s->key)
+			s->epoch = m->epoch;
+	}
+	return 0;
+}
+
+/* ---- kept maps ---- */
+
+static struct kept **kept_slot(const struct ick_memo *m, ext2_ino_t ino)
+{
+	size_t mask = m->kcap - 1;
+
+	for (size_t i = mix(ino) & mask;; i = (i + 1) & mask)
+		if (!m->kept[i] || m->kept[i]->ino == ino)
+			return &m->kept[i];
+}
+
+static errcode_t kept_grow(struct ick_memo *m)
+{
+	struct kept **old = m->kept;
+	size_t ocap = m->kcap, ncap = ocap ? ocap * 2 : 64;
+
+	if (!(m->kept = calloc(ncap, sizeof(*m->kept)))) {
+		m->kept = old;
+		return ENOMEM;
+	}
+	m->kcap = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i])
+			*kept_slot(m, old[i]->ino) = old[i];
+	free(old);
+	m->bytes += (ncap - ocap) * sizeof(*m->kept);
+	return 0;
+}
+
+static void geo_of(ext2_filsys fs, struct geo *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->blocksize = fs->blocksize;
+	g->inode_size = EXT2_INODE_SIZE(fs->super);
+	g->blocks = ext2fs_blocks_count(fs->super);
+	g->first_data = fs->super->s_first_data_block;
+	g->compat = fs->super->s_feature_compat;
+	g->incompat = fs->super->s_feature_incompat;
+	g->ro_compat = fs->super->s_feature_ro_compat;
+	g->csum_seed = fs->csum_seed;
+	g->flags = fs->flags;
+}
+
+void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs)
+{
+	struct geo g;
+
+	geo_of(fs, &g);
+	if (m->have_geo && memcmp(&g, &m->geo, sizeof(g)))
+		ick_memo_forget(m);
+	m->geo = g;
+	m->have_geo = 1;
+	m->rec = 0;
+}
+
+void ick_memo_walk_end(struct ick_memo *m)
+{
+	m->rec = 0;
+	m->epoch++;
+}
+
+const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
+						   const void *inode, size_t isize)
+{
+	struct kept *k;
+
+	if (!m->kcap || !(k = *kept_slot(m, ino)) || k->isize != isize ||
+	    memcmp(k->inode, inode, isize))
+		return NULL;
+	for (size_t i = 0; i < k->nread; i++)
+		if (watch_slot(m, k->read[i])->epoch > k->epoch ||
+		    (m->ov && ick_overlay_get(m->ov, k->read[i])))
+			return NULL;
+	m->reused++;
+	return &k->map;
+}
+
+void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino)
+{
+	m->rec = 1;
+	m->rec_failed = 0;
+	m->rec_ino = ino;
+	m->rc_nr = m->rb_nr = 0;
+	m->walked++;
+}
+
+void ick_memo_map_claim(struct ick_memo *m, const struct ick_claim *c)
+{
+	if (!m->rec || m->rec_failed)
+		return;
+	/* a node that could not be read may read at the next state: not kept */
+	if (c->err || (m->rc_nr + 1) * sizeof(*c) > ICK_MEMO_BUDGET / 4) {
+		m->rec_failed = 1;
+		return;
+	}
+	if (m->rc_nr == m->rc_cap) {
+		struct ick_claim *n = ick_array_grow(m->rc, &m->rc_cap, sizeof(*n), 64);
+		if (!n) {
+			m->rec_failed = 1;
+			return;
+		}
+		m->rc = n;
+	}
+	m->rc[m->rc_nr++] = *c;
+}
+
+void ick_memo_view(struct ick_memo *m, const struct ick_overlay *ov)
+{
+	m->ov = ov;
+}
+
+void ick_memo_map_read(struct ick_memo *m, blk64_t blk)
+{
+	if (!m->rec || m->rec_failed)
+		return;
+	if (m->ov && ick_overlay_get(m->ov, blk)) { /* not the device's: not kept */
+		m->rec_failed = 1;
+		return;
+	}
+	if ((m->rb_nr + 1) * sizeof(blk) > ICK_MEMO_BUDGET / 4) {
+		m->rec_failed = 1;
+		return;
+	}
+	if (m->rb_nr == m->rb_cap) {
+		blk64_t *n = ick_array_grow(m->rb, &m->rb_cap, sizeof(*n), 16);
+		if (!n) {
+			m->rec_failed = 1;
+			return;
+		}
+		m->rb = n;
+	}
+	m->rb[m->rb_nr++] = blk;
+}
+
+void ick_memo_map_abandon(struct ick_memo *m)
+{
+	m->rec = 0;
+}
+
+/* One allocation: the record, then the claims, the blocks read and the inode's bytes. */
+static struct kept *kept_make(struct ick_memo *m, const void *inode, size_t isize,
+			      const struct ick_memo_map *sum)
+{
+	size_t cb = m->rc_nr * sizeof(*m->rc), rb = m->rb_nr * sizeof(*m->rb);
+	size_t bytes = sizeof(struct kept) + cb + rb + isize;
+	struct kept *k = malloc(bytes);
+	unsigned char *p;
+
+	if (!k)
+		return NULL;
+	p = (unsigned char *)(k + 1);
+	memcpy(p, m->rc, cb);
+	k->map = *sum;
+	k->map.claims = (const struct ick_claim *)p;
+	k->map.nclaims = m->rc_nr;
+	memcpy(p + cb, m->rb, rb);
+	k->read = (const blk64_t *)(p + cb);
+	k->nread = m->rb_nr;
+	memcpy(p + cb + rb, inode, isize);
+	k->inode = p + cb + rb;
+	k->isize = isize;
+	k->ino = m->rec_ino;
+	k->epoch = m->epoch;
+	k->bytes = bytes;
+	return k;
+}
+
+void ick_memo_map_keep(struct ick_memo *m, const void *inode, size_t isize,
+			const struct ick_memo_map *sum)
+{
+	struct kept *k, **slot;
+
+	if (!m->rec || m->rec_failed) {
+		m->rec = 0;
+		return;
+	}
+	m->rec = 0;
+	if (!(k = kept_make(m, inode, isize, sum)))
+		return;
+	if (m->bytes + k->bytes + (m->rb_nr + 1) * 2 * sizeof(struct watch) > ICK_MEMO_BUDGET)
+		ick_memo_forget(m);
+	if ((m->knr + 1) * 2 > m->kcap && kept_grow(m))
+		goto drop;
+	for (size_t i = 0; i < k->nread; i++)
+		if (watch(m, k->read[i]))
+			goto drop;
+	slot = kept_slot(m, k->ino);
+	if (*slot) {
+		m->bytes -= (*slot)->bytes;
+		free(*slot);
+	} else {
+		m->knr++;
+	}
+	*slot = k;
+	m->bytes += k->bytes;
+	return;
+drop:
+	free(k); /* out of memory: the inode is simply walked again next time */
+}
+
+/* ---- checksum verdicts ---- */
+
+static void desc_csum(ext2_filsys fs, dgrp_t g, uint32_t *lo, uint32_t *hi)
+{
+	struct ext4_group_desc *d = (struct ext4_group_desc *)ext2fs_group_desc(fs, fs->group_desc, g);
+
+	*lo = d->bg_block_bitmap_csum_lo;
+	*hi = EXT2_DESC_SIZE(fs->super) >= EXT4_BG_BLOCK_BITMAP_CSUM_HI_LOCATION ?
+		d->bg_block_bitmap_csum_hi : 0;
+}
+
+static struct verdict *verdict_of(struct ick_memo *m, dgrp_t g, size_t n)
+{
+	if (g >= m->vcap) {
+		size_t ncap = m->vcap ? m->vcap : 16;
+		struct verdict *nv;
+
+		while (ncap <= g)
+			ncap *= 2;
+		if (ncap * sizeof(*nv) > ICK_MEMO_BUDGET / 4 ||
+		    !(nv = realloc(m->v, ncap * sizeof(*nv))))
+			return NULL;
+		memset(nv + m->vcap, 0, (ncap - m->vcap) * sizeof(*nv));
+		m->v = nv;
+		m->vcap = ncap;
+	}
+	if (!m->v[g].bytes) {
+		if (m->vbytes + n > ICK_MEMO_BUDGET || !(m->v[g].bytes = malloc(n)))
+			return NULL;
+		m->vbytes += n;
+		m->v[g].n = n;
+	}
+	return m->v[g].n == n ? &m->v[g] : NULL;
+}
+
+int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
+			 size_t n, int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n))
+{
+	struct verdict *v;
+	uint32_t lo, hi;
+
+	if (!m || n > INT32_MAX || !(v = verdict_of(m, g, n)))
+		return verify(fs, g, (char *)bytes, (int)n);
+	desc_csum(fs, g, &lo, &hi);
+	if (v->have && v->seed == fs->csum_seed && v->incompat == fs->super->s_feature_incompat &&
+	    v->lo == lo && v->hi == hi && !memcmp(v->bytes, bytes, n))
+		return v->ok;
+	v->ok = verify(fs, g, (char *)bytes, (int)n);
+	v->seed = fs->csum_seed;
+	v->incompat = fs->super->s_feature_incompat;
+	v->lo = lo;
+	v->hi = hi;
+	memcpy(v->bytes, bytes, n);
+	v->have = 1;
+	return v->ok;
+}

@@ -1,0 +1,88 @@
+/*
+ * memo.h - what the checks of one state can reuse from the checks of earlier states: a crash
+ * sweep's points differ by a few blocks, and walking every inode's block map again at each
+ * one was most of the sweep's time.
+ *
+ * Block maps.  Per inode the memo keeps the claims its block map (extent tree or indirect blocks)
+ * produced, the map's summary (blocks counted, last mapped and written block, bad
+ * mappings), the inode's bytes and every block that walk read (tree nodes, indirect
+ * blocks).  A later walk hands the claims over again instead of walking when the inode's
+ * bytes are equal, none of those blocks has been reported changed since, and the file
+ * system's geometry (block size and count, features, checksum seed, inode size) is the
+ * same; a different geometry forgets everything.  The EA block and the EA-inode charges
+ * are always walked afresh (a shared EA block is claimed by its first owner only).
+ *
+ * The caller's contract: ick_memo_changed() for every block of the device that may read
+ * differently than at the last walk with this memo (crash.c: every log write and discard
+ * since).  A block left out gives a stale result, so when in doubt call ick_memo_forget().
+ * Blocks read from somewhere else than that device (a view's overlay: journal recovery,
+ * orphan release) are named by ick_memo_view(); a map that reads one is neither kept nor
+ * reused.
+ *
+ * Claim handlers see replayed claims with ic->ino and ic->inode as in a walk, but ic's
+ * running counters (nblocks, last_written, last_mapped, nbad) are only right at
+ * end_inode: handlers must not read them in claim (none of ours does).
+ *
+ * Bounded: at most ICK_MEMO_BUDGET bytes; past it the memo forgets everything and
+ * keeps again from the next walk.  Not thread-safe; one memo per sweep process.
+ */
+#ifndef ICK_MEMO_H
+#define ICK_MEMO_H
+#include <stdint.h>
+#include <ext2fs/ext2fs.h>
+#include "ick_compiler.h"
+#include "walk.h"
+
+#define ICK_MEMO_BUDGET (64u << 20)
+
+struct ick_memo;
+
+ICK_MUST_CHECK errcode_t ick_memo_new(struct ick_memo **out);
+void ick_memo_free(struct ick_memo *m);
+/* Blocks [blk, blk+n) may read differently at the next walk than at any earlier one. */
+ICK_MUST_CHECK errcode_t ick_memo_changed(struct ick_memo *m, blk64_t blk, uint64_t n);
+void ick_memo_forget(struct ick_memo *m);
+/* The next walks read the blocks @ov holds from it (NULL: none); not owned. */
+struct ick_overlay;
+void ick_memo_view(struct ick_memo *m, const struct ick_overlay *ov);
+/* Inode walks reused and done since the memo was made. */
+void ick_memo_stats(const struct ick_memo *m, uint64_t *reused, uint64_t *walked);
+
+/*
+ * Checksum verdicts.  A block bitmap's checksum verdict depends on its bytes, the checksum
+ * the group descriptor stores and the file system's seed only; the last verdict of each group
+ * is kept with those and given again when all three are equal.  @verify computes it afresh.
+ * Bounded by the number of groups (each kept verdict holds one group's bitmap bytes, within
+ * the budget below; past it the verdict is computed every time).
+ */
+int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
+			 size_t n, int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n));
+
+/* ---- for walk.c ---- */
+
+/* What an inode's block map gave, or gives again. */
+struct ick_memo_map {
+	const struct ick_claim *claims;
+	size_t nclaims;
+	uint64_t nblocks;      /* added to ic->nblocks */
+	int64_t last_written, last_mapped;
+	unsigned nbad;         /* added to ic->nbad */
+	int extents;
+};
+
+/* A walk of @fs starts / ends (every start is ended, whatever the walk's outcome). */
+void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs);
+void ick_memo_walk_end(struct ick_memo *m);
+/* The map of @ino as last kept, if still valid for these inode bytes; else NULL. */
+const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
+						   const void *inode, size_t isize);
+/* Keeping one inode's map while it is walked: begin, then each claim handed over and each
+ * block read (before it is read), then end with the summary, or abandon. */
+void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino);
+void ick_memo_map_claim(struct ick_memo *m, const struct ick_claim *c);
+void ick_memo_map_read(struct ick_memo *m, blk64_t blk);
+void ick_memo_map_keep(struct ick_memo *m, const void *inode, size_t isize,
+			const struct ick_memo_map *sum);
+void ick_memo_map_abandon(struct ick_memo *m);
+
+#endif
