@@ -243,8 +243,9 @@ static errcode_t bm_setup(struct ick_ctx *ctx, void **state)
 	return ext2fs_allocate_block_bitmap(ctx->fs, "owned blocks", &st->found);
 }
 
-/* A torn or stale bitmap write shows as a checksum mismatch (metadata_csum only). */
-static errcode_t check_csum(struct bm_state *st, dgrp_t g)
+/* A torn or stale bitmap write shows as a checksum mismatch (metadata_csum only).  @have:
+ * bits st->b already holds from the group's first block. */
+static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
 {
 	ext2_filsys fs = st->ctx->fs;
 	size_t nbytes = EXT2_CLUSTERS_PER_GROUP(fs->super) / 8;
@@ -254,7 +255,9 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g)
 	if (!ext2fs_has_feature_metadata_csum(fs->super) ||
 	    ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT))
 		return 0;
-	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, ext2fs_group_first_block2(fs, g),
+	/* the last group's bits past the file system's end count too, as on disk */
+	if (have != nbytes * 8 &&
+	    (err = ext2fs_get_block_bitmap_range2(fs->block_map, ext2fs_group_first_block2(fs, g),
 						  nbytes * 8, st->b)))
 		return err;
 	if (ick_memo_bitmap_csum(st->ctx->opts ? st->ctx->opts->memo : NULL, fs, g, st->b,
@@ -316,7 +319,7 @@ static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
 		}
 	}
 	*nfree = n - marked_nr;
-	if ((err = check_csum(st, g)))
+	if ((err = check_csum(st, g, n)))
 		return err;
 	if (memcmp(st->a, st->b, (n + 7) / 8) && ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT)) {
 		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_UNINIT_GROUP_USED, 0);

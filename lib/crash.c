@@ -295,7 +295,8 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			co.stale_judge = judge_block;
 			co.stale_priv = &j;
 			if (!d->reordered && learnable(img))
-				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off);
+				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off,
+							   co.memo);
 		}
 		if (!err)
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
@@ -324,7 +325,7 @@ static errcode_t track_only(struct dev *d, uint64_t entry)
 		ick_image_close(img);
 		return 0; /* not a file system (yet), or refused: the checking shard says so */
 	}
-	err = learnable(img) ? ick_stale_log_update(d->trk, img->fs, entry, d->off) : 0;
+	err = learnable(img) ? ick_stale_log_update(d->trk, img->fs, entry, d->off, d->memo) : 0;
 	ick_image_close(img);
 	return err;
 }

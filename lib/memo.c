@@ -18,9 +18,10 @@
 struct kept {
 	ext2_ino_t ino;
 	uint64_t epoch;        /* the walk it was kept at */
-	size_t isize, nread;
+	size_t klen, nread;
 	const blk64_t *read;
-	const unsigned char *inode;
+	const unsigned char *data;   /* the blocks read, as they read then */
+	const unsigned char *key;    /* what the walk read of the inode */
 	struct ick_memo_map map;
 	size_t bytes;
 };
@@ -30,7 +31,7 @@ struct watch { blk64_t key; uint64_t epoch; }; /* key: block + 1; 0 is an empty 
 struct geo {
 	unsigned blocksize, inode_size;
 	blk64_t blocks, first_data;
-	uint32_t compat, incompat, ro_compat, csum_seed;
+	uint32_t compat, incompat, ro_compat, csum_seed, creator_os;
 	int flags;
 };
 
@@ -59,6 +60,9 @@ struct ick_memo {
 	size_t rb_nr, rb_cap;
 	uint64_t reused, walked;
 	const struct ick_overlay *ov; /* blocks read from elsewhere than the device */
+	ext2_filsys fs;            /* the walk under way */
+	unsigned char *cur;        /* one block */
+	size_t curlen;
 	struct verdict *v;         /* by group */
 	size_t vcap;
 	size_t vbytes;             /* held by verdicts, within the budget on their own */
@@ -105,6 +109,7 @@ void ick_memo_free(struct ick_memo *m)
 	free(m->v);
 	free(m->rc);
 	free(m->rb);
+	free(m->cur);
 	free(m);
 }
 
@@ -220,6 +225,7 @@ static void geo_of(ext2_filsys fs, struct geo *g)
 	g->incompat = fs->super->s_feature_incompat;
 	g->ro_compat = fs->super->s_feature_ro_compat;
 	g->csum_seed = fs->csum_seed;
+	g->creator_os = fs->super->s_creator_os;
 	g->flags = fs->flags;
 }
 
@@ -233,37 +239,50 @@ void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs)
 	m->geo = g;
 	m->have_geo = 1;
 	m->rec = 0;
+	m->fs = fs;
+	if (m->curlen != fs->blocksize) {
+		free(m->cur);
+		m->cur = malloc(fs->blocksize);
+		m->curlen = m->cur ? fs->blocksize : 0;
+	}
 }
 
 void ick_memo_walk_end(struct ick_memo *m)
 {
 	m->rec = 0;
+	m->fs = NULL;
 	m->epoch++;
 }
 
 const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
-						   const void *inode, size_t isize)
+					     const void *key, size_t len)
 {
 	struct kept *k;
 
-	if (!m->kcap || !(k = *kept_slot(m, ino)) || k->isize != isize ||
-	    memcmp(k->inode, inode, isize))
+	if (!m->kcap || !(k = *kept_slot(m, ino)) || k->klen != len || memcmp(k->key, key, len))
 		return NULL;
-	for (size_t i = 0; i < k->nread; i++)
-		if (watch_slot(m, k->read[i])->epoch > k->epoch ||
-		    (m->ov && ick_overlay_get(m->ov, k->read[i])))
+	for (size_t i = 0; i < k->nread; i++) {
+		if (m->ov && ick_overlay_get(m->ov, k->read[i]))
 			return NULL;
+		/* written since, maybe with the same bytes (a journal commit rewrites every
+		 * block a transaction touched): compare */
+		if (watch_slot(m, k->read[i])->epoch > k->epoch &&
+		    (!m->cur || io_channel_read_blk64(m->fs->io, k->read[i], 1, m->cur) ||
+		     memcmp(m->cur, k->data + i * m->curlen, m->curlen)))
+			return NULL;
+	}
+	k->epoch = m->epoch; /* every block it read reads the same now */
 	m->reused++;
 	return &k->map;
 }
 
 void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino)
 {
+	m->walked++;
 	m->rec = 1;
 	m->rec_failed = 0;
 	m->rec_ino = ino;
 	m->rc_nr = m->rb_nr = 0;
-	m->walked++;
 }
 
 void ick_memo_map_claim(struct ick_memo *m, const struct ick_claim *c)
@@ -319,16 +338,18 @@ void ick_memo_map_abandon(struct ick_memo *m)
 	m->rec = 0;
 }
 
-/* One allocation: the record, then the claims, the blocks read and the inode's bytes. */
-static struct kept *kept_make(struct ick_memo *m, const void *inode, size_t isize,
+/* One allocation: the record, then the claims, the blocks read, their bytes and the key. */
+static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
 			      const struct ick_memo_map *sum)
 {
 	size_t cb = m->rc_nr * sizeof(*m->rc), rb = m->rb_nr * sizeof(*m->rb);
-	size_t bytes = sizeof(struct kept) + cb + rb + isize;
-	struct kept *k = malloc(bytes);
+	size_t db = m->rb_nr * m->curlen;
+	size_t bytes = sizeof(struct kept) + cb + rb + db + len;
+	struct kept *k;
 	unsigned char *p;
 
-	if (!k)
+	if (!m->cur || (m->rb_nr && db / m->rb_nr != m->curlen) || bytes > ICK_MEMO_BUDGET / 4 ||
+	    !(k = malloc(bytes)))
 		return NULL;
 	p = (unsigned char *)(k + 1);
 	memcpy(p, m->rc, cb);
@@ -338,17 +359,23 @@ static struct kept *kept_make(struct ick_memo *m, const void *inode, size_t isiz
 	memcpy(p + cb, m->rb, rb);
 	k->read = (const blk64_t *)(p + cb);
 	k->nread = m->rb_nr;
-	memcpy(p + cb + rb, inode, isize);
-	k->inode = p + cb + rb;
-	k->isize = isize;
+	for (size_t i = 0; i < m->rb_nr; i++)
+		if (io_channel_read_blk64(m->fs->io, m->rb[i], 1, p + cb + rb + i * m->curlen)) {
+			free(k); /* what cannot be read again cannot be compared later */
+			return NULL;
+		}
+	k->data = p + cb + rb;
+	memcpy(p + cb + rb + db, key, len);
+	k->key = p + cb + rb + db;
+	k->klen = len;
 	k->ino = m->rec_ino;
 	k->epoch = m->epoch;
 	k->bytes = bytes;
 	return k;
 }
 
-void ick_memo_map_keep(struct ick_memo *m, const void *inode, size_t isize,
-			const struct ick_memo_map *sum)
+void ick_memo_map_keep(struct ick_memo *m, const void *key, size_t len,
+		       const struct ick_memo_map *sum)
 {
 	struct kept *k, **slot;
 
@@ -357,7 +384,7 @@ void ick_memo_map_keep(struct ick_memo *m, const void *inode, size_t isize,
 		return;
 	}
 	m->rec = 0;
-	if (!(k = kept_make(m, inode, isize, sum)))
+	if (!(k = kept_make(m, key, len, sum)))
 		return;
 	if (m->bytes + k->bytes + (m->rb_nr + 1) * 2 * sizeof(struct watch) > ICK_MEMO_BUDGET)
 		ick_memo_forget(m);

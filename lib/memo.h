@@ -5,11 +5,11 @@
  *
  * Block maps.  Per inode the memo keeps the claims its block map (extent tree or indirect blocks)
  * produced, the map's summary (blocks counted, last mapped and written block, bad
- * mappings), the inode's bytes and every block that walk read (tree nodes, indirect
- * blocks).  A later walk hands the claims over again instead of walking when the inode's
- * bytes are equal, none of those blocks has been reported changed since, and the file
- * system's geometry (block size and count, features, checksum seed, inode size) is the
- * same; a different geometry forgets everything.  The EA block and the EA-inode charges
+ * mappings), a key (walk.c: every field of the inode the map walk reads) and every block
+ * that walk read (tree nodes, indirect blocks).  A later walk hands the claims over again
+ * instead of walking when the key is equal, none of those blocks has been reported changed
+ * since, and the file system's geometry (block size and count, features, checksum seed,
+ * inode size, creator OS, open flags) is the same; a different geometry forgets everything.  The EA block and the EA-inode charges
  * are always walked afresh (a shared EA block is claimed by its first owner only).
  *
  * The caller's contract: ick_memo_changed() for every block of the device that may read
@@ -73,16 +73,16 @@ struct ick_memo_map {
 /* A walk of @fs starts / ends (every start is ended, whatever the walk's outcome). */
 void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs);
 void ick_memo_walk_end(struct ick_memo *m);
-/* The map of @ino as last kept, if still valid for these inode bytes; else NULL. */
+/* The map of @ino as last kept, if still valid for this key; else NULL. */
 const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
-						   const void *inode, size_t isize);
+					     const void *key, size_t len);
 /* Keeping one inode's map while it is walked: begin, then each claim handed over and each
  * block read (before it is read), then end with the summary, or abandon. */
 void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino);
 void ick_memo_map_claim(struct ick_memo *m, const struct ick_claim *c);
 void ick_memo_map_read(struct ick_memo *m, blk64_t blk);
-void ick_memo_map_keep(struct ick_memo *m, const void *inode, size_t isize,
-			const struct ick_memo_map *sum);
+void ick_memo_map_keep(struct ick_memo *m, const void *key, size_t len,
+		       const struct ick_memo_map *sum);
 void ick_memo_map_abandon(struct ick_memo *m);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "overlay.h"
 #include "stale_log.h"
+#include "memo.h"
 
 #define UNKNOWN UINT32_MAX
 /* Free when the tracker first saw the file system: an allocation may have been in flight
@@ -169,16 +170,16 @@ static errcode_t group_table(struct ick_stale_log *t, uint32_t g, const unsigned
 
 /* Does group @g's bitmap (@buf, as read) fail its checksum?  A torn or lost write:
  * learning frees from it would judge the owners stale at every later point. */
-static int torn(ext2_filsys fs, uint32_t g, const unsigned char *buf)
+static int torn(ext2_filsys fs, uint32_t g, const unsigned char *buf, struct ick_memo *memo)
 {
 	return ext2fs_has_feature_metadata_csum(fs->super) &&
 	       !ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT) &&
-	       !ext2fs_block_bitmap_csum_verify(fs, g, (char *)buf,
-						EXT2_CLUSTERS_PER_GROUP(fs->super) / 8);
+	       !ick_memo_bitmap_csum(memo, fs, g, buf, EXT2_CLUSTERS_PER_GROUP(fs->super) / 8,
+				     ext2fs_block_bitmap_csum_verify);
 }
 
 errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry,
-			       uint64_t off)
+			       uint64_t off, struct ick_memo *memo)
 {
 	uint32_t before = t->last;
 	size_t gb;
@@ -200,7 +201,7 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 
 		if ((err = read_group(t, fs, g, cur)))
 			return err;
-		if (memcmp(t->prev + g * gb, cur, gb) && torn(fs, g, cur))
+		if (memcmp(t->prev + g * gb, cur, gb) && torn(fs, g, cur, memo))
 			return 0;
 	}
 	if ((err = push_point(t, entry, off)))
@@ -213,7 +214,14 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 		if ((err = group_table(t, g, prev)))
 			return err;
 		for (size_t k = 0; k < gb; k++) {
-			unsigned freed = prev[k] & ~cur[k];
+			unsigned freed;
+
+			/* most of a changed group is not: skip equal words */
+			if (!(k % 8) && k + 8 <= gb && !memcmp(prev + k, cur + k, 8)) {
+				k += 7;
+				continue;
+			}
+			freed = prev[k] & ~cur[k];
 
 			/* freed: everything written up to the last point it was seen owned is
 			 * its earlier life; newly allocated blocks keep their threshold */

@@ -46,9 +46,11 @@ void ick_stale_log_free(struct ick_stale_log *t);
  * ick_stale_log_update - the state at log entry @entry (whose payload starts at log offset
  * @off) is open as @fs, with @fs->block_map loaded.  Records the bitmap transitions since
  * the previous update.  A file system of another geometry than the last one starts over.
+ * @memo (may be NULL): where bitmap checksum verdicts are shared with the bitmap check.
  */
+struct ick_memo;
 ICK_MUST_CHECK errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs,
-					      uint64_t entry, uint64_t off);
+					      uint64_t entry, uint64_t off, struct ick_memo *memo);
 
 /*
  * ick_stale_log_judge - is block @pblk of @fs (the state last updated) stale on device @ld?

@@ -439,16 +439,42 @@ static errcode_t replay_map(struct walker *w, struct ick_inode_ctx *ic,
 	return 0;
 }
 
+/*
+ * What a map walk reads of the inode: the map itself, the flags that select how to walk it,
+ * the mode and i_size_high (the directory size limit) and, in libext2fs's block_iterate3,
+ * the Hurd translator block.  Times, i_size and i_blocks change at most writes without
+ * changing the map; they are not part of the key, so the map is reused across them.
+ */
+struct map_key {
+	uint16_t mode;
+	uint32_t flags, size_high, generation, osd1;
+	uint32_t block[EXT2_N_BLOCKS];
+};
+
+static void map_key(ext2_filsys fs, const struct ext2_inode_large *in, struct map_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->mode = in->i_mode;
+	k->flags = in->i_flags;
+	k->size_high = in->i_size_high;
+	k->generation = in->i_generation;
+	if (fs->super->s_creator_os == EXT2_OS_HURD) /* elsewhere osd1 is i_version */
+		k->osd1 = in->osd1.hurd1.h_i_translator;
+	memcpy(k->block, in->i_block, sizeof(k->block));
+}
+
 static errcode_t walk_map(struct walker *w, struct ick_inode_ctx *ic)
 {
-	size_t isize = (size_t)EXT2_INODE_SIZE(w->fs->super);
+	struct map_key key;
 	const struct ick_memo_map *kept;
 	struct ick_memo_map sum;
 	uint64_t nblocks = ic->nblocks;
 	unsigned nbad = ic->nbad;
 	errcode_t err;
 
-	if (w->memo && (kept = ick_memo_map_find(w->memo, ic->ino, ic->inode, isize)))
+	if (w->memo)
+		map_key(w->fs, ic->inode, &key);
+	if (w->memo && (kept = ick_memo_map_find(w->memo, ic->ino, &key, sizeof(key))))
 		return replay_map(w, ic, kept);
 	if (w->memo)
 		ick_memo_map_begin(w->memo, ic->ino);
@@ -466,7 +492,7 @@ static errcode_t walk_map(struct walker *w, struct ick_inode_ctx *ic)
 					  .last_written = ic->last_written,
 					  .last_mapped = ic->last_mapped, .nbad = ic->nbad - nbad,
 					  .extents = ic->extents };
-	ick_memo_map_keep(w->memo, ic->inode, isize, &sum);
+	ick_memo_map_keep(w->memo, &key, sizeof(key), &sum);
 	return 0;
 }
 
