@@ -352,11 +352,13 @@ static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
 	    !(k = malloc(bytes)))
 		return NULL;
 	p = (unsigned char *)(k + 1);
-	memcpy(p, m->rc, cb);
+	if (cb)
+		memcpy(p, m->rc, cb);
 	k->map = *sum;
 	k->map.claims = (const struct ick_claim *)p;
 	k->map.nclaims = m->rc_nr;
-	memcpy(p + cb, m->rb, rb);
+	if (rb)
+		memcpy(p + cb, m->rb, rb);
 	k->read = (const blk64_t *)(p + cb);
 	k->nread = m->rb_nr;
 	for (size_t i = 0; i < m->rb_nr; i++)
