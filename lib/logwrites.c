@@ -147,7 +147,7 @@ errcode_t ick_log_open(const char *path, struct ick_log **out)
 		goto fail;
 	}
 	if (S_ISREG(st.st_mode) && log->size <= SIZE_MAX) {
-		void *m = mmap(NULL, (size_t)log->size, PROT_READ, MAP_SHARED | MAP_POPULATE, log->fd, 0);
+		void *m = mmap(NULL, (size_t)log->size, PROT_READ, MAP_SHARED, log->fd, 0);
 		log->map = m == MAP_FAILED ? NULL : m;
 	}
 	log->pos = log->ss;
