@@ -266,7 +266,7 @@ static int learnable(const struct ick_image *img)
 static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			     struct ick_sweep_point *p, struct ick_sweep_stats *st)
 {
-	const struct ick_view_opts vo = { .io = ick_logdev_io_manager };
+	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
 	errcode_t err;
 
@@ -316,7 +316,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 /* A point another shard checks: only the stale tracker sees its bitmap. */
 static errcode_t track_only(struct dev *d, uint64_t entry)
 {
-	const struct ick_view_opts vo = { .io = ick_logdev_io_manager };
+	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
 	errcode_t err;
 

@@ -41,8 +41,8 @@ struct ick_sweep_opts {
 	unsigned reorder;            /* at each point, also the states where up to this many of
 				      * the writes since the last FLUSH did not persist (0: off) */
 	int no_stale_log;            /* no stale evidence from the log (stale_log.h) */
-	int no_incremental;          /* walk every inode's block map at every point instead
-				      * of reusing the unchanged ones (memo.h) */
+	int no_incremental;          /* keep nothing between points (memo.h): every block
+				      * map walked, every checksum computed, at every point */
 	const struct ick_manifest *manifest; /* each mark it names is also a crash point, where
 				      * its files must hold (manifest.h); NULL: none */
 };

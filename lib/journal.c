@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "ick_err.h"
 #include "journal.h"
+#include "memo.h"
 
 #define JMAGIC 0xC03B3998u
 enum { JT_DESCRIPTOR = 1, JT_COMMIT = 2, JT_SB_V1 = 3, JT_SB_V2 = 4, JT_REVOKE = 5 };
@@ -103,6 +104,7 @@ struct jnl {
 	struct revoke *rv;
 	size_t rv_cap, rv_nr;
 	unsigned char *buf, *data;
+	struct ick_memo *memo; /* checksum verdicts kept from earlier recoveries, or NULL */
 };
 
 static uint32_t be32(const unsigned char *p)
@@ -218,45 +220,85 @@ static uint32_t wrap(const struct jnl *j, uint32_t b)
 
 /* ---- checksums ---- */
 
-static int descr_csum_ok(const struct jnl *j, const unsigned char *blk)
+/*
+ * A crash sweep recovers the same transactions at point after point: each verdict is kept
+ * (memo.h) with the block's bytes and the seed, under @slot (where the block lies: a key
+ * for the memo's table only, the bytes decide).
+ */
+struct blk_arg { const struct jnl *j; const unsigned char *blk; };
+
+static int descr_compute(void *p)
 {
-	uint32_t c;
+	const struct blk_arg *a = p;
 	unsigned char zero[TAIL] = { 0 };
-
-	if (!csum_v23(j))
-		return 1;
-	c = ext2fs_crc32c_le(j->seed, blk, j->bs - TAIL);
-	c = ext2fs_crc32c_le(c, zero, TAIL);
-	return c == be32(blk + j->bs - TAIL);
-}
-
-static int commit_csum_ok(const struct jnl *j, const unsigned char *blk)
-{
 	uint32_t c;
-	unsigned char zero[4] = { 0 };
 
-	if (!csum_v23(j))
-		return 1;
-	c = ext2fs_crc32c_le(j->seed, blk, COMMIT_CSUM);
-	c = ext2fs_crc32c_le(c, zero, 4);
-	c = ext2fs_crc32c_le(c, blk + COMMIT_CSUM + 4, j->bs - COMMIT_CSUM - 4);
-	return c == be32(blk + COMMIT_CSUM);
+	c = ext2fs_crc32c_le(a->j->seed, a->blk, a->j->bs - TAIL);
+	c = ext2fs_crc32c_le(c, zero, TAIL);
+	return c == be32(a->blk + a->j->bs - TAIL);
 }
 
-static int tag_csum_ok(const struct jnl *j, const unsigned char *tag, const unsigned char *data,
-		       uint32_t seq)
+static int commit_compute(void *p)
 {
+	const struct blk_arg *a = p;
+	unsigned char zero[4] = { 0 };
+	uint32_t c;
+
+	c = ext2fs_crc32c_le(a->j->seed, a->blk, COMMIT_CSUM);
+	c = ext2fs_crc32c_le(c, zero, 4);
+	c = ext2fs_crc32c_le(c, a->blk + COMMIT_CSUM + 4, a->j->bs - COMMIT_CSUM - 4);
+	return c == be32(a->blk + COMMIT_CSUM);
+}
+
+static int descr_csum_ok(const struct jnl *j, const unsigned char *blk, uint32_t slot)
+{
+	struct blk_arg a = { j, blk };
+
+	return !csum_v23(j) ||
+	       ick_memo_verdict(j->memo, ICK_MEMO_JOURNAL_DESCR, slot, j->seed, 0, blk, j->bs,
+				descr_compute, &a);
+}
+
+static int commit_csum_ok(const struct jnl *j, const unsigned char *blk, uint32_t slot)
+{
+	struct blk_arg a = { j, blk };
+
+	return !csum_v23(j) ||
+	       ick_memo_verdict(j->memo, ICK_MEMO_JOURNAL_COMMIT, slot, j->seed, 0, blk, j->bs,
+				commit_compute, &a);
+}
+
+struct tag_arg { const struct jnl *j; const unsigned char *tag, *data; uint32_t seq; };
+
+static int tag_csum_compute(void *p)
+{
+	const struct tag_arg *a = p;
 	unsigned char s[4];
 	uint32_t c;
 
+	put_be32(s, a->seq);
+	c = ext2fs_crc32c_le(a->j->seed, s, 4);
+	c = ext2fs_crc32c_le(c, a->data, a->j->bs);
+	if (has_inc(a->j, INC_CSUM3))
+		return c == be32(a->tag + 12);
+	return (c & 0xffff) == be16(a->tag + 4);
+}
+
+/* A crash sweep recovers the same transactions at point after point: the verdict on a
+ * data block is kept with its bytes, the sequence, the seed and the stored checksum. */
+static int tag_csum_ok(const struct jnl *j, const unsigned char *tag, const unsigned char *data,
+		       uint32_t seq, uint32_t io_block)
+{
+	struct tag_arg a = { j, tag, data, seq };
+	uint64_t stored;
+
 	if (!csum_v23(j))
 		return 1;
-	put_be32(s, seq);
-	c = ext2fs_crc32c_le(j->seed, s, 4);
-	c = ext2fs_crc32c_le(c, data, j->bs);
-	if (has_inc(j, INC_CSUM3))
-		return c == be32(tag + 12);
-	return (c & 0xffff) == be16(tag + 4);
+	/* v3 tags are 16 bytes, v2 tags hold 16 bits at offset 4 */
+	stored = has_inc(j, INC_CSUM3) ? be32(tag + 12) | 1ull << 32 : be16(tag + 4);
+	return ick_memo_verdict(j->memo, ICK_MEMO_JOURNAL_TAG, io_block,
+				(uint64_t)j->seed | (uint64_t)seq << 32, stored, data, j->bs,
+				tag_csum_compute, &a);
 }
 
 /* ---- tags ---- */
@@ -415,7 +457,7 @@ static errcode_t replay_descriptor(struct jnl *j, const unsigned char *desc, uin
 			return err;
 		if (rv_test(j, target, seq)) {
 			j->st->revoke_hits++;
-		} else if (!tag_csum_ok(j, tag, j->data, seq)) {
+		} else if (!tag_csum_ok(j, tag, j->data, seq, io_block)) {
 			*block_error = 1;
 			snprintf(j->st->why, sizeof(j->st->why),
 				 "data block for block %llu in transaction %u (journal block %u) "
@@ -470,7 +512,7 @@ enum step { STEP_GO, STEP_END, STEP_DONE };
 static errcode_t on_descriptor(struct jnl *j, enum pass pass, struct pass_state *ps,
 			       enum step *step)
 {
-	if (csum_v23(j) && !descr_csum_ok(j, j->buf)) {
+	if (csum_v23(j) && !descr_csum_ok(j, j->buf, ps->next_blk)) {
 		/* the scan may meet stale blocks of an older log; replay may not */
 		if (pass != PASS_SCAN)
 			return corrupt(j, "descriptor block of transaction %u fails its checksum",
@@ -518,7 +560,7 @@ static errcode_t on_commit(struct jnl *j, enum pass pass, struct pass_state *ps,
 			bad = 1;
 		ps->crc = ~0u;
 	}
-	if (pass == PASS_SCAN && (bad || !commit_csum_ok(j, j->buf))) {
+	if (pass == PASS_SCAN && (bad || !commit_csum_ok(j, j->buf, ps->next_blk))) {
 		if (commit_time < ps->last_commit_time) {
 			*step = STEP_DONE;
 			return 0;
@@ -564,7 +606,7 @@ static errcode_t do_pass(struct jnl *j, enum pass pass)
 		else if (type == JT_COMMIT)
 			err = on_commit(j, pass, &ps, &step);
 		else if (type == JT_REVOKE) {
-			if (pass == PASS_SCAN && csum_v23(j) && !descr_csum_ok(j, j->buf))
+			if (pass == PASS_SCAN && csum_v23(j) && !descr_csum_ok(j, j->buf, ps.next_blk))
 				ps.need_check_commit_time = 1;
 			if (pass == PASS_REVOKE)
 				err = scan_revokes(j, j->buf, ps.next_id);
@@ -791,7 +833,14 @@ static errcode_t recover(struct jnl *j, const char *ext_journal)
 errcode_t ick_journal_recover(ext2_filsys fs, const char *ext_journal, struct ick_overlay *ov,
 			      struct ick_journal_stats *stats)
 {
-	struct jnl j = { .fs = fs, .st = stats, .bs = fs->blocksize, .ov = ov };
+	return ick_journal_recover_memo(fs, ext_journal, ov, stats, NULL);
+}
+
+errcode_t ick_journal_recover_memo(ext2_filsys fs, const char *ext_journal,
+				   struct ick_overlay *ov, struct ick_journal_stats *stats,
+				   struct ick_memo *memo)
+{
+	struct jnl j = { .fs = fs, .st = stats, .bs = fs->blocksize, .ov = ov, .memo = memo };
 	errcode_t err;
 
 	memset(stats, 0, sizeof(*stats));

@@ -54,5 +54,12 @@ struct ick_journal_stats {
 ICK_MUST_CHECK errcode_t ick_journal_recover(ext2_filsys fs, const char *ext_journal,
 					     struct ick_overlay *ov,
 					     struct ick_journal_stats *stats);
+/* The same, keeping the data blocks' checksum verdicts in @memo (memo.h) for the next
+ * recovery (a crash sweep recovers the same transactions at point after point). */
+struct ick_memo;
+ICK_MUST_CHECK errcode_t ick_journal_recover_memo(ext2_filsys fs, const char *ext_journal,
+						  struct ick_overlay *ov,
+						  struct ick_journal_stats *stats,
+						  struct ick_memo *memo);
 
 #endif

@@ -99,12 +99,14 @@ struct ick_log {
 	uint64_t pos;         /* its byte offset */
 	unsigned char *sec;   /* one sector */
 	const unsigned char *map; /* the file mapped read-only (NULL: pread) */
+	uint64_t unmapped;    /* pages of the map before this were given back */
 	unsigned char *ra;    /* read-ahead of headers: entries without data are adjacent */
 	uint64_t ra_off;
 	size_t ra_len;
 	char why[160];
 };
 #define READAHEAD (64u << 10)
+#define GIVE_BACK (8u << 20)
 
 errcode_t ick_log_open(const char *path, struct ick_log **out)
 {
@@ -196,6 +198,15 @@ static errcode_t read_header(struct ick_log *log)
 
 	if (log->map) { /* the caller checked pos + ss <= size */
 		memcpy(log->sec, log->map + log->pos, ss);
+		/* headers are read once, in order: the pages behind are dropped from this
+		 * process (the page cache keeps them), so resident memory stays what the sweep
+		 * holds, not the log's size */
+		if (log->pos - log->unmapped >= GIVE_BACK) {
+			uint64_t to = log->pos & ~(uint64_t)(GIVE_BACK - 1);
+			if (!madvise((void *)(log->map + log->unmapped), (size_t)(to - log->unmapped),
+				     MADV_DONTNEED))
+				log->unmapped = to;
+		}
 		return 0;
 	}
 	if (log->pos < log->ra_off || log->pos - log->ra_off + ss > log->ra_len) {

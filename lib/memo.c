@@ -36,10 +36,11 @@ struct geo {
 };
 
 struct verdict {
-	int have, ok;
-	uint32_t seed, incompat, lo, hi;
+	uint64_t index, k1, k2;
+	uint32_t kind;
+	int ok;
 	size_t n;
-	unsigned char *bytes;
+	unsigned char *bytes;      /* NULL: an empty slot */
 };
 
 struct ick_memo {
@@ -63,8 +64,8 @@ struct ick_memo {
 	ext2_filsys fs;            /* the walk under way */
 	unsigned char *cur;        /* one block */
 	size_t curlen;
-	struct verdict *v;         /* by group */
-	size_t vcap;
+	struct verdict *v;         /* by (kind, index) */
+	size_t vcap, vnr;
 	size_t vbytes;             /* held by verdicts, within the budget on their own */
 };
 
@@ -411,6 +412,82 @@ drop:
 
 /* ---- checksum verdicts ---- */
 
+static struct verdict *verdict_slot(const struct ick_memo *m, uint32_t kind, uint64_t index)
+{
+	size_t mask = m->vcap - 1;
+
+	for (size_t i = mix(index * 8 + kind) & mask;; i = (i + 1) & mask)
+		if (!m->v[i].bytes || (m->v[i].kind == kind && m->v[i].index == index))
+			return &m->v[i];
+}
+
+static int verdict_grow(struct ick_memo *m)
+{
+	struct verdict *old = m->v;
+	size_t ocap = m->vcap, ncap = ocap ? ocap * 2 : 64;
+
+	if ((ncap - ocap) * sizeof(*old) > ICK_MEMO_BUDGET - m->vbytes ||
+	    !(m->v = calloc(ncap, sizeof(*m->v)))) {
+		m->v = old;
+		return -1;
+	}
+	m->vcap = ncap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].bytes)
+			*verdict_slot(m, old[i].kind, old[i].index) = old[i];
+	free(old);
+	m->vbytes += (ncap - ocap) * sizeof(*m->v);
+	return 0;
+}
+
+int ick_memo_verdict(struct ick_memo *m, enum ick_memo_kind kind, uint64_t index, uint64_t k1,
+		     uint64_t k2, const void *bytes, size_t n, int (*compute)(void *arg), void *arg)
+{
+	struct verdict *v;
+
+	if (!m || !n || ((m->vnr + 1) * 2 > m->vcap && verdict_grow(m)))
+		return compute(arg);
+	v = verdict_slot(m, kind, index);
+	if (v->bytes && v->k1 == k1 && v->k2 == k2 && v->n == n && !memcmp(v->bytes, bytes, n))
+		return v->ok;
+	if (!v->bytes || v->n != n) { /* a new slot, or another size: (re)allocate */
+		size_t more = n > v->n ? n - v->n : 0; /* an empty slot's n is 0 */
+		unsigned char *nb;
+
+		if (more > ICK_MEMO_BUDGET - m->vbytes || !(nb = realloc(v->bytes, n)))
+			return compute(arg); /* full: compute every time */
+		if (!v->bytes)
+			m->vnr++;
+		m->vbytes = m->vbytes - v->n + n;
+		v->bytes = nb;
+		v->n = n;
+	}
+	v->kind = kind;
+	v->index = index;
+	v->k1 = k1;
+	v->k2 = k2;
+	v->ok = compute(arg);
+	memcpy(v->bytes, bytes, n);
+	return v->ok;
+}
+
+/* ---- block bitmap checksums ---- */
+
+struct bitmap_arg {
+	ext2_filsys fs;
+	dgrp_t g;
+	const void *bytes;
+	size_t n;
+	int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n);
+};
+
+static int bitmap_compute(void *p)
+{
+	struct bitmap_arg *a = p;
+
+	return a->verify(a->fs, a->g, (char *)a->bytes, (int)a->n);
+}
+
 static void desc_csum(ext2_filsys fs, dgrp_t g, uint32_t *lo, uint32_t *hi)
 {
 	struct ext4_group_desc *d = (struct ext4_group_desc *)ext2fs_group_desc(fs, fs->group_desc, g);
@@ -420,48 +497,16 @@ static void desc_csum(ext2_filsys fs, dgrp_t g, uint32_t *lo, uint32_t *hi)
 		d->bg_block_bitmap_csum_hi : 0;
 }
 
-static struct verdict *verdict_of(struct ick_memo *m, dgrp_t g, size_t n)
-{
-	if (g >= m->vcap) {
-		size_t ncap = m->vcap ? m->vcap : 16;
-		struct verdict *nv;
-
-		while (ncap <= g)
-			ncap *= 2;
-		if (ncap * sizeof(*nv) > ICK_MEMO_BUDGET / 4 ||
-		    !(nv = realloc(m->v, ncap * sizeof(*nv))))
-			return NULL;
-		memset(nv + m->vcap, 0, (ncap - m->vcap) * sizeof(*nv));
-		m->v = nv;
-		m->vcap = ncap;
-	}
-	if (!m->v[g].bytes) {
-		if (m->vbytes + n > ICK_MEMO_BUDGET || !(m->v[g].bytes = malloc(n)))
-			return NULL;
-		m->vbytes += n;
-		m->v[g].n = n;
-	}
-	return m->v[g].n == n ? &m->v[g] : NULL;
-}
-
 int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
 			 size_t n, int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n))
 {
-	struct verdict *v;
+	struct bitmap_arg a = { fs, g, bytes, n, verify };
 	uint32_t lo, hi;
 
-	if (!m || n > INT32_MAX || !(v = verdict_of(m, g, n)))
-		return verify(fs, g, (char *)bytes, (int)n);
+	if (n > INT32_MAX)
+		return 0;
 	desc_csum(fs, g, &lo, &hi);
-	if (v->have && v->seed == fs->csum_seed && v->incompat == fs->super->s_feature_incompat &&
-	    v->lo == lo && v->hi == hi && !memcmp(v->bytes, bytes, n))
-		return v->ok;
-	v->ok = verify(fs, g, (char *)bytes, (int)n);
-	v->seed = fs->csum_seed;
-	v->incompat = fs->super->s_feature_incompat;
-	v->lo = lo;
-	v->hi = hi;
-	memcpy(v->bytes, bytes, n);
-	v->have = 1;
-	return v->ok;
+	return ick_memo_verdict(m, ICK_MEMO_BITMAP, g,
+				(uint64_t)fs->csum_seed | (uint64_t)fs->super->s_feature_incompat << 32,
+				(uint64_t)lo | (uint64_t)hi << 32, bytes, n, bitmap_compute, &a);
 }

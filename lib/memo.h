@@ -1,15 +1,16 @@
 /*
  * memo.h - what the checks of one state can reuse from the checks of earlier states: a crash
- * sweep's points differ by a few blocks, and walking every inode's block map again at each
- * one was most of the sweep's time.
+ * sweep's points differ by a few blocks, and walking every inode's block map and verifying
+ * every journal checksum again at each one was most of the sweep's time.
  *
- * Block maps.  Per inode the memo keeps the claims its block map (extent tree or indirect blocks)
- * produced, the map's summary (blocks counted, last mapped and written block, bad
- * mappings), a key (walk.c: every field of the inode the map walk reads) and every block
- * that walk read (tree nodes, indirect blocks).  A later walk hands the claims over again
- * instead of walking when the key is equal, none of those blocks has been reported changed
- * since, and the file system's geometry (block size and count, features, checksum seed,
- * inode size, creator OS, open flags) is the same; a different geometry forgets everything.  The EA block and the EA-inode charges
+ * Block maps.  Per inode the memo keeps the claims its block map (extent tree or indirect
+ * blocks) produced, the map's summary (blocks counted, last mapped and written block, bad
+ * mappings), a key (walk.c: every field of the inode the map walk reads), every block that
+ * walk read (tree nodes, indirect blocks) and those blocks' bytes.  A later walk hands the
+ * claims over again instead of walking when the key is equal, each block read either was
+ * not reported changed since or reads the same bytes, and the file system's geometry (block
+ * size and count, features, checksum seed, inode size, creator OS, open flags) is the
+ * same; a different geometry forgets everything.  The EA block and the EA-inode charges
  * are always walked afresh (a shared EA block is claimed by its first owner only).
  *
  * The caller's contract: ick_memo_changed() for every block of the device that may read
@@ -23,8 +24,9 @@
  * running counters (nblocks, last_written, last_mapped, nbad) are only right at
  * end_inode: handlers must not read them in claim (none of ours does).
  *
- * Bounded: at most ICK_MEMO_BUDGET bytes; past it the memo forgets everything and
- * keeps again from the next walk.  Not thread-safe; one memo per sweep process.
+ * Bounded: block maps at most ICK_MEMO_BUDGET bytes (past it the memo forgets them and
+ * keeps again from the next walk), checksum verdicts at most as much again (past it they
+ * are computed every time).  Not thread-safe; one memo per sweep process.
  */
 #ifndef ICK_MEMO_H
 #define ICK_MEMO_H
@@ -49,12 +51,18 @@ void ick_memo_view(struct ick_memo *m, const struct ick_overlay *ov);
 void ick_memo_stats(const struct ick_memo *m, uint64_t *reused, uint64_t *walked);
 
 /*
- * Checksum verdicts.  A block bitmap's checksum verdict depends on its bytes, the checksum
- * the group descriptor stores and the file system's seed only; the last verdict of each group
- * is kept with those and given again when all three are equal.  @verify computes it afresh.
- * Bounded by the number of groups (each kept verdict holds one group's bitmap bytes, within
- * the budget below; past it the verdict is computed every time).
+ * Checksum verdicts, kept by content.  A verdict is a pure function of some bytes and a
+ * little more (the checksum stored elsewhere, the seed, a sequence number: @k1, @k2); the
+ * last one of each (@kind, @index) is kept with a copy of its bytes and given again when
+ * all are equal, else @compute(@arg) gives it afresh.  Bounded by the budget (past it,
+ * computed every time).  @m NULL: always computed.
  */
+enum ick_memo_kind { ICK_MEMO_BITMAP, ICK_MEMO_JOURNAL_TAG, ICK_MEMO_JOURNAL_DESCR,
+		     ICK_MEMO_JOURNAL_COMMIT };
+int ick_memo_verdict(struct ick_memo *m, enum ick_memo_kind kind, uint64_t index, uint64_t k1,
+		     uint64_t k2, const void *bytes, size_t n, int (*compute)(void *arg), void *arg);
+/* Block bitmap checksums: keyed on the group, its bytes, the checksum its descriptor
+ * stores, the seed and the incompat features. */
 int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
 			 size_t n, int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n));
 

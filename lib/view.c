@@ -168,7 +168,7 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	if ((err = ick_overlay_new(raw->fs->blocksize, &ov)))
 		goto fail;
 	if (raw->needs_recovery) {
-		err = ick_journal_recover(raw->fs, o->ext_journal, ov, &st);
+		err = ick_journal_recover_memo(raw->fs, o->ext_journal, ov, &st, o->memo);
 		if (err == ICK_ET_JOURNAL_CORRUPT || err == ICK_ET_NO_EXT_JOURNAL) {
 			ick_overlay_free(ov);
 			raw->journal = st;

@@ -24,10 +24,12 @@
 #include "journal.h"
 #include "report.h"
 
+struct ick_memo;
 struct ick_view_opts {
 	int norecovery;          /* check the image as it is on disk */
 	const char *ext_journal; /* external journal device, or NULL */
 	io_manager io;           /* reads the image (NULL: unix_io after a libblkid probe) */
+	struct ick_memo *memo;   /* journal checksum verdicts kept between views, or NULL */
 };
 
 /*

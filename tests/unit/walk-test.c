@@ -227,6 +227,50 @@ static void test_memo_reuses_and_rewalks(void **s)
 	ick_image_close(im);
 }
 
+/* ---- checksum verdicts kept by content ---- */
+
+struct vcount { int calls, answer; };
+
+static int vcompute(void *p)
+{
+	struct vcount *v = p;
+
+	v->calls++;
+	return v->answer;
+}
+
+static void test_memo_verdicts(void **s)
+{
+	struct ick_memo *m;
+	struct vcount v = { 0, 1 };
+	unsigned char a[4096], b[4096];
+
+	memset(a, 0x5a, sizeof(a));
+	memcpy(b, a, sizeof(b));
+	assert_int_equal(ick_memo_new(&m), 0);
+	assert_int_equal(ick_memo_verdict(m, ICK_MEMO_JOURNAL_TAG, 7, 1, 2, a, sizeof(a), vcompute, &v), 1);
+	assert_int_equal(ick_memo_verdict(m, ICK_MEMO_JOURNAL_TAG, 7, 1, 2, b, sizeof(b), vcompute, &v), 1);
+	assert_int_equal(v.calls, 1); /* equal bytes and keys: kept */
+	v.answer = 0;
+	b[4095] ^= 1;                 /* other bytes: computed again */
+	assert_int_equal(ick_memo_verdict(m, ICK_MEMO_JOURNAL_TAG, 7, 1, 2, b, sizeof(b), vcompute, &v), 0);
+	assert_int_equal(v.calls, 2);
+	assert_int_equal(ick_memo_verdict(m, ICK_MEMO_JOURNAL_TAG, 7, 1, 3, b, sizeof(b), vcompute, &v), 0);
+	assert_int_equal(v.calls, 3); /* another stored checksum */
+	assert_int_equal(ick_memo_verdict(m, ICK_MEMO_JOURNAL_DESCR, 7, 1, 3, b, sizeof(b), vcompute, &v), 0);
+	assert_int_equal(v.calls, 4); /* another kind, same slot number */
+	assert_int_equal(ick_memo_verdict(m, ICK_MEMO_JOURNAL_TAG, 7, 1, 3, b, sizeof(b), vcompute, &v), 0);
+	assert_int_equal(v.calls, 4);
+	assert_int_equal(ick_memo_verdict(NULL, ICK_MEMO_JOURNAL_TAG, 7, 1, 3, b, sizeof(b), vcompute, &v), 0);
+	assert_int_equal(v.calls, 5); /* no memo: always computed */
+	for (uint64_t i = 0; i < 1000; i++) /* the table grows and keeps what it held */
+		(void)ick_memo_verdict(m, ICK_MEMO_BITMAP, i, 0, 0, a, 16, vcompute, &v);
+	assert_int_equal(v.calls, 1005);
+	assert_int_equal(ick_memo_verdict(m, ICK_MEMO_JOURNAL_TAG, 7, 1, 3, b, sizeof(b), vcompute, &v), 0);
+	assert_int_equal(v.calls, 1005);
+	ick_memo_free(m);
+}
+
 static void test_walk_refuses_non_ext(void **s)
 {
 	struct ick_image *im = NULL;
@@ -245,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_walk_owns_exactly_used_blocks),
 		cmocka_unit_test(test_walk_refuses_non_ext),
 		cmocka_unit_test(test_memo_reuses_and_rewalks),
+		cmocka_unit_test(test_memo_verdicts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
