@@ -1,11 +1,16 @@
 /*
- * memo.c - inode block maps kept between walks (see memo.h).
+ * memo.c - what a crash sweep keeps from one point to the next (see memo.h).
  *
- * Two open-addressing tables: inode -> kept map (one allocation holding the inode's bytes,
- * its claims and the blocks its walk read), and watched block -> the walk before which it
- * last changed.  Only blocks some kept map read are watched; a change to any other block
- * cannot make a kept map wrong.  A map kept at walk j is valid at walk k when each block it
- * read last changed no later than before walk j.
+ * Written by hand: libext2fs keeps nothing between two opens of a file system, and no
+ * installed library keeps results keyed by block contents; the tables are plain open
+ * addressing, as in overlay.c and logdev.c.
+ *
+ * Three tables: inode -> kept map (one allocation holding the claims, the blocks the walk
+ * read, their bytes and the key), watched block -> the walk before which it was last
+ * reported changed, and (kind, index) -> checksum verdict with the bytes it judged.  Only
+ * blocks some kept map read are watched: a change to any other block cannot make a kept
+ * map wrong.  A map kept at walk j holds at walk k when each block it read was last
+ * reported changed before walk j, or reads the bytes it read then.
  */
 #include "config.h"
 #include <errno.h>
