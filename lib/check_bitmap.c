@@ -189,8 +189,9 @@ static errcode_t bm_claim(void *p, const struct ick_claim *c, struct ick_inode_c
 		return st->ctx->rep ? report_bad(st, c) : 0;
 	if (!c->len)
 		return 0;
-	if (c->len <= SHORT_CLAIM)
-		return short_claim(st, c);
+	if (c->len <= SHORT_CLAIM && c->pblk >= ext2fs_get_block_bitmap_start2(st->found) &&
+	    c->pblk + c->len - 1 <= ext2fs_get_block_bitmap_end2(st->found))
+		return short_claim(st, c); /* (group metadata is not range-checked by the walk) */
 	if ((err = for_runs(st->found, 1, c->pblk, c->len, on_dup, st, c)))
 		return err;
 	mark_range(st->found, c->pblk, c->len);

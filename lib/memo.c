@@ -227,9 +227,10 @@ static void geo_of(ext2_filsys fs, struct geo *g)
 	g->inode_size = EXT2_INODE_SIZE(fs->super);
 	g->blocks = ext2fs_blocks_count(fs->super);
 	g->first_data = fs->super->s_first_data_block;
+	/* a journal needing recovery or an orphan list changes no map */
 	g->compat = fs->super->s_feature_compat;
-	g->incompat = fs->super->s_feature_incompat;
-	g->ro_compat = fs->super->s_feature_ro_compat;
+	g->incompat = fs->super->s_feature_incompat & ~EXT3_FEATURE_INCOMPAT_RECOVER;
+	g->ro_compat = fs->super->s_feature_ro_compat & ~EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT;
 	g->csum_seed = fs->csum_seed;
 	g->creator_os = fs->super->s_creator_os;
 	g->flags = fs->flags;
@@ -348,14 +349,20 @@ void ick_memo_map_abandon(struct ick_memo *m)
 static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
 			      const struct ick_memo_map *sum)
 {
-	size_t cb = m->rc_nr * sizeof(*m->rc), rb = m->rb_nr * sizeof(*m->rb);
-	size_t db = m->rb_nr * m->curlen;
-	size_t bytes = sizeof(struct kept) + cb + rb + db + len;
+	size_t cb, rb, db, bytes;
 	struct kept *k;
 	unsigned char *p;
 
-	if (!m->cur || (m->rb_nr && db / m->rb_nr != m->curlen) || bytes > ICK_MEMO_BUDGET / 4 ||
-	    !(k = malloc(bytes)))
+	/* each part bounded first, so that the sum cannot wrap (32-bit size_t) */
+	if (!m->cur || m->rc_nr > ICK_MEMO_BUDGET / 4 / sizeof(*m->rc) ||
+	    m->rb_nr > ICK_MEMO_BUDGET / 4 / (m->curlen + sizeof(*m->rb)) ||
+	    len > ICK_MEMO_BUDGET / 4)
+		return NULL;
+	cb = m->rc_nr * sizeof(*m->rc);
+	rb = m->rb_nr * sizeof(*m->rb);
+	db = m->rb_nr * m->curlen;
+	bytes = sizeof(struct kept) + cb + rb + db + len;
+	if (bytes > ICK_MEMO_BUDGET / 4 || !(k = malloc(bytes)))
 		return NULL;
 	p = (unsigned char *)(k + 1);
 	if (cb)

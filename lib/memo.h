@@ -22,7 +22,9 @@
  *
  * Claim handlers see replayed claims with ic->ino and ic->inode as in a walk, but ic's
  * running counters (nblocks, last_written, last_mapped, nbad) are only right at
- * end_inode: handlers must not read them in claim (none of ours does).
+ * end_inode: handlers must not read them in claim (none of ours does).  Nor may they rely
+ * on i_block as the walk leaves it: libext2fs's extent open writes a header into an
+ * all-zero i_block, a replay leaves it as read.
  *
  * Bounded: block maps at most ICK_MEMO_BUDGET bytes (past it the memo forgets them and
  * keeps again from the next walk), checksum verdicts at most as much again (past it they
