@@ -106,7 +106,9 @@ static errcode_t walk_group_sb(struct walker *w, dgrp_t g)
 		if (old_n && (err = claim_meta(w, ICK_CLAIM_GDT, g, old_desc, old_n)))
 			return err;
 	}
-	if (new_desc && (err = claim_meta(w, ICK_CLAIM_GDT, g, new_desc, 1)))
+	/* past the end as old_desc is clamped to it (a crafted tiny last group): libext2fs's
+	 * own reservation ignores it too */
+	if (new_desc && new_desc < total && (err = claim_meta(w, ICK_CLAIM_GDT, g, new_desc, 1)))
 		return err;
 	return 0;
 }
