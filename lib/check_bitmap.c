@@ -20,6 +20,7 @@ struct bm_state {
 	int tracing;               /* second walk: report claimants of dup blocks */
 	unsigned char *a, *b;      /* one group of bits each */
 	ext2_ino_t scan_first, scan_last; /* a run of unreadable inodes not yet reported */
+	blk64_t start, end;        /* the bitmaps' first and last block */
 	errcode_t scan_err;
 };
 
@@ -189,8 +190,7 @@ static errcode_t bm_claim(void *p, const struct ick_claim *c, struct ick_inode_c
 		return st->ctx->rep ? report_bad(st, c) : 0;
 	if (!c->len)
 		return 0;
-	if (c->len <= SHORT_CLAIM && c->pblk >= ext2fs_get_block_bitmap_start2(st->found) &&
-	    c->pblk + c->len - 1 <= ext2fs_get_block_bitmap_end2(st->found))
+	if (c->len <= SHORT_CLAIM && c->pblk >= st->start && c->pblk + c->len - 1 <= st->end)
 		return short_claim(st, c); /* (group metadata is not range-checked by the walk) */
 	if ((err = for_runs(st->found, 1, c->pblk, c->len, on_dup, st, c)))
 		return err;
@@ -241,7 +241,11 @@ static errcode_t bm_setup(struct ick_ctx *ctx, void **state)
 	if ((err = ext2fs_get_mem(ctx->fs->super->s_blocks_per_group / 8 + 8, &st->a)) ||
 	    (err = ext2fs_get_mem(ctx->fs->super->s_blocks_per_group / 8 + 8, &st->b)))
 		return err;
-	return ext2fs_allocate_block_bitmap(ctx->fs, "owned blocks", &st->found);
+	if ((err = ext2fs_allocate_block_bitmap(ctx->fs, "owned blocks", &st->found)))
+		return err;
+	st->start = ext2fs_get_block_bitmap_start2(st->found);
+	st->end = ext2fs_get_block_bitmap_end2(st->found);
+	return 0;
 }
 
 /* A torn or stale bitmap write shows as a checksum mismatch (metadata_csum only).  @have:

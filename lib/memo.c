@@ -29,6 +29,7 @@ struct kept {
 	const unsigned char *key;    /* what the walk read of the inode */
 	struct ick_memo_map map;
 	size_t bytes;
+	uint64_t reused;       /* times handed over again */
 };
 
 struct watch { blk64_t key; uint64_t epoch; }; /* key: block + 1; 0 is an empty slot */
@@ -279,14 +280,19 @@ const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
 			return NULL;
 	}
 	k->epoch = m->epoch; /* every block it read reads the same now */
+	k->reused++;
 	m->reused++;
 	return &k->map;
 }
 
 void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino)
 {
+	const struct kept *k = m->kcap ? *kept_slot(m, ino) : NULL;
+
 	m->walked++;
-	m->rec = 1;
+	/* a map kept at the last walk and already changed (a file written at every point):
+	 * keeping it again costs more than it saves; keep it at every other walk */
+	m->rec = !k || k->reused || k->epoch + 1 != m->epoch;
 	m->rec_failed = 0;
 	m->rec_ino = ino;
 	m->rc_nr = m->rb_nr = 0;
@@ -386,6 +392,7 @@ static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
 	k->ino = m->rec_ino;
 	k->epoch = m->epoch;
 	k->bytes = bytes;
+	k->reused = 0;
 	return k;
 }
 
