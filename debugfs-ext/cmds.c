@@ -493,8 +493,9 @@ void do_log_mark(int argc, const char *const *argv, int sci, void *info)
 		sh_fail(argv[0], 0, "no log is being recorded (-L LOG)");
 		return;
 	}
-	if (strlen(argv[1]) > ICK_LOG_MARK_MAX) {
-		sh_fail(argv[0], 0, "a mark is at most %d bytes", ICK_LOG_MARK_MAX);
+	if (strlen(argv[1]) > ick_logw_mark_max(sh.cur)) {
+		sh_fail(argv[0], 0, "a mark is at most %zu bytes in this log",
+			ick_logw_mark_max(sh.cur));
 		return;
 	}
 	if ((err = ick_logw_mark(sh.cur, argv[1])))

@@ -266,7 +266,7 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
 						  nbytes * 8, st->b)))
 		return err;
 	if (ick_memo_bitmap_csum(st->ctx->opts ? st->ctx->opts->memo : NULL, fs, g, st->b,
-				 nbytes, ext2fs_block_bitmap_csum_verify))
+				 nbytes))
 		return 0;
 	f.pblk = ext2fs_block_bitmap_loc(fs, g);
 	f.len = 1;
@@ -279,14 +279,6 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
  * e2fsck -n pass 5 does (the kernel journals bitmap and descriptor together, so after a
  * crash these must still agree; the differences against the owners are reported above).
  */
-static unsigned bits64(uint64_t x)
-{
-	x = x - ((x >> 1) & 0x5555555555555555ull);
-	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-	return (unsigned)((x * 0x0101010101010101ull) >> 56);
-}
-
 static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
 {
 	ext2_filsys fs = st->ctx->fs;
@@ -307,7 +299,7 @@ static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
 			memcpy(&a, st->a + i / 8, 8);
 			memcpy(&b, st->b + i / 8, 8);
 			if (!(b & ~a)) {
-				marked_nr += bits64(b);
+				marked_nr += (uint64_t)__builtin_popcountll(b);
 				i += 63;
 				continue;
 			}

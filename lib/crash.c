@@ -54,7 +54,7 @@ static int judge_block(void *priv, blk64_t pblk, uint64_t *since)
 {
 	struct judge *j = priv;
 
-	return ick_stale_log_judge(j->d->trk, j->img->fs, j->d->ld,
+	return ick_stale_log_judge(j->d->trk, j->d->ld,
 				   j->img->recovered ? j->img->overlay : NULL, pblk,
 				   !j->d->reordered, since);
 }
@@ -112,7 +112,7 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 			return errno;
 		d->size = (uint64_t)st.st_size;
 	}
-	if ((err = ick_logdev_new(d->path, ick_log_fd(log), ick_log_sectorsize(log), &d->ld)))
+	if ((err = ick_logdev_new(d->path, log, &d->ld)))
 		return err;
 	if (!o->no_stale_log && !o->fsck_cmd && (err = ick_stale_log_new(&d->trk)))
 		return err;
@@ -297,6 +297,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			if (!d->reordered && learnable(img))
 				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off,
 							   co.memo);
+			ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
 		}
 		if (!err)
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
@@ -346,8 +347,8 @@ static errcode_t build_without(const struct ick_sweep_opts *o, struct dev *d, ui
 		ick_log_close(log);
 		return err;
 	}
-	/* the map reads data through the sweep's own log descriptor: same file */
-	if ((err = ick_logdev_new(d->path, ick_log_fd(d->log), ick_log_sectorsize(log), out)))
+	/* the map reads data through the sweep's own log: same file */
+	if ((err = ick_logdev_new(d->path, d->log, out)))
 		goto done;
 	while (!(err = ick_log_next(log, &e)) && e.index <= upto) {
 		reached = e.index == upto;
@@ -462,11 +463,12 @@ static errcode_t put_sector(uint64_t sector, uint64_t log_off, void *priv)
 {
 	struct put *p = priv;
 	unsigned char *b = p->d->buf;
+	errcode_t err;
 
 	if (!ick_logdev_current(p->d->ld, sector, log_off))
 		return 0; /* a later discard zeroed it */
-	if (pread(ick_log_fd(p->d->log), b, p->ss, (off_t)log_off) != (ssize_t)p->ss)
-		return errno ? errno : EIO;
+	if ((err = ick_log_pread(p->d->log, log_off, b, p->ss)))
+		return err;
 	return pwrite(p->fd, b, p->ss, (off_t)(sector * p->ss)) == (ssize_t)p->ss ? 0
 										 : (errno ? errno : EIO);
 }
@@ -478,7 +480,7 @@ static errcode_t write_out(struct dev *d, const char *out)
 	ssize_t n;
 	int in, fd;
 
-	if (!strcmp(out, d->path) || ick_same_file(out, d->path) || ick_same_file(out, d->logpath))
+	if (ick_same_file(out, d->path) || ick_same_file(out, d->logpath))
 		return EEXIST;
 	if ((in = open(d->path, O_RDONLY)) < 0)
 		return errno;

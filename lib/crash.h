@@ -6,8 +6,9 @@
  * is made and the base is only read.  At each selected crash point the state is opened as
  * a mount would see it (journal recovery and orphan release in a second overlay, view.c)
  * and every check runs on it, the stale check with evidence from the log itself (blocks
- * written extents map that no write reached since their allocation: stale_log.h).  A state in which no ext4 can be found yet (before mkfs's
- * superblock is in the log) is counted, not checked.
+ * written extents map that no write reached since their allocation: stale_log.h).  A
+ * state in which no ext4 can be found yet (before mkfs's superblock is in the log) is
+ * counted, not checked.
  */
 #ifndef ICK_CRASH_H
 #define ICK_CRASH_H

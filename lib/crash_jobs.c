@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include "array.h"
 #include "crash.h"
 #include "ick_err.h"
 
@@ -177,12 +178,10 @@ static errcode_t read_worker(FILE *f, const char *log, unsigned job, struct jobs
 		errcode_t err;
 
 		if (in->nr == in->cap) {
-			size_t nc = in->cap ? in->cap * 2 : 256;
-			struct rec *nr = realloc(in->r, nc * sizeof(*nr));
+			struct rec *nr = ick_array_grow(in->r, &in->cap, sizeof(*nr), 256);
 			if (!nr)
 				return ENOMEM;
 			in->r = nr;
-			in->cap = nc;
 		}
 		err = get_point(f, log, &in->r[in->nr]);
 		in->r[in->nr].job = (int)job;

@@ -21,16 +21,17 @@ struct slot { uint64_t key; uint64_t off; }; /* key = sector + 1; 0 = empty */
 struct discard { uint64_t start, end, pos; };
 
 struct ick_logdev {
-	int base_fd, log_fd;
+	int base_fd;
+	const struct ick_log *log; /* the log's bytes, read through its own mapping */
 	unsigned ss;
 	struct slot *tab;
 	size_t cap, nr;        /* cap is a power of two */
 	struct discard *dis;
 	size_t ndis, capdis;
-	/* the base and the log mapped read-only (NULL: read with pread): a sweep reads the
-	 * same metadata thousands of times, a system call each */
-	const unsigned char *base_map, *log_map;
-	uint64_t base_size, log_size;
+	/* the base mapped read-only (NULL: read with pread): a sweep reads the same
+	 * metadata thousands of times, a system call each */
+	const unsigned char *base_map;
+	uint64_t base_size;
 };
 
 static size_t hash(uint64_t k, size_t cap)
@@ -58,7 +59,7 @@ static const unsigned char *map(int fd, uint64_t *size)
 	return p;
 }
 
-errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss, struct ick_logdev **out)
+errcode_t ick_logdev_new(const char *base, const struct ick_log *log, struct ick_logdev **out)
 {
 	struct ick_logdev *d = calloc(1, sizeof(*d));
 	errcode_t err;
@@ -66,8 +67,8 @@ errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss, struct ick_l
 	*out = NULL;
 	if (!d)
 		return ENOMEM;
-	d->log_fd = log_fd;
-	d->ss = ss;
+	d->log = log;
+	d->ss = ick_log_sectorsize(log);
 	d->cap = 1024;
 	if (!(d->tab = calloc(d->cap, sizeof(*d->tab)))) {
 		free(d);
@@ -79,7 +80,6 @@ errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss, struct ick_l
 		return err;
 	}
 	d->base_map = map(d->base_fd, &d->base_size);
-	d->log_map = map(log_fd, &d->log_size);
 	*out = d;
 	return 0;
 }
@@ -90,8 +90,6 @@ void ick_logdev_free(struct ick_logdev *d)
 		return;
 	if (d->base_map)
 		munmap((void *)d->base_map, (size_t)d->base_size);
-	if (d->log_map)
-		munmap((void *)d->log_map, (size_t)d->log_size);
 	if (d->base_fd >= 0)
 		close(d->base_fd);
 	free(d->tab);
@@ -294,8 +292,7 @@ errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len, void 
 			err = d->base_map ? from_map(d->base_map, d->base_size, b, run, off)
 					  : read_zero(d->base_fd, b, run, off);
 		else if (kind == 1)
-			err = d->log_map ? from_map(d->log_map, d->log_size, b, run, lo + in)
-					 : read_zero(d->log_fd, b, run, lo + in);
+			err = ick_log_pread(d->log, lo + in, b, run);
 		else
 			err = (memset(b, 0, run), 0);
 		if (err)

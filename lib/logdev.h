@@ -6,9 +6,9 @@
  * distinct sector written, at most twice over in the hash table: at most 1/16 of the log's
  * size for 512-byte sectors, whatever the log writes; one 24-byte range per discard.
  *
- * The base and the log are read through read-only mappings when they are regular files
- * (a file truncated by someone else while the sweep runs then ends it with SIGBUS, as
- * for any reader that maps its input); otherwise with pread.
+ * The base is read through a read-only mapping when it is a regular file, the log through
+ * the log reader's (a file truncated by someone else while the sweep runs then ends it
+ * with SIGBUS, as for any reader that maps its input); otherwise with pread.
  *
  * ick_logdev_io_manager serves a logdev read-only to libext2fs (view.c stacks journal
  * recovery on top of it); the logdev it serves is the one last attached.
@@ -22,8 +22,9 @@
 
 struct ick_logdev;
 /* @base: the device when logging began (read-only; reads past its end are zeros);
- * @log_fd: the log file (not owned); @ss: the log's sector size. */
-ICK_MUST_CHECK errcode_t ick_logdev_new(const char *base, int log_fd, unsigned ss,
+ * @log: the log whose payloads the sectors read (not owned; its sector size is the
+ * device's). */
+ICK_MUST_CHECK errcode_t ick_logdev_new(const char *base, const struct ick_log *log,
 					struct ick_logdev **out);
 void ick_logdev_free(struct ick_logdev *d);
 /* Sectors [sector, sector+n) now read from the log at @log_off. */

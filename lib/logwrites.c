@@ -180,7 +180,6 @@ void ick_log_close(struct ick_log *log)
 
 unsigned ick_log_sectorsize(const struct ick_log *log) { return log->ss; }
 uint64_t ick_log_nr_entries(const struct ick_log *log) { return log->nr_entries; }
-int ick_log_fd(const struct ick_log *log) { return log->fd; }
 const char *ick_log_why(const struct ick_log *log) { return log->why; }
 
 static errcode_t corrupt(struct ick_log *log, const char *what)
@@ -275,11 +274,18 @@ errcode_t ick_log_read_data(struct ick_log *log, const struct ick_log_entry *e, 
 {
 	if (off > e->data_bytes || len > e->data_bytes - off)
 		return EXT2_ET_INVALID_ARGUMENT;
-	if (log->map) { /* ick_log_next checked the payload lies inside the file */
-		memcpy(buf, log->map + e->data_off + off, len);
+	return ick_log_pread(log, e->data_off + off, buf, len);
+}
+
+errcode_t ick_log_pread(const struct ick_log *log, uint64_t off, void *buf, size_t len)
+{
+	if (off > log->size || len > log->size - off)
+		return EXT2_ET_SHORT_READ;
+	if (log->map) {
+		memcpy(buf, log->map + off, len);
 		return 0;
 	}
-	return pread_all(log->fd, buf, len, e->data_off + off);
+	return pread_all(log->fd, buf, len, off);
 }
 
 /* ---- writer ---- */
@@ -343,7 +349,7 @@ static errcode_t append(struct ick_logw *lw, uint64_t sector, uint64_t nr, uint6
 	size_t mlen = mark ? strlen(mark) : 0;
 	errcode_t err;
 
-	if (mlen > lw->ss - HDR - 1 || (bytes && !data))
+	if (mlen > ick_logw_mark_max(lw) || (bytes && !data))
 		return EXT2_ET_INVALID_ARGUMENT;
 	memset(lw->sec, 0, lw->ss);
 	put64(lw->sec, sector);
@@ -367,6 +373,11 @@ errcode_t ick_logw_append(struct ick_logw *lw, uint64_t sector, uint64_t nr_sect
 	if (flags & ICK_LOG_MARK)
 		return EXT2_ET_INVALID_ARGUMENT;
 	return append(lw, sector, nr_sectors, flags, NULL, data);
+}
+
+size_t ick_logw_mark_max(const struct ick_logw *lw)
+{
+	return lw->ss - HDR - 1;
 }
 
 errcode_t ick_logw_mark(struct ick_logw *lw, const char *name)

@@ -50,12 +50,15 @@ ICK_MUST_CHECK errcode_t ick_log_open(const char *path, struct ick_log **out);
 void ick_log_close(struct ick_log *log);
 unsigned ick_log_sectorsize(const struct ick_log *log);
 uint64_t ick_log_nr_entries(const struct ick_log *log);
-int ick_log_fd(const struct ick_log *log); /* the open log file (owned by @log) */
 /* Why the log stopped early or failed to open ("" if not). */
 const char *ick_log_why(const struct ick_log *log);
 /* The next entry: 0, ICK_ET_LOG_END (nr_entries read), ICK_ET_LOG_CORRUPT (the entry is
  * damaged or truncated: the log ends before it; ick_log_why says why). */
 ICK_MUST_CHECK errcode_t ick_log_next(struct ick_log *log, struct ick_log_entry *e);
+/* @len bytes of the log file from byte @off (through the log's mapping when it is a
+ * regular file, so every reader of the log shares one). */
+ICK_MUST_CHECK errcode_t ick_log_pread(const struct ick_log *log, uint64_t off, void *buf,
+				       size_t len);
 /* Read @len bytes of @e's payload from byte @off of it. */
 ICK_MUST_CHECK errcode_t ick_log_read_data(struct ick_log *log, const struct ick_log_entry *e,
 					   uint64_t off, void *buf, size_t len);
@@ -67,6 +70,8 @@ ICK_MUST_CHECK errcode_t ick_logw_create(const char *path, unsigned sectorsize,
 ICK_MUST_CHECK errcode_t ick_logw_append(struct ick_logw *lw, uint64_t sector,
 					 uint64_t nr_sectors, uint64_t flags, const void *data);
 ICK_MUST_CHECK errcode_t ick_logw_mark(struct ick_logw *lw, const char *name);
+/* The longest mark name @lw's sector holds (its header, the name, a NUL). */
+size_t ick_logw_mark_max(const struct ick_logw *lw);
 /* Close, writing the final super; NULL accepted. */
 errcode_t ick_logw_close(struct ick_logw *lw);
 uint64_t ick_logw_entries(const struct ick_logw *lw);

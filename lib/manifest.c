@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include "ick_err.h"
 #include "manifest.h"
+#include "array.h"
 
 struct mfile { char *path; uint64_t size, hash; };
 struct mmark { char *name; size_t first, n, line; };
@@ -21,8 +22,7 @@ struct ick_manifest {
 	struct mmark *marks;
 	size_t nmarks;
 	struct mfile *files;
-	size_t nfiles;
-	size_t *order;              /* mark indexes sorted by name */
+	size_t nfiles;              /* marks are sorted by name once loaded */
 };
 
 uint64_t ick_fnv1a64(uint64_t h, const void *buf, size_t len)
@@ -43,7 +43,6 @@ void ick_manifest_free(struct ick_manifest *m)
 	free(m->text);
 	free(m->marks);
 	free(m->files);
-	free(m->order);
 	free(m);
 }
 
@@ -134,25 +133,9 @@ static int fields(char *line, char **f, int max)
 	return *line ? max + 1 : n;
 }
 
-static errcode_t grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	void *p;
-	size_t nc;
-
-	if (n < *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 64;
-	if (!(p = realloc(*arr, nc * size)))
-		return ENOMEM;
-	*arr = p;
-	*cap = nc;
-	return 0;
-}
-
-static const struct ick_manifest *sort_m;
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(sort_m->marks[*(const size_t *)a].name, sort_m->marks[*(const size_t *)b].name);
+	return strcmp(((const struct mmark *)a)->name, ((const struct mmark *)b)->name);
 }
 
 /* One line; *why is set on a syntax error. */
@@ -161,11 +144,14 @@ static errcode_t parse_line(struct ick_manifest *m, char *line, size_t lineno, s
 {
 	char *f[5];
 	int n = fields(line, f, 4);
-	errcode_t err;
 
 	if (n == 2 && !strcmp(f[0], "mark")) {
-		if ((err = grow((void **)&m->marks, capm, m->nmarks, sizeof(*m->marks))))
-			return err;
+		if (m->nmarks == *capm) {
+			struct mmark *nm = ick_array_grow(m->marks, capm, sizeof(*nm), 64);
+			if (!nm)
+				return ENOMEM;
+			m->marks = nm;
+		}
 		m->marks[m->nmarks++] = (struct mmark){ f[1], m->nfiles, 0, lineno };
 		return 0;
 	}
@@ -183,8 +169,12 @@ static errcode_t parse_line(struct ick_manifest *m, char *line, size_t lineno, s
 			*why = "bad hash (fnv1a64: and 16 hex digits)";
 		if (*why)
 			return 0;
-		if ((err = grow((void **)&m->files, capf, m->nfiles, sizeof(*m->files))))
-			return err;
+		if (m->nfiles == *capf) {
+			struct mfile *nf = ick_array_grow(m->files, capf, sizeof(*nf), 64);
+			if (!nf)
+				return ENOMEM;
+			m->files = nf;
+		}
 		m->files[m->nfiles++] = mf;
 		m->marks[m->nmarks - 1].n++;
 		return 0;
@@ -193,25 +183,20 @@ static errcode_t parse_line(struct ick_manifest *m, char *line, size_t lineno, s
 	return 0;
 }
 
-static errcode_t index_marks(struct ick_manifest *m, const char **why, size_t *line)
+/* Each mark keeps its files (first, n): the marks themselves are sorted by name. */
+static void index_marks(struct ick_manifest *m, const char **why, size_t *line)
 {
 	if (!m->nmarks)
-		return 0;
-	if (!(m->order = malloc(m->nmarks * sizeof(*m->order))))
-		return ENOMEM;
-	for (size_t i = 0; i < m->nmarks; i++)
-		m->order[i] = i;
-	sort_m = m;
-	qsort(m->order, m->nmarks, sizeof(*m->order), by_name);
+		return;
+	qsort(m->marks, m->nmarks, sizeof(*m->marks), by_name);
 	for (size_t i = 1; i < m->nmarks; i++)
-		if (!strcmp(m->marks[m->order[i]].name, m->marks[m->order[i - 1]].name)) {
-			size_t a = m->marks[m->order[i]].line, b = m->marks[m->order[i - 1]].line;
+		if (!strcmp(m->marks[i].name, m->marks[i - 1].name)) {
+			size_t a = m->marks[i].line, b = m->marks[i - 1].line;
 
 			*why = "a mark named twice";
 			if (!*line || (a > b ? a : b) < *line)
 				*line = a > b ? a : b; /* the second naming */
 		}
-	return 0;
 }
 
 errcode_t ick_manifest_load(const char *path, struct ick_manifest **out, char *why, size_t whylen)
@@ -248,8 +233,7 @@ errcode_t ick_manifest_load(const char *path, struct ick_manifest **out, char *w
 	if (!bad) {
 		size_t dup = 0;
 
-		if ((err = index_marks(m, &bad, &dup)))
-			goto fail;
+		index_marks(m, &bad, &dup);
 		if (bad)
 			lineno = dup;
 		else if (!m->nmarks)
@@ -278,10 +262,10 @@ long ick_manifest_find(const struct ick_manifest *m, const char *name)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, m->marks[m->order[mid]].name);
+		int c = strcmp(name, m->marks[mid].name);
 
 		if (!c)
-			return (long)m->order[mid];
+			return (long)mid;
 		if (c < 0)
 			hi = mid;
 		else

@@ -492,40 +492,23 @@ int ick_memo_verdict(struct ick_memo *m, enum ick_memo_kind kind, uint64_t index
 
 /* ---- block bitmap checksums ---- */
 
-struct bitmap_arg {
-	ext2_filsys fs;
-	dgrp_t g;
-	const void *bytes;
-	size_t n;
-	int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n);
-};
+struct bitmap_arg { ext2_filsys fs; dgrp_t g; const void *bytes; size_t n; };
 
 static int bitmap_compute(void *p)
 {
 	struct bitmap_arg *a = p;
 
-	return a->verify(a->fs, a->g, (char *)a->bytes, (int)a->n);
-}
-
-static void desc_csum(ext2_filsys fs, dgrp_t g, uint32_t *lo, uint32_t *hi)
-{
-	struct ext4_group_desc *d = (struct ext4_group_desc *)ext2fs_group_desc(fs, fs->group_desc, g);
-
-	*lo = d->bg_block_bitmap_csum_lo;
-	*hi = EXT2_DESC_SIZE(fs->super) >= EXT4_BG_BLOCK_BITMAP_CSUM_HI_LOCATION ?
-		d->bg_block_bitmap_csum_hi : 0;
+	return ext2fs_block_bitmap_csum_verify(a->fs, a->g, (char *)a->bytes, (int)a->n);
 }
 
 int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
-			 size_t n, int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n))
+			 size_t n)
 {
-	struct bitmap_arg a = { fs, g, bytes, n, verify };
-	uint32_t lo, hi;
+	struct bitmap_arg a = { fs, g, bytes, n };
 
 	if (n > INT32_MAX)
 		return 0;
-	desc_csum(fs, g, &lo, &hi);
 	return ick_memo_verdict(m, ICK_MEMO_BITMAP, g,
 				(uint64_t)fs->csum_seed | (uint64_t)fs->super->s_feature_incompat << 32,
-				(uint64_t)lo | (uint64_t)hi << 32, bytes, n, bitmap_compute, &a);
+				ext2fs_block_bitmap_checksum(fs, g), bytes, n, bitmap_compute, &a);
 }

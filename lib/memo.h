@@ -63,10 +63,10 @@ enum ick_memo_kind { ICK_MEMO_BITMAP, ICK_MEMO_JOURNAL_TAG, ICK_MEMO_JOURNAL_DES
 		     ICK_MEMO_JOURNAL_COMMIT };
 int ick_memo_verdict(struct ick_memo *m, enum ick_memo_kind kind, uint64_t index, uint64_t k1,
 		     uint64_t k2, const void *bytes, size_t n, int (*compute)(void *arg), void *arg);
-/* Block bitmap checksums: keyed on the group, its bytes, the checksum its descriptor
- * stores, the seed and the incompat features. */
+/* ext2fs_block_bitmap_csum_verify of group @g's @n bitmap bytes, keyed on the group, the
+ * bytes, the checksum its descriptor stores, the seed and the incompat features. */
 int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
-			 size_t n, int (*verify)(ext2_filsys fs, dgrp_t g, char *bytes, int n));
+			 size_t n);
 
 /* ---- for walk.c ---- */
 

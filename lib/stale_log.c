@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "overlay.h"
 #include "stale_log.h"
 #include "memo.h"
@@ -32,8 +33,12 @@ struct ick_stale_log {
 	 * or a discard comes (@ndis: the discards the device had when these were set). */
 	unsigned char **ok;
 	size_t ndis;
-	uint64_t *pt_entry, *pt_off;
-	uint32_t npts, cappts, last;
+	struct { uint64_t entry, off; } *pt; /* the points followed: entry, payload offset */
+	size_t npts, cappts;
+	uint32_t last;
+	/* the state being judged (ick_stale_log_begin) */
+	int judging;              /* same geometry as the state followed, evidence on */
+	unsigned ss;              /* the device's sector size */
 };
 
 errcode_t ick_stale_log_new(struct ick_stale_log **out)
@@ -52,8 +57,7 @@ static void reset(struct ick_stale_log *t)
 	free(t->ok);
 	free(t->prev);
 	free(t->next);
-	free(t->pt_entry);
-	free(t->pt_off);
+	free(t->pt);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -88,23 +92,17 @@ static errcode_t read_group(const struct ick_stale_log *t, ext2_filsys fs, uint3
 
 static errcode_t push_point(struct ick_stale_log *t, uint64_t entry, uint64_t off)
 {
+	if (t->npts >= FIRST) /* a point's number must stay below the two markers */
+		return ENOMEM;
 	if (t->npts == t->cappts) {
-		uint32_t nc = t->cappts ? t->cappts * 2 : 256;
-		uint64_t *a, *b;
-
-		if (nc >= FIRST)
+		void *n = ick_array_grow(t->pt, &t->cappts, sizeof(*t->pt), 256);
+		if (!n)
 			return ENOMEM;
-		if (!(a = realloc(t->pt_entry, nc * sizeof(*a))))
-			return ENOMEM;
-		t->pt_entry = a;
-		if (!(b = realloc(t->pt_off, nc * sizeof(*b))))
-			return ENOMEM;
-		t->pt_off = b;
-		t->cappts = nc;
+		t->pt = n;
 	}
-	t->pt_entry[t->npts] = entry;
-	t->pt_off[t->npts] = off;
-	t->last = t->npts++;
+	t->pt[t->npts].entry = entry;
+	t->pt[t->npts].off = off;
+	t->last = (uint32_t)t->npts++;
 	return 0;
 }
 
@@ -174,8 +172,7 @@ static int torn(ext2_filsys fs, uint32_t g, const unsigned char *buf, struct ick
 {
 	return ext2fs_has_feature_metadata_csum(fs->super) &&
 	       !ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT) &&
-	       !ick_memo_bitmap_csum(memo, fs, g, buf, EXT2_CLUSTERS_PER_GROUP(fs->super) / 8,
-				     ext2fs_block_bitmap_csum_verify);
+	       !ick_memo_bitmap_csum(memo, fs, g, buf, EXT2_CLUSTERS_PER_GROUP(fs->super) / 8);
 }
 
 errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry,
@@ -242,14 +239,28 @@ errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t
 	return 0;
 }
 
-int ick_stale_log_judge(struct ick_stale_log *t, ext2_filsys fs, const struct ick_logdev *ld,
-			const struct ick_overlay *journal, blk64_t pblk, int memo, uint64_t *since)
+void ick_stale_log_begin(struct ick_stale_log *t, ext2_filsys fs, const struct ick_logdev *ld,
+			 int remember)
 {
-	unsigned ss = ick_logdev_sectorsize(ld);
+	if (!t)
+		return;
+	t->judging = !t->off && same_geometry(t, fs);
+	t->ss = ick_logdev_sectorsize(ld);
+	if (t->judging && remember && t->ndis != ick_logdev_discards(ld)) {
+		for (uint32_t k = 0; k < t->ngroups; k++)
+			if (t->ok[k])
+				memset(t->ok[k], 0, t->bpg);
+		t->ndis = ick_logdev_discards(ld);
+	}
+}
+
+int ick_stale_log_judge(struct ick_stale_log *t, const struct ick_logdev *ld,
+			const struct ick_overlay *journal, blk64_t pblk, int remember, uint64_t *since)
+{
 	uint64_t g, i, first, last, w;
 	uint32_t v;
 
-	if (!t || t->off || !same_geometry(t, fs) || pblk < t->first || pblk >= t->blocks)
+	if (!t || !t->judging || pblk < t->first || pblk >= t->blocks)
 		return 0;
 	g = (pblk - t->first) / t->bpg;
 	i = (pblk - t->first) % t->bpg;
@@ -257,22 +268,16 @@ int ick_stale_log_judge(struct ick_stale_log *t, ext2_filsys fs, const struct ic
 		return 0;
 	if (journal && ick_overlay_get(journal, pblk))
 		return 0;
-	if (memo && t->ndis != ick_logdev_discards(ld)) {
-		for (uint32_t k = 0; k < t->ngroups; k++)
-			if (t->ok[k])
-				memset(t->ok[k], 0, t->bpg);
-		t->ndis = ick_logdev_discards(ld);
-	}
-	if (memo && t->ok[g][i])
+	if (remember && t->ok[g][i])
 		return 0;
-	first = pblk * t->bs / ss;
-	last = ((pblk + 1) * t->bs - 1) / ss;
+	first = pblk * t->bs / t->ss;
+	last = ((pblk + 1) * t->bs - 1) / t->ss;
 	w = ick_logdev_written_at(ld, first, last - first + 1);
-	if (v == FIRST ? w != 0 : w > t->pt_off[v]) {
-		if (memo)
+	if (v == FIRST ? w != 0 : w > t->pt[v].off) {
+		if (remember)
 			t->ok[g][i] = 1;
 		return 0;
 	}
-	*since = t->pt_entry[v == FIRST ? 0 : v];
+	*since = t->pt[v == FIRST ? 0 : v].entry;
 	return 1;
 }

@@ -53,14 +53,19 @@ ICK_MUST_CHECK errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_fils
 					      uint64_t entry, uint64_t off, struct ick_memo *memo);
 
 /*
- * ick_stale_log_judge - is block @pblk of @fs (the state last updated) stale on device @ld?
- * @journal: the view's journal overlay or NULL (blocks it holds are not stale).  @memo:
- * @ld is the device the tracker follows (not a --reorder state rebuilt without some
- * writes): a block found not stale is remembered until its threshold changes or a
- * discard comes.  Returns 1 and *@since (the entry up to which every write is of its
- * earlier life), or 0.
+ * ick_stale_log_begin - the state open as @fs on device @ld is about to be judged (after
+ * its update, if it had one).  @remember: @ld is the device the tracker follows (not a
+ * --reorder state rebuilt without some writes): a block found not stale is remembered
+ * until its threshold changes or a discard comes.  Per state, not per block.
+ *
+ * ick_stale_log_judge - is block @pblk of that state stale?  @ld and @remember as given to
+ * begin; @journal: the view's journal overlay or NULL (blocks it holds are not stale).
+ * Returns 1 and *@since (the entry up to which every write is of its earlier life), or 0.
  */
-int ick_stale_log_judge(struct ick_stale_log *t, ext2_filsys fs, const struct ick_logdev *ld,
-			const struct ick_overlay *journal, blk64_t pblk, int memo, uint64_t *since);
+void ick_stale_log_begin(struct ick_stale_log *t, ext2_filsys fs, const struct ick_logdev *ld,
+			 int remember);
+int ick_stale_log_judge(struct ick_stale_log *t, const struct ick_logdev *ld,
+			const struct ick_overlay *journal, blk64_t pblk, int remember,
+			uint64_t *since);
 
 #endif

@@ -90,7 +90,7 @@ static errcode_t claim_meta(struct walker *w, enum ick_claim_kind kind, dgrp_t g
 static errcode_t walk_group_sb(struct walker *w, dgrp_t g)
 {
 	ext2_filsys fs = w->fs;
-	blk64_t super, old_desc, new_desc, total = ext2fs_blocks_count(fs->super);
+	blk64_t super, old_desc, new_desc, total = w->total;
 	blk_t used;
 	uint64_t old_n;
 	errcode_t err;
@@ -197,7 +197,7 @@ static enum ick_bad leaf_problem(struct walker *w, const struct ick_inode_ctx *i
 	ext2_filsys fs = w->fs;
 	blk64_t total = w->total;
 
-	if (e->e_pblk == 0 || e->e_pblk < fs->super->s_first_data_block || e->e_pblk >= total)
+	if (e->e_pblk == 0 || e->e_pblk < w->first || e->e_pblk >= total)
 		return ICK_BAD_RANGE;
 	if (e->e_lblk < b->start || (uint64_t)e->e_lblk + e->e_len > b->end)
 		return ICK_BAD_ORDER;
@@ -465,6 +465,11 @@ static void map_key(ext2_filsys fs, const struct ext2_inode_large *in, struct ma
 	memcpy(k->block, in->i_block, sizeof(k->block));
 }
 
+static errcode_t walk_map_fresh(struct walker *w, struct ick_inode_ctx *ic)
+{
+	return ic->inode->i_flags & EXT4_EXTENTS_FL ? walk_extents(w, ic) : walk_indirect(w, ic);
+}
+
 static errcode_t walk_map(struct walker *w, struct ick_inode_ctx *ic)
 {
 	struct map_key key;
@@ -474,26 +479,20 @@ static errcode_t walk_map(struct walker *w, struct ick_inode_ctx *ic)
 	unsigned nbad = ic->nbad;
 	errcode_t err;
 
-	if (w->memo)
-		map_key(w->fs, ic->inode, &key);
-	if (w->memo && (kept = ick_memo_map_find(w->memo, ic->ino, &key, sizeof(key))))
-		return replay_map(w, ic, kept);
-	if (w->memo)
-		ick_memo_map_begin(w->memo, ic->ino);
-	if (ic->inode->i_flags & EXT4_EXTENTS_FL)
-		err = walk_extents(w, ic);
-	else
-		err = walk_indirect(w, ic);
 	if (!w->memo)
-		return err;
-	if (err) {
+		return walk_map_fresh(w, ic);
+	map_key(w->fs, ic->inode, &key);
+	if ((kept = ick_memo_map_find(w->memo, ic->ino, &key, sizeof(key))))
+		return replay_map(w, ic, kept);
+	ick_memo_map_begin(w->memo, ic->ino);
+	if ((err = walk_map_fresh(w, ic))) {
 		ick_memo_map_abandon(w->memo);
 		return err;
 	}
 	sum = (struct ick_memo_map){ .nblocks = ic->nblocks - nblocks,
-					  .last_written = ic->last_written,
-					  .last_mapped = ic->last_mapped, .nbad = ic->nbad - nbad,
-					  .extents = ic->extents };
+				     .last_written = ic->last_written,
+				     .last_mapped = ic->last_mapped, .nbad = ic->nbad - nbad,
+				     .extents = ic->extents };
 	ick_memo_map_keep(w->memo, &key, sizeof(key), &sum);
 	return 0;
 }

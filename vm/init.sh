@@ -49,6 +49,22 @@ copy_out() {
 	wl copy /dev/vda "$1" || fail "copy $2"
 	say "$2 image copied"
 }
+# wait_disk DEV: virtio disks appear a little after /init starts
+wait_disk() {
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ -b "/dev/$1" ] && return 0
+		sleep 0.25
+	done
+	return 1
+}
+# mount_ext4 DEV: on /mnt, with the config's mount options if it has any
+mount_ext4() {
+	if [ -n "$MOUNT_OPTS" ]; then
+		mount -t ext4 -o "$MOUNT_OPTS" "$1" /mnt
+	else
+		mount -t ext4 "$1" /mnt
+	fi
+}
 unhex() {
 	[ "$1" = "-" ] && return 0
 	printf '%b' "$(echo "$1" | sed 's/\(..\)/\\x\1/g')"
@@ -91,11 +107,7 @@ fi
 
 # ---- kernel-verdict mode: the kernel's own journal recovery of one crash state ----
 if [ "$MODE" = verdict ]; then
-	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-		[ -b /dev/vdc ] && break
-		sleep 0.25
-	done
-	[ -b /dev/vdc ] || fail "virtio disks vda..vdc did not appear"
+	wait_disk vdc || fail "virtio disks vda..vdc did not appear"
 	say "verdict: config $CONFIG mount [$MOUNT_OPTS]"
 	head -c 1048576 /dev/vdb | tr -d '\000' > /tmp/paths
 	[ "$(head -n1 /tmp/paths)" = iomapck-vm-paths ] || fail "paths disk has no header"
@@ -129,11 +141,7 @@ fi
 
 LASTDISK=vde
 [ "$SCRIPT" = 1 ] && LASTDISK=vdf
-for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-	[ -b /dev/$LASTDISK ] && break
-	sleep 0.25
-done
-[ -b /dev/$LASTDISK ] || fail "virtio disks vda..$LASTDISK did not appear"
+wait_disk $LASTDISK || fail "virtio disks vda..$LASTDISK did not appear"
 if [ "$SCRIPT" = 1 ]; then
 	head -c 1048576 /dev/vdf | tr -d '\000' > /tmp/script.disk
 	SNAME=$(head -n1 /tmp/script.disk)
@@ -156,11 +164,7 @@ dmsetup create lw --table "0 $SZ log-writes /dev/vda /dev/vdb" || fail "dmsetup 
 mkfs.ext4 -F -q -T default $MKFS_OPTS /dev/mapper/lw || fail "mkfs.ext4 $MKFS_OPTS"
 dmsetup message lw 0 mark mkfs || fail "mark mkfs"
 say "mkfs done"
-if [ -n "$MOUNT_OPTS" ]; then
-	mount -t ext4 -o "$MOUNT_OPTS" /dev/mapper/lw /mnt || fail "mount -o $MOUNT_OPTS"
-else
-	mount -t ext4 /dev/mapper/lw /mnt || fail "mount"
-fi
+mount_ext4 /dev/mapper/lw || fail "mount${MOUNT_OPTS:+ -o $MOUNT_OPTS}"
 say "mounted: $(grep ' /mnt ' /proc/mounts)"
 if [ "$SCRIPT" = 1 ]; then
 	for d in /sys/fs/ext4/dm-*; do
@@ -180,11 +184,7 @@ dmsetup remove lw || fail "dmsetup remove lw"
 # The flakey table starts linear-equivalent (up forever), then is switched to
 # drop_writes without freezing the fs (--nolockfs), so the journal needs recovery.
 dmsetup create fl --table "0 $SZ flakey /dev/vda 0 1000000 0" || fail "dmsetup create fl"
-if [ -n "$MOUNT_OPTS" ]; then
-	mount -t ext4 -o "$MOUNT_OPTS" /dev/mapper/fl /mnt || fail "flakey mount"
-else
-	mount -t ext4 /dev/mapper/fl /mnt || fail "flakey mount"
-fi
+mount_ext4 /dev/mapper/fl || fail "flakey mount"
 mkdir -p /mnt/d1 /mnt/d2 /mnt/d3	# wl lost writes there; a script may not have made them
 wl kept /mnt "$SEED" || fail "wl kept"
 dmsetup suspend --nolockfs fl || fail "suspend fl"

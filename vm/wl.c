@@ -153,10 +153,11 @@ static void fill(unsigned char *dst, uint64_t key, uint64_t pos, uint64_t len)
 	}
 }
 
-static uint64_t fnv1a64(const unsigned char *p, uint64_t len)
+/* FNV-1a 64, streaming (@h: the running value, FNV_INIT to start), as the manifest's
+ * checker computes it (lib/manifest.h: ick_fnv1a64; wl is built alone for the guest) */
+#define FNV_INIT 0xcbf29ce484222325ULL
+static uint64_t fnv1a64(uint64_t h, const unsigned char *p, uint64_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-
 	for (uint64_t i = 0; i < len; i++) {
 		h ^= p[i];
 		h *= 0x100000001b3ULL;
@@ -267,7 +268,7 @@ static void list_file(FILE *out, const struct wfile *f)
 
 	rel_path(f, rel, sizeof(rel));
 	fprintf(out, "file %s %" PRIu64 " fnv1a64:%016" PRIx64 "\n", rel, f->size,
-		fnv1a64(f->data, f->size));
+		fnv1a64(FNV_INIT, f->data, f->size));
 }
 
 /* a dm-log-writes mark and its manifest section: the files durable now */
@@ -350,9 +351,10 @@ static void model_size(struct wfile *f, uint64_t size)
 	f->size = size;
 }
 
-static void model_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t key)
+/* the model takes the bytes that were written (not generated again) */
+static void model_write(struct wfile *f, uint64_t pos, uint64_t len, const unsigned char *src)
 {
-	fill(f->data + pos, key, pos, len);
+	memcpy(f->data + pos, src, len);
 	if (pos + len > f->size)
 		f->size = pos + len;
 }
@@ -413,7 +415,7 @@ static void op_buffered_write(struct wfile *f)
 		skip("pwrite", f, errno);
 		return;
 	}
-	model_write(f, pos, n, key);
+	model_write(f, pos, n, W.buf);
 }
 
 static void op_direct_write(struct wfile *f)
@@ -442,7 +444,7 @@ static void op_direct_write(struct wfile *f)
 	if (n < 0)
 		skip("O_DIRECT pwrite", f, errno);
 	else
-		model_write(f, pos, n, key);
+		model_write(f, pos, n, W.buf);
 	close(fd);
 }
 
@@ -514,7 +516,7 @@ static void op_short_write(struct wfile *f)
 		skip("short pwrite", f, errno);
 		return;
 	}
-	model_write(f, pos, n, key);
+	model_write(f, pos, n, W.buf);
 }
 
 static void op_fsync(struct wfile *f)
@@ -904,7 +906,7 @@ static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, 
 	if (n != (ssize_t)len)
 		sdie("pwrite: %s", n < 0 ? strerror(errno) : "short write");
 	f->dirty = 1;
-	model_write(f, pos, len, key);
+	model_write(f, pos, len, W.buf);
 }
 
 static void s_fallocate(struct wfile *f, int mode, uint64_t pos, uint64_t len)
@@ -1123,7 +1125,7 @@ static uint64_t write_seeded(const char *path, unsigned id, uint64_t len, int do
 	if (do_fsync && fsync(fd))
 		die("fsync %s: %s", path, strerror(errno));
 	close(fd);
-	return fnv1a64(W.buf, len);
+	return fnv1a64(FNV_INIT, W.buf, len);
 }
 
 static int cmd_flakey(const char *what, int argc, char **argv)
@@ -1150,13 +1152,13 @@ static int cmd_flakey(const char *what, int argc, char **argv)
 		return 0;
 	}
 	/* flakey-check: kept must be there with its content, lost files gone */
+	fill(W.buf, content_key(1000, 0), 0, 64 << 10);
 	{
-		uint64_t want = fnv1a64((fill(W.buf, content_key(1000, 0), 0, 64 << 10), W.buf),
-					64 << 10);
+		uint64_t want = fnv1a64(FNV_INIT, W.buf, 64 << 10);
 		int fd = open(p, O_RDONLY | O_CLOEXEC), lost = 0;
 		ssize_t n = fd < 0 ? -1 : pread(fd, W.rbuf, MAX_SIZE, 0);
 		const char *kept = fd < 0 ? "absent" : n == (64 << 10) &&
-			fnv1a64(W.rbuf, n) == want ? "intact" : "corrupt";
+			fnv1a64(FNV_INIT, W.rbuf, n) == want ? "intact" : "corrupt";
 
 		for (unsigned i = 0; i < 4; i++) {
 			snprintf(p, sizeof(p), "%s/d%u/lost%u", W.mnt, 1 + i % 3, i);
@@ -1203,7 +1205,7 @@ static int cmd_hash(int argc, char **argv)
 	int rc = 0;
 
 	for (int i = 2; i < argc; i++) {
-		uint64_t h = 0xcbf29ce484222325ULL, size = 0;
+		uint64_t h = FNV_INIT, size = 0;
 		int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
 		struct stat st;
 		ssize_t n;
@@ -1224,10 +1226,7 @@ static int cmd_hash(int argc, char **argv)
 			continue;
 		}
 		while ((n = read(fd, W.rbuf, MAX_SIZE)) > 0) {
-			for (ssize_t j = 0; j < n; j++) {
-				h ^= W.rbuf[j];
-				h *= 0x100000001b3ULL;
-			}
+			h = fnv1a64(h, W.rbuf, (uint64_t)n);
 			size += (uint64_t)n;
 		}
 		if (n < 0) {
