@@ -66,6 +66,8 @@ static int set_checks(struct eopts *o, const char *val)
 	return 0;
 }
 
+static int set_strict(struct eopts *o, const char *val) { o->strict = 1; return 0; }
+
 static const struct subopt subopts[] = {
 	{ "iomapcheck", 0, "run iomapck's checks, then e2fsck", set_check },
 	{ "iomap_only", 0, "run iomapck's checks only, not e2fsck", set_only },
@@ -76,6 +78,8 @@ static const struct subopt subopts[] = {
 	  "holding it (the stale check)", set_poison },
 	{ "iomap_norecovery", 0, "check the image as it is on disk, without journal recovery",
 	  set_norecovery },
+	{ "iomap_strict", 0, "warnings also set exit bit 4 (by default only errors do, as in "
+	  "e2fsck)", set_strict },
 	{ "iomap_journal", 1, "the external journal device (default: e2fsck's -j, if given)",
 	  set_journal },
 	{ "iomap_recovered", 1, "write the view we check (journal recovered) to FILE, an image",

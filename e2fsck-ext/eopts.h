@@ -14,6 +14,7 @@ struct eopts {
 	char *json;            /* iomap_json=FILE, "-" for stdout */
 	unsigned checks;       /* iomap_checks=a:b:c, all if 0 */
 	int norecovery;        /* iomap_norecovery */
+	int strict;            /* iomap_strict: warnings make exit bit 4 too */
 	char *journal;         /* iomap_journal=PATH */
 	char *journal_j;       /* e2fsck's own -j PATH (used when iomap_journal is not given) */
 	char *recovered;       /* iomap_recovered=FILE */

@@ -103,6 +103,7 @@ static int run_checks(const struct eopts *o)
 
 	if ((err = ick_report_init(&rep, o->device)))
 		return FSCK_ERROR;
+	rep.lenient = !o->strict;
 	if ((err = ick_view_open(o->device, &vo, &rep, &img))) {
 		ick_report_free(&rep);
 		return open_error(img, err, o->device);

@@ -69,10 +69,18 @@ static errcode_t for_runs(ext2fs_block_bitmap bm, int set, blk64_t start, uint64
 	return 0;
 }
 
+/*
+ * shared_blocks (a read-only feature: images built with deduplicated blocks) makes a block
+ * owned twice legal: e2fsck's mark_block_used() (e2fsck/pass1.c) returns early for an
+ * already-marked block when the feature is on and -E unshare_blocks is not given.
+ */
 static errcode_t on_dup(struct bm_state *st, const struct ick_claim *c, blk64_t pblk,
 			uint64_t len)
 {
 	errcode_t err;
+
+	if (ext2fs_has_feature_shared_blocks(st->ctx->fs->super))
+		return 0;
 
 	if (!st->dup &&
 	    (err = ext2fs_allocate_block_bitmap(st->ctx->fs, "multiply claimed", &st->dup)))

@@ -138,5 +138,5 @@ errcode_t ick_report_add(struct ick_report *rep, const struct ick_finding *f, co
 
 int ick_report_exit_bits(const struct ick_report *rep)
 {
-	return rep->by_sev[ICK_SEV_ERROR] || rep->by_sev[ICK_SEV_WARNING] ? 4 : 0;
+	return rep->by_sev[ICK_SEV_ERROR] || (!rep->lenient && rep->by_sev[ICK_SEV_WARNING]) ? 4 : 0;
 }

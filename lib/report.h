@@ -55,6 +55,7 @@ struct ick_report {
 	uint64_t dropped;     /* findings past ICK_REPORT_MAX, counted only */
 	uint64_t by_sev[3];
 	char *note;           /* one line about how the image was read (recovery etc.) */
+	int lenient;          /* warnings do not make exit bit 4 (e2fsck-ext without iomap_strict) */
 };
 
 /* Find the table row of a code, or NULL. */
@@ -77,7 +78,7 @@ ICK_MUST_CHECK errcode_t ick_report_add(struct ick_report *rep, const struct ick
 /* A finding with every number absent, to fill in. */
 struct ick_finding ick_finding_blank(uint32_t code, ext2_ino_t ino);
 
-/* e2fsck exit bits: 4 if any error or warning, else 0. */
+/* 4 when there is an error, or a warning and the report is not lenient; else 0. */
 int ick_report_exit_bits(const struct ick_report *rep);
 
 void ick_report_print_text(const struct ick_report *rep, FILE *out);

@@ -39,7 +39,8 @@ const char *ick_claim_kind_name(enum ick_claim_kind k)
 {
 	static const char *const n[] = { "superblock", "group descriptors", "block bitmap",
 					 "inode bitmap", "inode table", "data", "extent tree block",
-					 "indirect block", "EA block", "bad block", "resize inode" };
+					 "indirect block", "EA block", "bad block", "resize inode",
+					 "MMP block" };
 	return (unsigned)k < ICK_ARRAY_SIZE(n) ? n[k] : "?";
 }
 
@@ -49,7 +50,9 @@ const char *ick_bad_name(enum ick_bad b)
 					 "out of order", "overlaps an earlier extent",
 					 "unreadable or bad node", "tree loop",
 					 "more entries than the file system has blocks",
-					 "past the directory size limit" };
+					 "past the directory size limit",
+					 "past the symlink size limit (one block)",
+					 "past the block count a file may have" };
 	return (unsigned)b < ICK_ARRAY_SIZE(n) ? n[b] : "?";
 }
 
@@ -113,10 +116,27 @@ static errcode_t walk_group_sb(struct walker *w, dgrp_t g)
 	return 0;
 }
 
+/*
+ * The MMP block is owned by the file system: e2fsck's e2fsck_pass1() marks s_mmp_block in
+ * block_found_map when mmp is on and the block lies strictly above s_first_data_block and
+ * inside the file system; elsewhere it claims nothing (and neither do we).
+ */
+static errcode_t walk_mmp(struct walker *w)
+{
+	blk64_t mmp = w->fs->super->s_mmp_block;
+
+	if (!ext2fs_has_feature_mmp(w->fs->super) || mmp <= w->first || mmp >= w->total)
+		return 0;
+	return claim_meta(w, ICK_CLAIM_MMP, 0, mmp, 1);
+}
+
 static errcode_t walk_groups(struct walker *w)
 {
 	ext2_filsys fs = w->fs;
 	errcode_t err;
+
+	if ((err = walk_mmp(w)))
+		return err;
 
 	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
 		if ((err = walk_group_sb(w, g)))
@@ -341,6 +361,33 @@ static errcode_t walk_extents(struct walker *w, struct ick_inode_ctx *ic)
 
 struct ind_ctx { struct walker *w; struct ick_inode_ctx *ic; errcode_t err; };
 
+/*
+ * e2fsck's process_block() (e2fsprogs e2fsck/pass1.c) refuses, in this order of strength
+ * (the last rule that matches wins there; any match makes the block uncounted): a directory
+ * block with blockcnt > 2^(21 - s_log_block_size) without largedir or i_size_high
+ * (PR_1_TOOBIG_DIR), a directory or regular file reaching max_blocks = 2^(31 -
+ * s_log_block_size) counted blocks (PR_1_TOOBIG_DIR / PR_1_TOOBIG_REG), and any data block
+ * past the first of an inode that is neither (PR_1_TOOBIG_SYMLINK: a symlink's target fits
+ * one block).  With -n the mapping stays and the block is neither marked in use nor counted
+ * in i_blocks; so here it is a bad claim.  The bad-blocks inode is walked apart.
+ */
+static enum ick_bad ind_too_big(struct walker *w, const struct ick_inode_ctx *ic,
+				e2_blkcnt_t blockcnt)
+{
+	struct ext2_super_block *sb = w->fs->super;
+	int dir = LINUX_S_ISDIR(ic->inode->i_mode), reg = LINUX_S_ISREG(ic->inode->i_mode);
+	uint64_t max_blocks = 1ULL << (31 - sb->s_log_block_size);
+
+	if (!dir && !reg && blockcnt > 0)
+		return ICK_BAD_SYMLINK_TOO_BIG;
+	if ((dir || reg) && ic->nblocks + 1 >= max_blocks)
+		return dir ? ICK_BAD_DIR_TOO_BIG : ICK_BAD_FILE_TOO_BIG;
+	if (dir && !ext2fs_has_feature_largedir(sb) && !ic->inode->i_size_high &&
+	    blockcnt > (e2_blkcnt_t)(1LL << (21 - sb->s_log_block_size)))
+		return ICK_BAD_DIR_TOO_BIG;
+	return ICK_BAD_NONE;
+}
+
 static int ind_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_blk,
 		     int ref_offset, void *p)
 {
@@ -357,9 +404,13 @@ static int ind_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk
 		x->err = emit(x->w, &c, x->ic);
 		return BLOCK_ABORT;
 	}
-	if (outside(x->w, *blocknr, 1)) {
+	if (outside(x->w, *blocknr, 1))
 		c.bad = ICK_BAD_RANGE;
-	} else {
+	else if (x->ic->ino == EXT2_BAD_INO && blockcnt >= 0)
+		c.kind = ICK_CLAIM_BADBLOCK;
+	else if (x->ic->ino != EXT2_BAD_INO)
+		c.bad = ind_too_big(x->w, x->ic, blockcnt);
+	if (!c.bad) {
 		x->ic->nblocks++;
 		if (blockcnt >= 0 && blockcnt > x->ic->last_mapped)
 			x->ic->last_mapped = x->ic->last_written = blockcnt;
@@ -507,8 +558,13 @@ static errcode_t walk_one_inode(struct walker *w, ext2_ino_t ino, struct ext2_in
 	if (w->ops->begin_inode && (err = w->ops->begin_inode(w->priv, &ic)))
 		return err;
 	ic.nblocks = ick_ea_inode_blocks_ibody(w->fs, inode);
-	if (!(inode->i_flags & EXT4_INLINE_DATA_FL) &&
-	    ext2fs_inode_has_valid_blocks2(w->fs, (struct ext2_inode *)inode))
+	/* The bad-blocks inode has mode 0, so libext2fs says it has no blocks; e2fsck's
+	 * e2fsck_pass1() walks its block map anyway (process_bad_block) and marks what it
+	 * lists, indirect blocks included, as in use. */
+	if (ino == EXT2_BAD_INO && !(inode->i_flags & (EXT4_EXTENTS_FL | EXT4_INLINE_DATA_FL)))
+		err = walk_map(w, &ic);
+	else if (!(inode->i_flags & EXT4_INLINE_DATA_FL) &&
+		 ext2fs_inode_has_valid_blocks2(w->fs, (struct ext2_inode *)inode))
 		err = walk_map(w, &ic);
 	if (!err)
 		err = walk_ea(w, &ic);
