@@ -193,13 +193,39 @@ static int parse_word(struct eopts *o, int argc, char **argv, int i, int *used)
 	return nf > 1 ? push(o, flags) : 0;
 }
 
+/*
+ * IOMAPCK_OPTIONS: our -E sub-options from the environment, read before the command line (so
+ * the command line's values win).  fsck(8) and fstests pass one options string split at
+ * spaces and take a word with '=' for a device (LABEL=, UUID=), so "-E iomap_json=F" cannot
+ * reach us through them; e2fsck's E2FSCK_CONFIG is the precedent.  Only our sub-options are
+ * allowed there: e2fsck's own belong on its command line.
+ */
+static int parse_env(struct eopts *o)
+{
+	const char *env = getenv("IOMAPCK_OPTIONS");
+	char *left;
+
+	if (!env || !*env)
+		return 0;
+	if (!(left = split_elist(o, env)))
+		return -1;
+	if (*left) {
+		if (asprintf(&o->error, "IOMAPCK_OPTIONS: '%s' is not an iomapck sub-option", left) < 0)
+			o->error = NULL;
+		free(left);
+		return -1;
+	}
+	free(left);
+	return 0;
+}
+
 int eopts_parse(int argc, char **argv, struct eopts *o)
 {
 	int dashdash = 0, used;
 
 	memset(o, 0, sizeof(*o));
 	o->e2fsck_argv = calloc((size_t)argc * 2 + 2, sizeof(char *));
-	if (!o->e2fsck_argv || push(o, argv[0]) < 0)
+	if (!o->e2fsck_argv || push(o, argv[0]) < 0 || parse_env(o) < 0)
 		return -1;
 	for (int i = 1; i < argc; i++) {
 		const char *w = argv[i];

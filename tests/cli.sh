@@ -55,4 +55,27 @@ mkdir shim && ln -s "$E2FSCK_EXT" shim/e2fsck
 PATH="$PWD/shim:$PATH" check 4 "shim with iomapcheck" e2fsck -E iomapcheck,iomap_only -fn bad.img
 grep -q "iomapck" out || fail "shim did not run our checks"
 PATH="$PWD/shim:$PATH" check 0 "shim transparent" e2fsck -fn good.img
+# fsck(8): util-linux fsck runs fsck.ext4 from PATH.  It takes any word with '=' for a device
+# (LABEL=...), a word after -E for a device too, and strips its own option letters (l, s, ...)
+# out of option words ("-Eiomap_only" reaches us as "-Eiomap_ony"), so our sub-options come
+# from IOMAPCK_OPTIONS (relative paths in them are the caller's).  fsck(8) itself wants an image named by an absolute path: a
+# relative name is looked up in fstab, not found, and fsck(8) exits 0 having run nothing.
+if command -v fsck >/dev/null; then
+	ln -s "$E2FSCK_EXT" shim/fsck.ext4
+	PATH="$PWD/shim:$PATH" IOMAPCK_OPTIONS=iomapcheck,iomap_only,iomap_json=r.json \
+		check 4 "fsck(8) with IOMAPCK_OPTIONS" fsck -t ext4 -nf "$PWD/bad.img"
+	python3 -c 'import json,sys; d=json.load(open("r.json")); sys.exit(0 if d["findings"] else 1)' ||
+		fail "fsck(8) + IOMAPCK_OPTIONS: no findings in r.json"
+	PATH="$PWD/shim:$PATH" IOMAPCK_OPTIONS=iomapcheck check 0 "fsck(8) clean" \
+		fsck -t ext4 -nf "$PWD/good.img"
+	grep -q "iomapck" out || fail "fsck(8) + IOMAPCK_OPTIONS=iomapcheck did not run our checks"
+	IOMAPCK_OPTIONS=iomapcheck,fragcheck check 16 "e2fsck's option in IOMAPCK_OPTIONS" \
+		"$E2FSCK_EXT" -fn good.img
+	grep -q "IOMAPCK_OPTIONS: 'fragcheck'" err || { cat err; fail "IOMAPCK_OPTIONS error not named"; }
+	IOMAPCK_OPTIONS=iomap_json=x.json check 4 "command line wins over IOMAPCK_OPTIONS" \
+		"$E2FSCK_EXT" -E iomapcheck,iomap_only,iomap_json=y.json -fn bad.img
+	[ -s y.json ] && [ ! -e x.json ] || fail "IOMAPCK_OPTIONS value not overridden"
+else
+	echo "note: fsck(8) not installed, its part skipped"
+fi
 echo "PASS: $n command lines"
