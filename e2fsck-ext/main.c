@@ -18,6 +18,7 @@
 #include "check.h"
 #include "ick_err.h"
 #include "view.h"
+#include "blkdev.h"
 
 #define FSCK_OK 0
 #define FSCK_UNCORRECTED 4
@@ -104,6 +105,14 @@ static int run_checks(const struct eopts *o)
 	if ((err = ick_report_init(&rep, o->device)))
 		return FSCK_ERROR;
 	rep.lenient = !o->strict;
+	{
+		char where[256];
+		/* e2fsck -n goes on with a mounted device after a warning; so do we */
+		if (ick_path_mounted(o->device, where, sizeof(where)) == 1)
+			fprintf(stderr, "%s: warning: %s is mounted on %s: the checks read what is "
+				"on disk now, which the kernel may be changing\n", prog, o->device,
+				where);
+	}
 	if ((err = ick_view_open(o->device, &vo, &rep, &img))) {
 		ick_report_free(&rep);
 		return open_error(img, err, o->device);

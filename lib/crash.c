@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include "array.h"
 #include "crash.h"
+#include "blkdev.h"
 #include "ick_err.h"
 #include "logdev.h"
 #include "stale_log.h"
@@ -106,12 +107,8 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 	}
 	d->log = log;
 	d->logpath = o->log;
-	{
-		struct stat st;
-		if (stat(d->path, &st))
-			return errno;
-		d->size = (uint64_t)st.st_size;
-	}
+	if ((err = ick_path_size(d->path, &d->size))) /* a file or a block device */
+		return err;
 	if ((err = ick_logdev_new(d->path, log, &d->ld)))
 		return err;
 	if (!o->no_stale_log && !o->fsck_cmd && (err = ick_stale_log_new(&d->trk)))
@@ -473,6 +470,22 @@ static errcode_t put_sector(uint64_t sector, uint64_t log_off, void *priv)
 										 : (errno ? errno : EIO);
 }
 
+/* A block device as --replay's target must hold @need bytes; a regular file grows. */
+static errcode_t out_fits(int fd, uint64_t need)
+{
+	struct stat st;
+	uint64_t have;
+	errcode_t err;
+
+	if (fstat(fd, &st))
+		return errno;
+	if (!S_ISBLK(st.st_mode))
+		return 0;
+	if ((err = ick_fd_size(fd, &have)))
+		return err;
+	return have < need ? ENOSPC : 0;
+}
+
 /* --replay: the device as a real image file: the base copied, the overlay written over. */
 static errcode_t write_out(struct dev *d, const char *out)
 {
@@ -482,10 +495,16 @@ static errcode_t write_out(struct dev *d, const char *out)
 
 	if (ick_same_file(out, d->path) || ick_same_file(out, d->logpath))
 		return EEXIST;
+	if ((err = ick_refuse_mounted(out)))
+		return err;
 	if ((in = open(d->path, O_RDONLY)) < 0)
 		return errno;
-	if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0) {
-		err = errno;
+	/* O_TRUNC does nothing to a block device; it must hold the whole base */
+	if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
+	    (err = out_fits(fd, d->size))) {
+		err = err ? err : errno;
+		if (fd >= 0)
+			close(fd);
 		close(in);
 		return err;
 	}

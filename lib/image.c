@@ -8,6 +8,7 @@
 #include <string.h>
 #include <blkid.h>
 #include "image.h"
+#include "blkdev.h"
 #include "ick_err.h"
 
 errcode_t ick_image_probe(const char *path, char *type, size_t typelen)
@@ -86,8 +87,13 @@ static errcode_t open_fs(const char *path, int flags, io_manager io, ext2_filsys
 	int oflags = EXT2_FLAG_64BITS | EXT2_FLAG_SOFTSUPP_FEATURES | EXT2_FLAG_IGNORE_CSUM_ERRORS |
 		     EXT2_FLAG_SKIP_MMP;
 
-	if (flags & ICK_OPEN_RW)
+	if (flags & ICK_OPEN_RW) {
+		/* writing a device the kernel has mounted corrupts it: refused by name */
+		errcode_t err = ick_refuse_mounted(path);
+		if (err)
+			return err;
 		oflags |= EXT2_FLAG_RW;
+	}
 	return ext2fs_open2(path, NULL, oflags, 0, 0, io ? io : unix_io_manager, fs);
 }
 

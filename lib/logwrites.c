@@ -14,6 +14,7 @@
 #include "ick_err.h"
 #include "io_chan.h"
 #include "logwrites.h"
+#include "blkdev.h"
 
 #define HDR 32
 
@@ -122,7 +123,9 @@ errcode_t ick_log_open(const char *path, struct ick_log **out)
 		err = errno;
 		goto fail;
 	}
-	log->size = (uint64_t)st.st_size;
+	/* a log on a block device ($LOGWRITES_DEV) has st_size 0: BLKGETSIZE64 */
+	if ((err = ick_fd_size(log->fd, &log->size)))
+		goto fail;
 	if (log->size < 512 || (err = pread_all(log->fd, sup, HDR, 0))) {
 		snprintf(log->why, sizeof(log->why), "shorter than a super sector");
 		err = ICK_ET_LOG_CORRUPT;
