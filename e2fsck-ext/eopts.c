@@ -86,7 +86,8 @@ void eopts_usage(FILE *out, const char *prog)
 {
 	fprintf(out, "Usage: %s -E iomapcheck[,sub-option...] [e2fsck options] device\n"
 		     "Without iomapcheck, %s is e2fsck itself (same options, same exit code).\n"
-		     "iomapck's -E sub-options:\n", prog, prog);
+		     "       %s --help | --version\n"
+		     "iomapck's -E sub-options:\n", prog, prog, prog);
 	for (size_t i = 0; i < ICK_ARRAY_SIZE(subopts); i++)
 		fprintf(out, "\t%s%s\t%s\n", subopts[i].name, subopts[i].takes_arg ? "=VALUE" : "",
 			subopts[i].help);
