@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * debugfs-ext - a debugfs-style shell for replaying ext4's iomap buffered write path on an
  * image: `debugfs-ext [-w] [-t] [-R request] [-f cmd_file] image`.  Built on libss like

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * eopts.c - split an e2fsck command line into ours and e2fsck's.
  * e2fsck's option letters (e2fsprogs 1.47.0 e2fsck/unix.c, PRS()) are walked as getopt

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * e2fsck-ext - `e2fsck -E iomapcheck[,…] …`: run iomapck's checks on the device, print them
  * in e2fsck's voice (and as JSON if asked), then run the real e2fsck with every option that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * iomapck-replay - sweep the crash states of a dm-log-writes log in-process: the base
  * image plus each log prefix in memory, journal recovery as a mount does it, then every
