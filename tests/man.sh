@@ -77,4 +77,10 @@ run_help "$IOMAPCK_VM"
 # its options are the indented lines of "Options:" (the rest of the text names other tools')
 check_prog iomapck-vm "$man/iomapck-vm.1" \
 	$(awk '/^Options:/ { on = 1; next } /^[A-Z]/ { on = 0 } on && /^  -/' "$t/help" | help_options)
+# the README's test command is CI's (.ci/run is not in the dist tarball)
+if [ -f "$top_srcdir/.ci/run" ]; then
+	[ "$(tail -1 "$top_srcdir/.ci/run")" = "$(sed -n 's/^    \(make -j2 check && .*\)/\1/p' "$top_srcdir/README.md")" ] ||
+		fail "README.md's test command is not the last line of .ci/run"
+	n=$((n + 1))
+fi
 echo "PASS: $n man page and --help checks"
