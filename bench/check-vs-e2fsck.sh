@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # check-vs-e2fsck.sh - time iomapck's front end against the installed e2fsck on a big image.
 #
 # Runs, on the same clean ext4 image (by default bench/cache/big.img, built or reused by

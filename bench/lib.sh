@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/lib.sh - what the benchmark scripts share (sourced; they set $prog and $top first).
 
 # need_arg OPTION [VALUE...]: the option must have a value (exit 2 with the usage otherwise).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # mkbigimage.sh - build the large ext4 image used by bench/check-vs-e2fsck.sh.
 #
 # What it makes (deterministic: a seeded generator, fixed UUID and hash seed):

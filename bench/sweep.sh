@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/sweep.sh - crash points checked per second: iomapck-replay's in-process sweep
 # (overlay + journal recovery + every check at each FUA point) against the replay-log way
 # (a replay target written entry by entry, synced at each point, `e2fsck -fn` run on it:

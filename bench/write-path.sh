@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # write-path.sh - throughput of debugfs-ext's `iomap_write` against the installed debugfs's
 # `write`, copying the same data into the same fresh image.
 #

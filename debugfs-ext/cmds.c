@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cmds.c - debugfs-ext's requests: argument parsing and printing only; the work is in
  * lib/write_path.c and the checks.

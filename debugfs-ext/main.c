@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * debugfs-ext - a debugfs-style shell for replaying ext4's iomap buffered write path on an
  * image: `debugfs-ext [-w] [-t] [-R request] [-f cmd_file] image`.  Built on libss like
@@ -18,9 +19,15 @@ extern ss_request_table ext_cmds;
 struct shell sh;
 const char *prog = "debugfs-ext";
 
+static void print_usage(FILE *out)
+{
+	fprintf(out, "Usage: %s [-w] [-t] [-L log] [-R request] [-f cmd_file] image\n"
+		     "       %s --help | --version\n", prog, prog);
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "Usage: %s [-w] [-t] [-L log] [-R request] [-f cmd_file] image\n", prog);
+	print_usage(stderr);
 	exit(SH_EXIT_USAGE);
 }
 
@@ -134,6 +141,14 @@ int main(int argc, char **argv)
 	add_error_table(&et_ext2_error_table);
 	add_error_table(&et_ick_error_table);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		print_usage(stdout);
+		return SH_EXIT_OK;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("%s %s\n", prog, PACKAGE_VERSION);
+		return SH_EXIT_OK;
+	}
 	while ((c = getopt(argc, argv, "wtL:R:f:")) != -1) {
 		switch (c) {
 		case 'L': log_path = optarg; break;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * shell.h - debugfs-ext's state shared by main.c (options, the libss loop) and cmds.c
  * (the requests).  The image is opened by the library; the write-path model (page cache,

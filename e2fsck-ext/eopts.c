@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * eopts.c - split an e2fsck command line into ours and e2fsck's.
  * e2fsck's option letters (e2fsprogs 1.47.0 e2fsck/unix.c, PRS()) are walked as getopt
@@ -90,7 +91,8 @@ void eopts_usage(FILE *out, const char *prog)
 {
 	fprintf(out, "Usage: %s -E iomapcheck[,sub-option...] [e2fsck options] device\n"
 		     "Without iomapcheck, %s is e2fsck itself (same options, same exit code).\n"
-		     "iomapck's -E sub-options:\n", prog, prog);
+		     "       %s --help | --version\n"
+		     "iomapck's -E sub-options:\n", prog, prog, prog);
 	for (size_t i = 0; i < ICK_ARRAY_SIZE(subopts); i++)
 		fprintf(out, "\t%s%s\t%s\n", subopts[i].name, subopts[i].takes_arg ? "=VALUE" : "",
 			subopts[i].help);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * eopts.h - e2fsck-ext's command line: e2fsck's own syntax, with our sub-options riding in
  * -E.  One table of sub-options drives both parsing and the usage text.

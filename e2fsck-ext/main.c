@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * e2fsck-ext - `e2fsck -E iomapcheck[,…] …`: run iomapck's checks on the device, print them
  * in e2fsck's voice (and as JSON if asked), then run the real e2fsck with every option that
@@ -148,6 +149,15 @@ int main(int argc, char **argv)
 
 	add_error_table(&et_ext2_error_table);
 	add_error_table(&et_ick_error_table);
+	/* ours alone: e2fsck has no long options */
+	if (argc == 2 && !strcmp(argv[1], "--help")) {
+		eopts_usage(stdout, prog);
+		return FSCK_OK;
+	}
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("%s %s\n", prog, PACKAGE_VERSION);
+		return FSCK_OK;
+	}
 	if (eopts_parse(argc, argv, &o) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, o.error ? o.error : "out of memory");
 		eopts_usage(stderr, prog);

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # fuzz/fuzz.mk - GNU make rules for the libFuzzer harnesses.
 #
 # Run through the targets in fuzz/Makefile.inc (`make fuzz-build`, `make fuzz-smoke`,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz_image.c - libFuzzer harness: the input is a whole ext2/3/4 image.
  *

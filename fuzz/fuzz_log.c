@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz_log.c - libFuzzer harness: the input IS a dm-log-writes log, replayed over a small
  * valid ext4 image with quota (fuzz/mkquotabase.sh) and swept: every entry up to the 32nd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * fuzz_quota.c - libFuzzer harness, structure-aware: the input IS the user quota file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * mem_io.c - a read-only io_manager that serves an image from a buffer in memory.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * mem_io.h - a read-only libext2fs io_manager over a buffer in memory (see mem_io.c).
  */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # mkquotabase.sh OUT - the base image of the quota harness (fuzz_quota.c).
 #
 # A 1 MiB ext4 image with 1 KiB blocks and user, group and project quota, made by the

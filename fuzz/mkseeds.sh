@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # mkseeds.sh OUTDIR QUOTA_BASE - seed corpora for the harnesses:
 #   OUTDIR/image/  whole images (<= 4 MiB): made here with mkfs.ext4 and debugfs, plus the
 #                  small images of e2fsprogs' test corpus when it is present

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * array.h - growing a heap array by doubling, the one way lib/ does it.
  */

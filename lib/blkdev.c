@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * blkdev.c - sizes of regular files and block devices, and whether a device is mounted
  * (blkdev.h).  Never reads or writes the contents.

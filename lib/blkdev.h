@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * blkdev.h - the size and mount state of a path we are given: a regular file or a block
  * device (a loop device, $LOGWRITES_DEV in fstests).  st_size is 0 for a block device; its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * check_bitmap.c - the bitmap check: rebuild the set of blocks that must be in use from
  * every owner the walk reports, and compare it with the on-disk block bitmap (BLOCK_UNINIT

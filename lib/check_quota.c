@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * check_quota.c - the quota check: each user's, group's and project's usage computed from the
  * inodes, compared with every quota file the superblock names (quota feature only, as e2fsck).

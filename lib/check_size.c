@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * check_size.c - the size check: i_size against the last written (initialized) block, and
  * i_blocks against the blocks the inode owns.  Rules follow e2fsck's check_blocks()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * check_stale.c - the stale check: blocks a written extent maps whose data never reached
  * the disk.  Inside i_size that stale data is readable now (STALE_EXPOSED); past i_size the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * check_unwritten.c - the unwritten check: every unwritten extent must belong to a regular
  * file, fit the kernel's length limit and not overlap another extent; one wholly past i_size

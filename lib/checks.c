@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * checks.c - the check table and the fan-out of one walk to every selected check.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * crash.c - replaying a dm-log-writes log into an overlay and checking crash points
  * (see crash.h).  The selection rules follow xfstests' replay-log where they overlap:

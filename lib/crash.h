@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * crash.h - crash states from a dm-log-writes log, checked in-process.
  *

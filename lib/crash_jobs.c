@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * crash_jobs.c - a crash sweep split over worker processes (see crash.h, ick_sweep_jobs).
  *

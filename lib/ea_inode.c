@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ea_inode.c - EA-inode value charges, as e2fsck's check_large_ea_inode()/
  * size_to_quota_blocks() (e2fsprogs 1.47.0 e2fsck/pass1.c) count them.  Written by hand

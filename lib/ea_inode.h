@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ea_inode.h - blocks an inode is charged for through EA inodes (the ea_inode feature):
  * each xattr whose value lives in its own inode adds that value's size, rounded up to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* ick_compiler.h - attributes every lib/ header uses. */
 #ifndef ICK_COMPILER_H
 #define ICK_COMPILER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * image.c - identify (libblkid), open (libext2fs) and gate an image by feature.
  * Never writes: without ICK_OPEN_RW the file is opened read-only by unix_io.

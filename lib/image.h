@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * image.h - opening an image: identify it with libblkid, open it with libext2fs (read-only
  * unless ICK_OPEN_RW), refuse features we do not check by name, load the block bitmap.

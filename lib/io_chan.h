@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * io_chan.h - what our io_managers (overlay, recorder, logdev, the fuzzers' in-memory one)
  * share: making and releasing a channel, and libext2fs's count convention (a count > 0 is

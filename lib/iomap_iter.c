@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * iomap_iter.c - the iomap iterator and the buffered write actor (see iomap_iter.h).
  * The kernel's shape is kept on purpose (iter → begin → actor → end, validity checked per

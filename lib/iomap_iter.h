@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * iomap_iter.h - the kernel's iomap iteration (fs/iomap/iter.c, buffered-io.c), offline.
  *

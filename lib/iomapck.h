@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * iomapck.h - the public umbrella: include this to use the library.
  * Handles: struct ick_image (image.h), struct ick_report (report.h), the check table

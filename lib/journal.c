@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * journal.c - jbd2 recovery into an overlay (contract in journal.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * journal.h - jbd2 journal recovery into a block overlay, read-only.
  *

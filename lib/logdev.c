@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * logdev.c - a log-described device without copying its data (see logdev.h).  The sector
  * map is an open-addressing hash table (linear probing, kept at most half full).

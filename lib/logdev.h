@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * logdev.h - the device a dm-log-writes log describes at some entry: the base image with
  * the log's writes on top, without copying them.  Each written sector maps to where its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * logwrites.c - dm-log-writes reader, writer and recording io_manager (see logwrites.h).
  * Written by hand: no installed library handles this format.  Facts from the kernel's

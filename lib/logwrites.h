@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * logwrites.h - dm-log-writes logs (the kernel's drivers/md/dm-log-writes.c format, all
  * little-endian): a super sector {magic "rhswfsj\0", version 1, nr_entries, sectorsize},

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * manifest.c - durability manifests (see manifest.h).  The parser is written here by hand:
  * the format is ours, and no installed library reads it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * manifest.h - what a workload made durable, checked in a crash state.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * memo.c - what a crash sweep keeps from one point to the next (see memo.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * memo.h - what the checks of one state can reuse from the checks of earlier states: a crash
  * sweep's points differ by a few blocks, and walking every inode's block map and verifying

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * orphan.c - release orphan inodes as a mount does (contract in orphan.h).
  * Rules from Linux fs/ext4/orphan.c (ext4_orphan_cleanup) and e2fsprogs e2fsck/super.c

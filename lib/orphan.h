@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * orphan.h - release orphan inodes the way a mount does (the kernel's ext4_orphan_cleanup,
  * e2fsck's release_orphan_inodes): each inode on the s_last_orphan chain and in the

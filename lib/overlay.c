@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * overlay.c - block overlay and its io_manager.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * overlay.h - a block overlay over an image: a map from file-system block to replacement
  * bytes, and an io_manager that serves reads from the overlay over the image and takes

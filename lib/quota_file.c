@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * quota_file.c - read, validate and update ext4's hidden quota files (v2 "vfsv1" tree format).
  *

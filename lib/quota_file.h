@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * quota_file.h - ext4's hidden quota files (the v2 "vfsv1" tree format in the inodes named by
  * s_usr_quota_inum, s_grp_quota_inum and s_prj_quota_inum): open and validate one, list its

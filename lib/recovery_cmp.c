@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * recovery_cmp.c - our journal replay against the kernel's (see recovery_cmp.h).
  */

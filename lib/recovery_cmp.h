@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * recovery_cmp.h - does our journal recovery do what the kernel's did?
  *

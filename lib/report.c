@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * report.c - the finding sink: the code table, merging of adjacent ranges, severity counts.
  * Owns every finding's detail string.  Never prints (see report_text.c / report_json.c).

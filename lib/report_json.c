@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * report_json.c - renders a report as JSON through json-c:
  * {"image":…,"findings":[{"check","code","severity","ino","lblk","pblk","len","expected",

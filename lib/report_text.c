@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * report_text.c - renders a report for people, in e2fsck's voice: one line per finding,
  * ranges as "a-b", then a summary line.  Reads the report only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * stale_log.c - stale-data evidence from a log (see stale_log.h).  Thresholds are kept as
  * ordinals of the updates (crash points) seen, so a block costs four bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * stale_log.h - stale-data evidence from a dm-log-writes log: which blocks in a crash
  * state were never written since they were allocated.

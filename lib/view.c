@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * view.c - the image as the kernel sees it after mount (contract in view.h).
  */

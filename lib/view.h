@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * view.h - open an image as the kernel would see it after mount: when the journal needs
  * recovery, replay it into an overlay (journal.c) and open the file system through the

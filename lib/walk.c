@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * walk.c - the single owner pass behind the bitmap, unwritten and size checks.
  * Owns: the traversal of group metadata, the inode table, extent trees (through libext2fs's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * walk.h - one pass over everything that owns blocks: each group's metadata, then every
  * in-use inode (the way e2fsck pass 1 decides "in use": reserved inodes always, others when

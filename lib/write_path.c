@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * write_path.c - ext4's iomap buffered write path, offline (see write_path.h for the model
  * and its rules).  Kernel facts this follows: fs/ext4/inode.c (ext4_da_map_blocks,

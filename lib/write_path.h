@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * write_path.h - an offline model of ext4's iomap buffered write path ("ext4: implement
  * buffered write path using iomap", v4 08/23), run against an image opened read-write.

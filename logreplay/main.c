@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * iomapck-replay - sweep the crash states of a dm-log-writes log in-process: the base
  * image plus each log prefix in memory, journal recovery as a mount does it, then every
@@ -20,16 +21,22 @@
 
 static const char *prog = "iomapck-replay";
 
-static void usage(void)
+static void print_usage(FILE *out)
 {
-	fprintf(stderr,
+	fprintf(out,
 		"Usage: %s --log LOG [--base IMAGE] [--check fua|flush|mark|every|N]\n"
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
 		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
 		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
 		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE] [--jobs N]\n"
 		"\t[--no-incremental]\n"
-		"   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n", prog, prog);
+		"   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n"
+		"   or: %s --help | --version\n", prog, prog, prog);
+}
+
+static void usage(void)
+{
+	print_usage(stderr);
 	exit(EXIT_USAGE);
 }
 
@@ -152,7 +159,8 @@ int main(int argc, char **argv)
 		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
 		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' },
 		{ "compare-recovery", 1, 0, 'P' }, { "jobs", 1, 0, 'J' },
-		{ "no-incremental", 0, 0, 'I' }, { 0, 0, 0, 0 },
+		{ "no-incremental", 0, 0, 'I' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+		{ 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
 				    .progress_fd = -1 };
@@ -217,6 +225,8 @@ int main(int argc, char **argv)
 		case 'r': o.replay_out = optarg; break;
 		case 'd': c.dump = 1; break;
 		case 'v': c.verbose++; break;
+		case 'h': print_usage(stdout); return 0;
+		case 'V': printf("%s %s\n", prog, PACKAGE_VERSION); return 0;
 		default: usage();
 		}
 	}

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/blockdev.sh - block devices wherever a path is taken: a log, a base and a --replay
 # target on loop devices (st_size is 0 there; the size comes from BLKGETSIZE64), e2fsck-ext
 # and debugfs-ext on a device, and a mounted device refused for writing by name (e2fsck-ext

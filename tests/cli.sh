@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # e2fsck-ext's command line: a transparent wrapper without iomapcheck, e2fsck's syntax for
 # -E, exit bits ORed with e2fsck's, clear single-line errors with exit 8 / 16.
 . "$top_srcdir/tests/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # An external journal: mkfs.ext4 -J device= needs a block device, so the journal file is
 # attached to a loop device for mkfs only (root; SKIP otherwise).  debugfs then leaves a
 # committed, unreplayed transaction in the journal file.  Without the journal we check the

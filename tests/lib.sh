@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/lib.sh - helpers for image-based tests (sourced).  Images are made by the installed
 # mkfs.ext4, changed by the installed debugfs, judged by e2fsck-ext and by the installed
 # e2fsck -fn (through its machine-readable -E problem_log).

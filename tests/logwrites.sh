@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/logwrites.sh - dm-log-writes logs: our writer (debugfs-ext -L), our reader and the
 # in-process sweep (iomapck-replay).
 #  1. round trip: a recorded session replayed to its end is byte-identical to the image the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Check mode never writes: the image's bytes (and mtime) are unchanged after our checks,
 # on a clean image and on a damaged one, with and without JSON output.
 . "$top_srcdir/tests/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/replaylog.sh - our logs read by xfstests' own replay-log (src/log-writes in the
 # fstests tree; no distribution packages it, so build it from fstests and point REPLAY_LOG
 # at it).  SKIP (77) without it.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/vm.sh - `make check-vm`: real-kernel crash logs (vm/iomapck-vm, qemu) swept by us.
 #  1. The small matrix, one seed: every crash point of every log clean (FUA points and the
 #     manifest's fsync marks), every fsync'ed file intact at its marks, the dm-flakey crash

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/write-path.sh - debugfs-ext's iomap write path on mkfs'd images, judged by the
 # installed e2fsck -fn, by our checks, and by reading the files back with the installed
 # debugfs (and the kernel where this machine can loop-mount).

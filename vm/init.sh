@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=dash
 # init.sh - /init of the iomapck-vm initramfs (busybox sh).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * wl.c - seeded, deterministic file workload for iomapck-vm.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/cases/quota-lib.sh - helpers for the q_* quota cases (sourced after tests/lib.sh).
 
 # q_base IMG: a consistent image with three owners.  debugfs charges nothing, so e2fsck -fy

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Runs every tests/cases/<prefix>_<name>/script (prefixes: c_ check, q_ quota, w_ write path,
 # l_ log, j_ journal).  A script exits 0 (pass), 77 (skip, with a SKIP: line giving the
 # reason) or anything else (fail).  Prints one summary line; exits 1 if any failed, 77 if

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/cases/stale-lib.sh - helpers for the c_stale_* cases (sourced after tests/lib.sh).
 
 # poison_blocks HEX BLOCKSIZE N OUT: N blocks, each the pattern repeated from the block's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Every image of e2fsprogs' test suite (../shared/corpus/e2fsprogs) that needs journal
 # recovery or has orphans to release: the view we check (e2fsck-ext -E iomap_recovered=OUT,
 # never writing the image) must equal, block by block, what the installed

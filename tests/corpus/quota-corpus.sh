@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Every image of e2fsprogs' test suite (../shared/corpus/e2fsprogs) whose features include
 # quota, through our quota check: our verdict — which types and ids are inconsistent, with
 # e2fsck's figures, or which files are malformed — must equal the installed e2fsck -fn's

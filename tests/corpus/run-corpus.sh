@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Every image of e2fsprogs' own test suite (../shared/corpus/e2fsprogs) through our checks,
 # each under a timeout: our verdict per category must agree with the installed e2fsck -fn,
 # read through its machine-readable -E problem_log (and with ORACLE.tsv, which records the

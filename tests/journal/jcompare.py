@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """jcompare.py OURS THEIRS [ALLOW...] - compare two images block by block.
 
 Every block must be identical except the bytes ALLOW names, each "sb:FIELD" (a field of

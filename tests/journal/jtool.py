@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
 """jtool.py - read and patch an internal jbd2 journal inside an ext4 image file, for the
 journal tests (tests/journal/lib-journal.sh).  Written for the tests from the on-disk format
 (big-endian jbd2 fields, see ../../../shared/research/formats.md section 9 and Linux

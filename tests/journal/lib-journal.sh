@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/journal/lib-journal.sh - images whose journal NEEDS RECOVERY, one function per
 # scenario, made with the installed mkfs.ext4 and debugfs (sourced after tests/lib.sh).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
 # Journal recovery against the installed e2fsck, one image per scenario of
 # tests/journal/lib-journal.sh (made with the installed mkfs.ext4 and debugfs).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * logedit - copy a dm-log-writes log with some entries left out, through iomapck's own
  * reader and writer: the log a disk would have produced had it lost those writes after

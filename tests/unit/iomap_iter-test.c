@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* iomap_iter-test: the iterator and the buffered-write actor against a fake file system
  * whose mappings are two blocks long: begin/end are called in the kernel's order with the
  * bytes written; a cookie made stale before a folio stops the copy there and the range is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* overlay-test: the block overlay and its io_manager.  Reads come from the overlay over the
  * image (whole blocks, partial ranges, byte offsets that straddle blocks); writes through
  * libext2fs land in the overlay and never in the file (hash before and after); a file

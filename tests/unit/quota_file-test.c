@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * quota_file-test: the quota file module and the quota check on real images made by the
  * installed mkfs.ext4 -O quota,project and debugfs.

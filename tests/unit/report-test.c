@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* report-test: the finding sink merges adjacent ranges, caps memory, maps exit bits and
  * renders JSON that parses back with the same numbers. */
 #include "config.h"

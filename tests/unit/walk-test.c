@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* walk-test: on a real image made by mkfs.ext4 + debugfs, the walk's valid claims cover
  * exactly the blocks the bitmap marks in use (blocks_count - free), each once, and a
  * file's extent comes back with its logical and physical start. */
