@@ -12,6 +12,8 @@
 #       that transaction (the kernel's scan ends at a block that is not the next descriptor),
 #       and the sweep's journal line says so; the kernel's own recovery of that state
 #       (iomapck-vm kernel-verdict) equals ours block for block.
+#  0. The kernel-log scan each run makes: a WARNING splat found, a clean log passes; every
+#     run's whole dmesg is saved (dmesg.txt) and checked.
 #  3. The incremental sweep (inode maps reused between points) says exactly what a sweep
 #     walking every map at every point says, on every log of the matrix.
 # SKIP (77) where the VM cannot run (no qemu, no network for the kernel package), with the
@@ -23,6 +25,15 @@ LOGEDIT=${LOGEDIT:-$top_builddir/tests/tools/logedit}
 command -v python3 >/dev/null || skip "no python3"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 
+# ---- 0. the kernel-log scan every run makes (no VM needed): a WARN() splat fails it ----
+printf '%s\n' '@@ kmsg: EXT4-fs (vdb): mounted filesystem' \
+	'@@ kmsg: WARNING: CPU: 1 PID: 55 at fs/ext4/inode.c:1 ext4_x+0x1/0x2' \
+	'@@ kmsg: Call Trace:' >"$T/warn.txt"
+"$top_srcdir/vm/iomapck-vm" scan-kernel-log "$T/warn.txt" >"$T/scan.out"; rc=$?
+[ $rc = 1 ] && grep -q "^WARNING: CPU: 1" "$T/scan.out" || fail "a WARNING splat not found (rc $rc)"
+printf '%s\n' '@@ kmsg: EXT4-fs (vdb): mounted filesystem' '@@ DONE' >"$T/clean.txt"
+"$top_srcdir/vm/iomapck-vm" scan-kernel-log "$T/clean.txt" >/dev/null || fail "a clean log flagged"
+
 # ---- 1. the matrix ----
 "$top_srcdir/vm/iomapck-vm" --matrix small --seeds 1 --out "$T/runs" --replay "$RP" \
 	--json "$T/vm.json" ${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/vm.out" 2>&1
@@ -30,6 +41,9 @@ rc=$?
 cat "$T/vm.out"
 [ $rc = 77 ] && skip "$(sed -n 's/^SKIP: //p' "$T/vm.out" | head -1)"
 [ $rc = 0 ] || fail "iomapck-vm exit $rc"
+for d in "$T"/runs/*/; do
+	[ -s "$d/dmesg.txt" ] || fail "no kernel log saved in $d"
+done
 
 # ---- 2. seeded wrongness ----
 R=$T/runs/default-s1
@@ -162,3 +176,20 @@ for R in "$T"/runs/*-s1; do
 done
 [ $n -ge 2 ] || fail "only $n kernel logs to compare"
 echo "incremental sweep: the same as the full one on $n kernel logs"
+
+# ---- 4. the kernel with the ext4 iomap series, from ../shared (SKIP that part without it):
+# booted from its directory, named by the uname -r it carries, one clean log ----
+SERIES=$top_srcdir/../shared/kernels/linux-7.1.5-ext4-iomap-v2
+if [ -f "$SERIES/vmlinux" ] || [ -f "$SERIES/bzImage" ]; then
+	"$top_srcdir/vm/iomapck-vm" --kernel "$SERIES" --config default --seed 1 --out "$T/series" \
+		--replay "$RP" --json "$T/series.json" \
+		${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/series.out" 2>&1
+	rc=$?
+	cat "$T/series.out"
+	[ $rc = 0 ] || fail "iomapck-vm on the series kernel: exit $rc"
+	kv=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"])' "$T/series.json")
+	[ "$kv" = "7.1.5-ext4-iomap-v2+" ] || fail "series kernel named '$kv', not by its uname -r"
+	echo "series kernel $kv: default seed 1 clean"
+else
+	echo "note: $SERIES absent: the series-kernel part is skipped"
+fi

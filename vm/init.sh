@@ -35,9 +35,13 @@ mount -t devtmpfs devtmpfs /dev
 mkdir -p /mnt /tmp
 
 say() { echo "@@ [$(cut -d' ' -f1 /proc/uptime)] $*"; }
+# the whole kernel log, for the host to keep (dmesg.txt) and to scan for WARNING/BUG/Oops:
+# the console runs at loglevel 4, which hides a WARN() (KERN_WARNING)
+kmsg() { dmesg | sed 's/^/@@ kmsg: /'; }
 fail() {
 	echo "@@ FAIL $*"
 	dmesg | tail -n 30 | sed 's/^/@@ dmesg: /'
+	kmsg
 	sync
 	poweroff -f
 	sleep 60
@@ -134,6 +138,7 @@ if [ "$MODE" = verdict ]; then
 	umount /mnt || fail "verdict ro umount"
 	dmesg | grep -E 'EXT4-fs|JBD2|Quota' | sed 's/^/@@ dmesg-end: /'
 	sync
+	kmsg
 	say "DONE"
 	echo "@@ DONE"
 	poweroff -f
@@ -211,6 +216,7 @@ copy_out /dev/vdd recovered
 dd if=/tmp/manifest.disk of=/dev/vde bs=64k conv=fsync 2>/dev/null || fail "write manifest"
 dmesg | grep -E 'EXT4-fs|log-writes|flakey|Quota' | sed 's/^/@@ dmesg: /'
 sync
+kmsg
 say "DONE"
 echo "@@ DONE"
 poweroff -f
