@@ -178,18 +178,27 @@ done
 echo "incremental sweep: the same as the full one on $n kernel logs"
 
 # ---- 4. the kernel with the ext4 iomap series, from ../shared (SKIP that part without it):
-# booted from its directory, named by the uname -r it carries, one clean log ----
+# booted from its directory, named by the uname -r it carries; two buffered_iomap
+# configurations (the da ops and, with nodelalloc, the non-da ones), each log clean and its
+# iomap write tracepoint counted (a run where the iomap path did not run fails) ----
 SERIES=$top_srcdir/../shared/kernels/linux-7.1.5-ext4-iomap-v2
 if [ -f "$SERIES/vmlinux" ] || [ -f "$SERIES/bzImage" ]; then
-	"$top_srcdir/vm/iomapck-vm" --kernel "$SERIES" --config default --seed 1 --out "$T/series" \
-		--replay "$RP" --json "$T/series.json" \
+	"$top_srcdir/vm/iomapck-vm" --kernel "$SERIES" --config iomap,iomap_nodelalloc --seed 1 \
+		--out "$T/series" --replay "$RP" --json "$T/series.json" \
 		${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/series.out" 2>&1
 	rc=$?
 	cat "$T/series.out"
 	[ $rc = 0 ] || fail "iomapck-vm on the series kernel: exit $rc"
-	kv=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernel"])' "$T/series.json")
-	[ "$kv" = "7.1.5-ext4-iomap-v2+" ] || fail "series kernel named '$kv', not by its uname -r"
-	echo "series kernel $kv: default seed 1 clean"
+	python3 - "$T/series.json" <<'PY' || fail "series kernel: wrong name or no iomap writes"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["kernel"] == "7.1.5-ext4-iomap-v2+", d["kernel"]
+assert len(d["runs"]) == 2
+for r in d["runs"]:
+    n = r["meta"]["tracepoints"].get("ext4_iomap_buffered_write_begin", 0)
+    print("series kernel %s, %s: ext4_iomap_buffered_write_begin x%d" % (d["kernel"], r["meta"]["config"], n))
+    assert n > 0
+PY
 else
 	echo "note: $SERIES absent: the series-kernel part is skipped"
 fi

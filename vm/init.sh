@@ -163,6 +163,41 @@ else
 	say "seed $SEED config $CONFIG ops $OPS mkfs [$MKFS_OPTS] mount [$MOUNT_OPTS]"
 fi
 
+# ---- tracepoints of the ext4 iomap buffered I/O series, where the kernel has them ----
+# Counted from the trace buffer (no hist triggers in these configs): "@@ TRACE EVENT N"
+# (or "absent"), and "@@ TRACE lost N" when the buffer overran (the counts are then
+# lower bounds).
+TRACE_EVENTS="ext4_iomap_buffered_write_begin ext4_iomap_map_writeback_range \
+ext4_iomap_zero_begin ext4_iomap_buffered_read_begin"
+TR=/sys/kernel/tracing
+trace_start() {
+	[ -d $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null || return 0
+	[ -d $TR/events/ext4 ] || return 0
+	echo 16384 >$TR/buffer_size_kb 2>/dev/null
+	: >$TR/trace
+	for e in $TRACE_EVENTS; do
+		[ -d "$TR/events/ext4/$e" ] && echo 1 >"$TR/events/ext4/$e/enable"
+	done
+	echo 1 >$TR/tracing_on
+}
+trace_counts() {
+	local e n w b
+	[ -d $TR/events/ext4 ] || { echo "@@ TRACE none"; return 0; }
+	echo 0 >$TR/tracing_on
+	for e in $TRACE_EVENTS; do
+		if [ -d "$TR/events/ext4/$e" ]; then
+			n=$(grep -c " $e:" $TR/trace)
+			echo "@@ TRACE $e $n"
+		else
+			echo "@@ TRACE $e absent"
+		fi
+	done
+	b=$(sed -n 's|^# entries-in-buffer/entries-written: \([0-9]*\)/\([0-9]*\).*|\1 \2|p' $TR/trace)
+	set -- $b
+	[ -n "${2:-}" ] && [ "$2" -gt "$1" ] && echo "@@ TRACE lost $(($2 - $1))"
+	return 0
+}
+
 # ---- phase 1: logged run ---------------------------------------------------
 SZ=$(blockdev --getsz /dev/vda)
 dmsetup create lw --table "0 $SZ log-writes /dev/vda /dev/vdb" || fail "dmsetup create lw"
@@ -172,6 +207,7 @@ dmsetup message lw 0 mark mkfs || fail "mark mkfs"
 say "mkfs done"
 mount_ext4 /dev/mapper/lw || fail "mount${MOUNT_OPTS:+ -o $MOUNT_OPTS}"
 say "mounted: $(grep ' /mnt ' /proc/mounts)"
+trace_start
 if [ "$SCRIPT" = 1 ]; then
 	for d in /sys/fs/ext4/dm-*; do
 		[ -f "$d/extent_max_zeroout_kb" ] && say "${d##*/}: extent_max_zeroout_kb $(cat "$d/extent_max_zeroout_kb")"
@@ -181,6 +217,7 @@ else
 	wl run "$SEED" /mnt /tmp/manifest "$CONFIG" "$OPS" || fail "workload (wl exit $?)"
 fi
 umount /mnt || fail "umount"
+trace_counts
 dmsetup message lw 0 mark umount || fail "mark umount"
 cat /tmp/manifest.final >> /tmp/manifest
 say "lw status: $(dmsetup status lw)"
