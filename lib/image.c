@@ -206,6 +206,7 @@ static errcode_t open_fs(const char *path, int flags, io_manager io,
 	unsigned bs = 0;
 	errcode_t err, desc = 0, csum;
 	ext2_filsys prim = NULL, back = NULL;
+	char why[192];
 
 	if (want && want->superblock) {
 		img->superblock = want->superblock;
@@ -224,7 +225,10 @@ static errcode_t open_fs(const char *path, int flags, io_manager io,
 	}
 	err = open_at(path, flags, io, 0, 0, &prim);
 	csum = err ? 0 : sb_csum(prim);
-	if (!err && !csum && prim->group_desc_count > 1)
+	/* an impossible claim is refused after this, before ext2fs_check_desc() allocates a
+	 * bitmap as large as the claim (e2fsck has no such check before it, and no fallback
+	 * for it either) */
+	if (!err && !csum && prim->group_desc_count > 1 && !bad_geometry(prim, why, sizeof(why)))
 		desc = ext2fs_check_desc(prim);
 	if (desc == ENOMEM || desc == EXT2_ET_NO_MEMORY) {
 		ext2fs_close_free(&prim);
