@@ -182,6 +182,14 @@ static int parse_word(struct eopts *o, int argc, char **argv, int i, int *used)
 			return push(o, (char[]){ '-', c, 0 });
 		if (c == 'j' && !o->journal && set_str(&o->journal_j, val) < 0)
 			return -1;
+		/* -b and -B are e2fsck's too (unix.c PRS(): sscanf %llu, atoi); ours read the
+		 * same superblock, and both stay in e2fsck's argv */
+		if (c == 'b' && sscanf(val, "%llu", &o->superblock) != 1) {
+			o->error = strdup("-b needs a block number");
+			return -1;
+		}
+		if (c == 'B')
+			o->blocksize = (unsigned)atoi(val);
 		if (c != 'E')
 			return push(o, (char[]){ '-', c, 0 }) || push(o, val) ? -1 : 0;
 		char *left = split_elist(o, val);

@@ -21,6 +21,8 @@ struct eopts {
 	char *recovered;       /* iomap_recovered=FILE */
 	unsigned char poison[ICK_POISON_MAX]; /* iomap_poison=HEX */
 	size_t poison_len;     /* 0: not given, the stale check is off */
+	unsigned long long superblock; /* e2fsck's -b SB, 0 if not given */
+	unsigned blocksize;    /* e2fsck's -B BLOCKSIZE, 0 if not given */
 	const char *device;    /* the one non-option argument */
 	int ndevices;
 	char **e2fsck_argv;    /* argv for the real e2fsck: ours removed */

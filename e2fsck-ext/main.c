@@ -99,7 +99,8 @@ static int run_checks(const struct eopts *o)
 	int rc;
 
 	struct ick_view_opts vo = { .norecovery = o->norecovery,
-				    .ext_journal = o->journal ? o->journal : o->journal_j };
+				    .ext_journal = o->journal ? o->journal : o->journal_j,
+				    .sb = { o->superblock, o->blocksize } };
 	struct ick_check_opts co = { .poison = o->poison_len ? o->poison : NULL,
 				     .poison_len = o->poison_len };
 
@@ -127,6 +128,8 @@ static int run_checks(const struct eopts *o)
 	fprintf(txt, "iomapck %s: checking %s (%u-byte blocks, %llu blocks)\n", PACKAGE_VERSION,
 	       o->device, img->fs->blocksize,
 	       (unsigned long long)ext2fs_blocks_count(img->fs->super));
+	if (img->sb_note[0])
+		fprintf(txt, "iomapck: %s\n", img->sb_note);
 	err = ick_checks_run_opts(img, o->checks ? o->checks : ICK_CHECKS_ALL, &co, &rep);
 	if (err) {
 		com_err(prog, err, "while checking %s", o->device);

@@ -85,6 +85,29 @@ printf '%s\n%s\n' "$files" "$(printf '%s\n' "$jnl" | sed 's/^jo -c$/jo -c -v 2/'
 printf '%s\n%s\n' "$files" 'sif mid links_count 0
 ssv last_orphan 13' | mk orphan 2M -b 1024
 
+# damaged primaries with good backups (image.c open_fs): 1 KiB blocks and 1024 blocks a
+# group keep the backups at 1025, 3073 inside 4 MiB.  Group 1's block bitmap in the primary
+# descriptors set past the end (ext2fs_check_desc rejects it; backup descriptors chosen,
+# 32- and 64-byte descriptors, meta_bg); a zeroed and a checksum-broken primary superblock
+# (the scan of get_backup_sb's candidates, which lie past 4 MiB without the geometry).
+# poke FILE OFFSET HEX: write bytes at OFFSET
+poke() { python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2]))
+f.write(bytes.fromhex(sys.argv[3]))' "$@"; }
+if printf '%s\n' "$files" | mk bkgdt 4M -b 1024 -g 1024; then
+	poke "$out/image/mk_bkgdt.img" $((2048 + 64)) ffffff7f
+	cp "$out/image/mk_bkgdt.img" "$out/image/mk_bkgdt_sb.img"
+	dd if=/dev/zero of="$out/image/mk_bkgdt_sb.img" bs=1024 seek=1 count=1 conv=notrunc 2>/dev/null
+fi
+printf '%s\n' "$files" | mk bkgdt32 4M -b 1024 -g 1024 -O ^64bit &&
+	poke "$out/image/mk_bkgdt32.img" $((2048 + 32)) ffffff7f
+printf '%s\n' "$files" | mk bkmbg 4M -b 1024 -g 1024 -O meta_bg,^resize_inode &&
+	poke "$out/image/mk_bkmbg.img" $((2048 + 64)) ffffff7f
+if printf '%s\n' "$files" | mk bksb 4M -b 1024 -g 1024; then
+	cp "$out/image/mk_bksb.img" "$out/image/mk_bkcsum.img"
+	dd if=/dev/zero of="$out/image/mk_bksb.img" bs=1024 seek=1 count=1 conv=notrunc 2>/dev/null
+	poke "$out/image/mk_bkcsum.img" $((1024 + 120)) 58 # s_volume_name[0]: checksum fails
+fi
+
 # the quota harness: the base image's own file, and one e2fsck rebuilt over many owners
 debugfs -R "dump <3> $out/quota/base.q" "$qbase" >/dev/null 2>&1
 if cp "$qbase" "$t/q.img"; then

@@ -83,22 +83,199 @@ static const char *bad_geometry(ext2_filsys fs, char *why, size_t len)
 	return NULL;
 }
 
-static errcode_t open_fs(const char *path, int flags, io_manager io, ext2_filsys *fs)
+static errcode_t open_at(const char *path, int flags, io_manager io, blk64_t sb,
+			 unsigned bs, ext2_filsys *fs)
 {
 	int oflags = EXT2_FLAG_64BITS | EXT2_FLAG_SOFTSUPP_FEATURES | EXT2_FLAG_IGNORE_CSUM_ERRORS |
-		     EXT2_FLAG_SKIP_MMP;
+		     EXT2_FLAG_SKIP_MMP | EXT2_FLAG_NOFREE_ON_ERROR;
+	errcode_t err;
 
+	*fs = NULL;
 	if (flags & ICK_OPEN_RW) {
 		/* writing a device the kernel has mounted corrupts it: refused by name */
-		errcode_t err = ick_refuse_mounted(path);
-		if (err)
+		if ((err = ick_refuse_mounted(path)))
 			return err;
 		oflags |= EXT2_FLAG_RW;
 	}
-	return ext2fs_open2(path, NULL, oflags, 0, 0, io ? io : unix_io_manager, fs);
+	/* ext2fs_open2 (lib/ext2fs/openfs.c) wants the block size with a superblock number;
+	 * with one above 1 it reads the descriptors after that superblock (for meta_bg, from
+	 * the second group of each meta group) and, with group checksums, clears the UNINIT
+	 * flags and itable_unused of every group, as e2fsck then sees them. */
+	err = ext2fs_open2(path, NULL, oflags, (int)sb, bs, io ? io : unix_io_manager, fs);
+	if (err && *fs) {
+		ext2fs_free(*fs);
+		*fs = NULL;
+	}
+	return err;
+}
+
+/* The superblock numbers e2fsck tries, in its order: groups 1 and the powers of 3, 5, 7
+ * (ext2fs_list_backups with no file system, which assumes sparse_super). */
+static dgrp_t next_backup(dgrp_t *three, dgrp_t *five, dgrp_t *seven)
+{
+	dgrp_t *min = three, ret;
+	int mult = 3;
+
+	if (*five < *min) {
+		min = five;
+		mult = 5;
+	}
+	if (*seven < *min) {
+		min = seven;
+		mult = 7;
+	}
+	ret = *min;
+	*min = ret > UINT32_MAX / mult ? UINT32_MAX : ret * mult;
+	return ret;
+}
+
+/*
+ * Find a backup superblock as e2fsck/util.c get_backup_sb() does: for each block size (only
+ * the known one, from the opened primary or -B), read the superblock at group g's first
+ * block (+1 with 1 KiB blocks) for g = 1, 3, 5, 7, 9, 25, ... up to the groups the file
+ * system (or else the device) holds, and take the first with the ext2 magic and that block
+ * size.  Groups are s_blocks_per_group of the primary when it opened, else 8 x block size.
+ */
+static int find_backup(const char *path, io_manager io, ext2_filsys prim, unsigned want_bs,
+		       blk64_t *sb, unsigned *bs)
+{
+	unsigned b = prim ? prim->blocksize : want_bs ? want_bs : EXT2_MIN_BLOCK_SIZE;
+	int known = prim || want_bs;
+	struct ext2_super_block *s;
+	io_channel ch = NULL;
+	int found = 0;
+
+	if (!io)
+		io = unix_io_manager;
+	if (io->open(path, 0, &ch) || !(s = malloc(SUPERBLOCK_SIZE))) {
+		if (ch)
+			io_channel_close(ch);
+		return 0;
+	}
+	for (; !found && b <= EXT2_MAX_BLOCK_SIZE; b *= 2) {
+		dgrp_t three = 1, five = 5, seven = 7, g, limit;
+		blk_t bpg = prim ? prim->super->s_blocks_per_group : b * 8;
+		blk64_t n;
+
+		if (prim)
+			limit = ext2fs_blocks_count(prim->super) / bpg;
+		else if (!ext2fs_get_device_size2(path, (int)b, &n))
+			limit = n / bpg;
+		else
+			limit = 128; /* e2fsck's guess when the size is unknown */
+		io_channel_set_blksize(ch, b);
+		while (!found && (g = next_backup(&three, &five, &seven)) <= limit) {
+			blk64_t at = (blk64_t)g * bpg + (b == 1024);
+
+			if (io_channel_read_blk64(ch, at, -SUPERBLOCK_SIZE, s))
+				continue;
+			if (ext2fs_le16_to_cpu(s->s_magic) == EXT2_SUPER_MAGIC &&
+			    ext2fs_le32_to_cpu(s->s_log_block_size) < 7 &&
+			    ((unsigned)EXT2_MIN_BLOCK_SIZE << ext2fs_le32_to_cpu(s->s_log_block_size)) == b) {
+				*sb = at;
+				*bs = b;
+				found = 1;
+			}
+		}
+		if (known)
+			break;
+	}
+	free(s);
+	io_channel_close(ch);
+	return found;
+}
+
+/* ext2fs_open2 checks no superblock checksum under IGNORE_CSUM_ERRORS; e2fsck opens
+ * without it, and a bad one is EXT2_ET_SB_CSUM_INVALID. */
+static errcode_t sb_csum(ext2_filsys fs)
+{
+	return ext2fs_superblock_csum_verify(fs, fs->super) ? 0 : EXT2_ET_SB_CSUM_INVALID;
+}
+
+/*
+ * Open the primary, or a backup where e2fsck would (e2fsck/unix.c main(), the retry after
+ * try_open_fs()): when no superblock was given, and opening fails with EXT2_ET_BAD_MAGIC,
+ * EXT2_ET_SB_CSUM_INVALID or EXT2_ET_CORRUPT_SUPERBLOCK, or it opens but ext2fs_check_desc()
+ * rejects the descriptors of a file system with more than one group, the backup that
+ * get_backup_sb() finds is opened instead.  If the backup does not open either: with a
+ * primary that opened (bad descriptors), e2fsck goes back to it, and so do we; else the
+ * primary's error stands.  A given superblock (-b) is used as is, its block size (-B) or
+ * each size in turn (try_open_fs()).  We keep checksum errors below the superblock
+ * ignored; one case differs from e2fsck on purpose: a primary whose only fault is its
+ * checksum, with no good backup, is still checked (a torn crash state), where e2fsck
+ * gives up.
+ */
+static errcode_t open_fs(const char *path, int flags, io_manager io,
+			 const struct ick_sb_choice *want, struct ick_image *img)
+{
+	blk64_t sb = 0;
+	unsigned bs = 0;
+	errcode_t err, desc = 0, csum;
+	ext2_filsys prim = NULL, back = NULL;
+	char why[192];
+
+	if (want && want->superblock) {
+		img->superblock = want->superblock;
+		if (want->blocksize) {
+			err = open_at(path, flags, io, want->superblock, want->blocksize, &img->fs);
+		} else {
+			err = EXT2_ET_BAD_MAGIC;
+			for (bs = EXT2_MIN_BLOCK_SIZE; err && bs <= EXT2_MAX_BLOCK_SIZE; bs *= 2)
+				err = open_at(path, flags, io, want->superblock, bs, &img->fs);
+		}
+		if (!err)
+			snprintf(img->sb_note, sizeof(img->sb_note), "using superblock at block %llu "
+				 "(%u-byte blocks) as given by -b", (unsigned long long)want->superblock,
+				 img->fs->blocksize);
+		return err;
+	}
+	err = open_at(path, flags, io, 0, 0, &prim);
+	csum = err ? 0 : sb_csum(prim);
+	/* an impossible claim is refused after this, before ext2fs_check_desc() allocates a
+	 * bitmap as large as the claim (e2fsck has no such check before it, and no fallback
+	 * for it either) */
+	if (!err && !csum && prim->group_desc_count > 1 && !bad_geometry(prim, why, sizeof(why)))
+		desc = ext2fs_check_desc(prim);
+	if (desc == ENOMEM || desc == EXT2_ET_NO_MEMORY) {
+		ext2fs_close_free(&prim);
+		return desc;
+	}
+	if (!((err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_CORRUPT_SUPERBLOCK) || csum || desc)) {
+		img->fs = prim;
+		return err;
+	}
+	/* get_backup_sb() gets the open file system only when the primary opened */
+	if (find_backup(path, io, csum ? NULL : prim, want ? want->blocksize : 0, &sb, &bs) &&
+	    !open_at(path, flags, io, sb, bs, &back) && !sb_csum(back)) {
+		if (prim)
+			ext2fs_close_free(&prim);
+		img->fs = back;
+		img->superblock = sb;
+		snprintf(img->sb_note, sizeof(img->sb_note),
+			 "primary %s unusable (%s); using backup superblock at block %llu "
+			 "(%u-byte blocks)", desc ? "group descriptors" : "superblock",
+			 error_message(err ? err : csum ? csum : desc), (unsigned long long)sb, bs);
+		return 0;
+	}
+	if (back)
+		ext2fs_close_free(&back);
+	if (prim) { /* opened, bad descriptors or checksum: keep the primary */
+		img->fs = prim;
+		snprintf(img->sb_note, sizeof(img->sb_note),
+			 "primary %s unusable (%s) and no usable backup; checked the primary",
+			 desc ? "group descriptors" : "superblock", error_message(csum ? csum : desc));
+		return 0;
+	}
+	return err;
 }
 
 errcode_t ick_image_open(const char *path, int flags, io_manager io, struct ick_image **out)
+{
+	return ick_image_open_sb(path, flags, io, NULL, out);
+}
+
+errcode_t ick_image_open_sb(const char *path, int flags, io_manager io,
+			    const struct ick_sb_choice *want, struct ick_image **out)
 {
 	struct ick_image *img;
 	char type[32] = "";
@@ -115,7 +292,7 @@ errcode_t ick_image_open(const char *path, int flags, io_manager io, struct ick_
 		free(img);
 		return ENOMEM;
 	}
-	err = open_fs(path, flags, io, &img->fs);
+	err = open_fs(path, flags, io, want, img);
 	if (err == EXT2_ET_BAD_MAGIC && !type[0])
 		err = ICK_ET_NOT_EXT;
 	if (err)

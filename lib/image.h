@@ -23,6 +23,14 @@ struct ick_image {
 	int recovered;            /* fs reads the journal-recovered view (view.c) */
 	struct ick_overlay *overlay; /* owned; freed after fs is closed */
 	struct ick_journal_stats journal;
+	blk64_t superblock;  /* the superblock read: 0 the primary, else a backup's block */
+	char sb_note[192];   /* one line when not the primary as usual ("" otherwise) */
+};
+
+/* A superblock asked for, as e2fsck's -b and -B: superblock 0 chooses as e2fsck does. */
+struct ick_sb_choice {
+	blk64_t superblock;
+	unsigned blocksize; /* 0: each size in turn (with -b), or any (when falling back) */
 };
 
 /*
@@ -35,6 +43,14 @@ struct ick_image {
  */
 ICK_MUST_CHECK errcode_t ick_image_open(const char *path, int flags, io_manager io,
 					struct ick_image **out);
+/*
+ * ick_image_open_sb - as ick_image_open, reading the superblock @want names (NULL or 0:
+ * the primary, or the backup e2fsck falls back to when the primary superblock or group
+ * descriptors are unusable; image.c open_fs() says which e2fsck rule).  img->superblock
+ * and img->sb_note say which copy was read.
+ */
+ICK_MUST_CHECK errcode_t ick_image_open_sb(const char *path, int flags, io_manager io,
+					   const struct ick_sb_choice *want, struct ick_image **out);
 void ick_image_close(struct ick_image *img);
 
 /* What libblkid calls the content of @path ("ext4", "xfs", …), or NULL if nothing. */

@@ -93,24 +93,25 @@ static errcode_t report_recovered(struct ick_report *rep, const struct ick_journ
 
 /* Open @path through @ov (read-only, or read-write into the overlay). */
 static errcode_t open_over(const char *path, struct ick_overlay *ov, int flags,
-			   struct ick_image **out)
+			   const struct ick_sb_choice *sb, struct ick_image **out)
 {
 	errcode_t err;
 
 	ick_overlay_io_attach(ov);
-	err = ick_image_open(path, flags, ick_overlay_io_manager, out);
+	err = ick_image_open_sb(path, flags, ick_overlay_io_manager, sb, out);
 	ick_overlay_io_attach(NULL);
 	return err;
 }
 
 /* Release the orphans into @ov as a mount would (orphan.c), then close: it all lands in @ov. */
-static errcode_t release_orphans(const char *path, struct ick_overlay *ov, struct ick_report *rep,
+static errcode_t release_orphans(const char *path, struct ick_overlay *ov,
+				 const struct ick_sb_choice *sb, struct ick_report *rep,
 				 struct ick_orphan_stats *os)
 {
 	struct ick_image *rw = NULL;
 	errcode_t err, err2;
 
-	if ((err = open_over(path, ov, ICK_OPEN_RW, &rw)))
+	if ((err = open_over(path, ov, ICK_OPEN_RW, sb, &rw)))
 		return err;
 	rw->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY; /* as e2fsck: backups are not touched */
 	err = ick_orphans_release(rw->fs, rep, os);
@@ -149,6 +150,8 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	struct ick_overlay *ov = NULL;
 	struct ick_journal_stats st;
 	struct ick_orphan_stats os;
+	struct ick_sb_choice use;
+	char sb_note[sizeof(raw->sb_note)];
 	int recovered = 0;
 	errcode_t err;
 
@@ -157,7 +160,7 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	*out = NULL;
 	memset(&st, 0, sizeof(st));
 	ick_overlay_io_backing(o->io);
-	if ((err = ick_image_open(path, 0, o->io, &raw)))
+	if ((err = ick_image_open_sb(path, 0, o->io, &o->sb, &raw)))
 		return err == ICK_ET_UNSUPPORTED_FEATURE || err == ICK_ET_BAD_GEOMETRY ? (*out = raw, err)
 										     : err;
 	if (o->norecovery || (!raw->needs_recovery && !ick_orphans_present(raw->fs))) {
@@ -166,6 +169,12 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 		*out = raw;
 		return 0;
 	}
+	/* The copy chosen on the raw image is read again through the overlay, as e2fsck keeps
+	 * ctx->superblock when it reopens after journal recovery (e2fsck/journal.c). */
+	use = o->sb;
+	if (raw->superblock)
+		use = (struct ick_sb_choice){ raw->superblock, raw->fs->blocksize };
+	memcpy(sb_note, raw->sb_note, sizeof(sb_note));
 	if ((err = ick_overlay_new(raw->fs->blocksize, &ov)))
 		goto fail;
 	if (raw->needs_recovery) {
@@ -186,19 +195,20 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	}
 	ick_image_close(raw);
 	raw = NULL;
-	if ((err = open_over(path, ov, 0, &img)))
+	if ((err = open_over(path, ov, 0, &use, &img)))
 		goto fail;
 	if (ick_orphans_present(img->fs)) {
 		ick_image_close(img);
 		img = NULL;
-		if ((err = release_orphans(path, ov, rep, &os)) || (err = orphan_note(rep, &os)) ||
-		    (err = open_over(path, ov, 0, &img)))
+		if ((err = release_orphans(path, ov, &use, rep, &os)) || (err = orphan_note(rep, &os)) ||
+		    (err = open_over(path, ov, 0, &use, &img)))
 			goto fail;
 	}
 	img->overlay = ov;
 	img->recovered = recovered;
 	img->needs_recovery = recovered;
 	img->journal = st;
+	memcpy(img->sb_note, sb_note, sizeof(sb_note));
 	*out = img;
 	return 0;
 fail:

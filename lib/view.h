@@ -31,6 +31,7 @@ struct ick_view_opts {
 	const char *ext_journal; /* external journal device, or NULL */
 	io_manager io;           /* reads the image (NULL: unix_io after a libblkid probe) */
 	struct ick_memo *memo;   /* journal checksum verdicts kept between views, or NULL */
+	struct ick_sb_choice sb; /* e2fsck's -b/-B; zero: primary, or backup as e2fsck falls back */
 };
 
 /*
