@@ -11,7 +11,7 @@
 #include "write_path.h"
 #include "logwrites.h"
 
-/* exit codes: as documented in README.md (debugfs-ext) */
+/* exit codes: as documented in debugfs-ext(8), EXIT STATUS */
 #define SH_EXIT_OK      0
 #define SH_EXIT_FAILED  1  /* a request failed */
 #define SH_EXIT_FOUND   4  /* iomap_check (or the unmount) found problems */
