@@ -184,8 +184,7 @@ static char *run_lr(void)
 			dup2(devnull, 0);
 			dup2(devnull, 2);
 		}
-		close(p[0]);
-		close(p[1]);
+		close_range(3, ~0u, 0);
 		execl(sh_debugfs_path(), "debugfs", "-R", "lr", (char *)NULL);
 		_exit(127);
 	}
@@ -205,7 +204,9 @@ struct ftable {
 };
 static struct ftable ft;
 
-static int ours(const char *name)
+/* Which of our tables holds the request @name (@len bytes): 1 ours, 2 libss's (help, lr,
+ * quit), 0 neither. */
+int sh_request_table(const char *name, size_t len)
 {
 	extern ss_request_table ext_cmds;
 	const ss_request_table *tabs[] = { &ext_cmds, &ss_std_requests };
@@ -213,8 +214,8 @@ static int ours(const char *name)
 	for (size_t t = 0; t < 2; t++)
 		for (const ss_request_entry *e = tabs[t]->requests; e->command_names; e++)
 			for (const char *const *n = e->command_names; *n; n++)
-				if (!strcmp(*n, name))
-					return 1;
+				if (strlen(*n) == len && !strncmp(*n, name, len))
+					return (int)t + 1;
 	return 0;
 }
 
@@ -244,7 +245,7 @@ static int parse_names(char *line, char **info, const char ***names)
 		p += len + 1 + strspn(p + len + 1, " ");
 	}
 	for (size_t i = 0; i < nn; i++)
-		if (ours(nv[i]))
+		if (sh_request_table(nv[i], strlen(nv[i])))
 			goto bad;
 	if (!nn)
 		goto bad;
@@ -390,6 +391,7 @@ static errcode_t start(void)
 	if (cp.pid == 0) {
 		dup2(in[0], 0);
 		dup2(slave, 1);
+		close_range(3, ~0u, 0);   /* the image and log descriptors are ours */
 		/* its stdout is a tty: no pager, as when it writes to a file */
 		setenv("DEBUGFS_PAGER", "__none__", 1);
 		execv(sh_debugfs_path(), av);
@@ -496,8 +498,11 @@ static char *requote(int argc, const char *const *argv)
 	size_t cap = 1;
 	char *line, *p;
 
-	for (int i = 0; i < argc; i++)
+	for (int i = 0; i < argc; i++) {
+		if (strpbrk(argv[i], "\r\n"))
+			return NULL;   /* one request is one line to debugfs */
 		cap += 2 * strlen(argv[i]) + 3;
+	}
 	if (cap > LINE_MAX_LEN || !(line = malloc(cap)))
 		return NULL;
 	p = line;
@@ -613,7 +618,7 @@ void do_foreign(int argc, const char *const *argv, int sci, void *info)
 		sh.noted_dirty = 1;
 	}
 	if (!(line = requote(argc, argv))) {
-		sh_fail(argv[0], ENOMEM, "- the request is too long for debugfs");
+		sh_fail(argv[0], 0, "the request is too long for debugfs, or holds a line break");
 		return;
 	}
 	run_in_copro(argv[0], line);

@@ -89,7 +89,9 @@ errcode_t sh_mount(void)
 			     sh.rw ? ick_logw_io_manager : unix_io_manager, &sh.img);
 
 	if (err) {
-		if (sh.img && sh.img->refused[0])
+		if (sh.quiet_open)
+			;   /* the real debugfs will say it, or open it */
+		else if (sh.img && sh.img->refused[0])
 			com_err(prog, err, "(%s) while opening %s", sh.img->refused, sh.path);
 		else
 			com_err(prog, err, "while opening %s", sh.path);
@@ -161,19 +163,12 @@ void sh_unmount(int crashed)
  * 2 libss's (help, lr, quit), 0 neither: the real debugfs's. */
 static int request_table(const char *request)
 {
-	extern ss_request_table ext_cmds;
-	const ss_request_table *tabs[] = { &ext_cmds, &ss_std_requests };
 	const char *p = request + strspn(request, " \t");
 	size_t len = strcspn(p, " \t");
 
 	if (!len || *p == '"')
 		return 1;   /* empty, or quoted: let libss say what it is */
-	for (size_t t = 0; t < 2; t++)
-		for (const ss_request_entry *e = tabs[t]->requests; e->command_names; e++)
-			for (const char *const *n = e->command_names; *n; n++)
-				if (strlen(*n) == len && !strncmp(*n, p, len))
-					return (int)t + 1;
-	return 0;
+	return sh_request_table(p, len);
 }
 
 /* -f: as debugfs reads a command file: a line starting with '#' is printed as it is,
@@ -247,17 +242,26 @@ int main(int argc, char **argv)
 	sh.path = argv[optind];
 	if (log_path && !sh.rw)
 		usage();
-	if (request && !(table = request_table(request)))
+	if (request && !(table = request_table(request))) {
+		if (log_path) {
+			com_err(prog, 0, "-L records our requests; %s is debugfs's", request);
+			return SH_EXIT_USAGE;
+		}
 		return sh_foreign_exec_request(request);
+	}
+	if (shim && cmd_file && strcmp(cmd_file, "-") && access(cmd_file, R_OK))
+		hand_over();    /* debugfs's own words for a command file it cannot read */
+	sh.quiet_open = shim && !log_path;
 	if (log_path && (err = ick_logw_create(log_path, 512, &sh.log))) {
 		com_err(prog, err, "while creating the log %s", log_path);
 		return SH_EXIT_OPEN;
 	}
 	if (sh_mount()) {
-		if (shim && !sh.log)
+		if (sh.quiet_open)
 			hand_over();
 		return SH_EXIT_OPEN;
 	}
+	sh.quiet_open = 0;
 	sci = ss_create_invocation(prog, "0.1", NULL, &ext_cmds, &code);
 	if (code) {
 		com_err(prog, code, "while creating the shell");

@@ -34,6 +34,7 @@ struct shell {
 	int writeback_before_foreign;
 	int model_stale;        /* debugfs wrote since the model was mounted */
 	int noted_dirty;        /* "not on disk" said since the model was last clean */
+	int quiet_open;         /* the shim's first open: a failure hands over, unsaid */
 };
 
 extern struct shell sh;
@@ -48,6 +49,7 @@ void sh_fail(const char *who, errcode_t err, const char *fmt, ...)
 
 /* foreign.c: what is not ours goes to the real debugfs */
 const char *sh_debugfs_path(void);
+int sh_request_table(const char *name, size_t len);
 int sh_foreign_exec_request(const char *request);
 ss_request_table *sh_foreign_table(void);
 void sh_foreign_free(void);
