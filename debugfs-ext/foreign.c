@@ -316,6 +316,7 @@ struct copro {
 	int in;         /* its stdin */
 	int out;        /* the pty master: its stdout */
 	unsigned long seq;
+	int busy;       /* a request sent and its end mark not yet back */
 	char nonce[40];
 };
 static struct copro cp = { .pid = -1, .in = -1, .out = -1 };
@@ -470,6 +471,21 @@ static int copy_output(const char *echo, const char *end)
 	return found;
 }
 
+/* Kill the coprocess; what it still had to say is dropped. */
+static void abandon(void)
+{
+	int status;
+
+	kill(cp.pid, SIGKILL);
+	close(cp.in);
+	close(cp.out);
+	while (waitpid(cp.pid, &status, 0) < 0 && errno == EINTR)
+		;
+	cp.pid = -1;
+	cp.in = cp.out = -1;
+	cp.busy = 0;
+}
+
 /* Close the coprocess: end of its input, its last output, its exit status. */
 void sh_foreign_stop(void)
 {
@@ -477,6 +493,10 @@ void sh_foreign_stop(void)
 
 	if (cp.pid < 0)
 		return;
+	if (cp.busy) {
+		abandon();
+		return;
+	}
 	close(cp.in);
 	copy_output(NULL, NULL);
 	close(cp.out);
@@ -528,11 +548,16 @@ static void run_in_copro(const char *who, const char *line)
 	size_t elen;
 	errcode_t err;
 
+	if (cp.busy)
+		/* the last request was interrupted (libss's ^C jumps out of it): its output
+		 * would come before this one's, so that debugfs goes */
+		abandon();
 	if (cp.pid < 0 && (err = start())) {
 		sh_fail(who, err, "while starting %s", sh_debugfs_path());
 		return;
 	}
 	snprintf(end, sizeof(end), "#debugfs-ext-end-%s-%lu\n", cp.nonce, ++cp.seq);
+	cp.busy = 1;
 	elen = strlen(line) + 12;
 	if (!(echo = malloc(elen))) {
 		sh_fail(who, ENOMEM, "while running %s", sh_debugfs_path());
@@ -551,6 +576,7 @@ static void run_in_copro(const char *who, const char *line)
 		sh_foreign_stop();
 		sh_fail(who, 0, "%s exited during the request", sh_debugfs_path());
 	}
+	cp.busy = 0;
 	free(echo);
 }
 
