@@ -117,6 +117,7 @@ int sh_foreign_exec_request(const char *request)
 		return SH_EXIT_FAILED;
 	}
 	fflush(stdout);
+	signal(SIGPIPE, SIG_DFL);   /* as debugfs would start */
 	execv(sh_debugfs_path(), av);
 	com_err(prog, errno, "while running %s", sh_debugfs_path());
 	free(av);
@@ -185,6 +186,7 @@ static char *run_lr(void)
 			dup2(devnull, 2);
 		}
 		close_range(3, ~0u, 0);
+		signal(SIGPIPE, SIG_DFL);
 		execl(sh_debugfs_path(), "debugfs", "-R", "lr", (char *)NULL);
 		_exit(127);
 	}
@@ -395,6 +397,7 @@ static errcode_t start(void)
 		close_range(3, ~0u, 0);   /* the image and log descriptors are ours */
 		/* its stdout is a tty: no pager, as when it writes to a file */
 		setenv("DEBUGFS_PAGER", "__none__", 1);
+		signal(SIGPIPE, SIG_DFL);
 		execv(sh_debugfs_path(), av);
 		_exit(127);
 	}

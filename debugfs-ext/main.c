@@ -33,6 +33,7 @@ static char **orig_argv;
 static void hand_over(void)
 {
 	fflush(stdout);
+	signal(SIGPIPE, SIG_DFL);
 	execv(sh_debugfs_path(), orig_argv);
 	com_err(prog, errno, "while running %s", sh_debugfs_path());
 	exit(SH_EXIT_FAILED);
