@@ -392,6 +392,7 @@ static errcode_t start(void)
 		return err;
 	}
 	if (cp.pid == 0) {
+		setpgid(0, 0);   /* ^C at our prompt is libss's, not a kill of an idle debugfs */
 		dup2(in[0], 0);
 		dup2(slave, 1);
 		close_range(3, ~0u, 0);   /* the image and log descriptors are ours */
@@ -545,41 +546,51 @@ static char *requote(int argc, const char *const *argv)
 }
 
 /* Run one request in the coprocess; its output to our stdout. */
+static int send_request(const char *line, const char *end)
+{
+	return write_all(cp.in, line, strlen(line)) || write_all(cp.in, "\n", 1) ||
+	       write_all(cp.in, end, strlen(end));
+}
+
 static void run_in_copro(const char *who, const char *line)
 {
+	size_t elen = strlen(line) + 12;
 	char end[64], *echo;
-	size_t elen;
 	errcode_t err;
 
 	if (cp.busy)
 		/* the last request was interrupted (libss's ^C jumps out of it): its output
 		 * would come before this one's, so that debugfs goes */
 		abandon();
-	if (cp.pid < 0 && (err = start())) {
-		sh_fail(who, err, "while starting %s", sh_debugfs_path());
-		return;
-	}
-	snprintf(end, sizeof(end), "#debugfs-ext-end-%s-%lu\n", cp.nonce, ++cp.seq);
-	cp.busy = 1;
-	elen = strlen(line) + 12;
 	if (!(echo = malloc(elen))) {
 		sh_fail(who, ENOMEM, "while running %s", sh_debugfs_path());
 		return;
 	}
 	snprintf(echo, elen, "debugfs: %s\n", line);
-	if (write_all(cp.in, line, strlen(line)) || write_all(cp.in, "\n", 1) ||
-	    write_all(cp.in, end, strlen(end))) {
-		sh_fail(who, errno, "while talking to %s", sh_debugfs_path());
-		free(echo);
-		sh_foreign_stop();
-		return;
+	for (int tries = 0;; tries++) {
+		if (cp.pid < 0 && (err = start())) {
+			sh_fail(who, err, "while starting %s", sh_debugfs_path());
+			goto out;
+		}
+		snprintf(end, sizeof(end), "#debugfs-ext-end-%s-%lu\n", cp.nonce, ++cp.seq);
+		cp.busy = 1;
+		if (!send_request(line, end))
+			break;
+		err = errno;
+		abandon();      /* it had gone while idle (killed): once more, a new one */
+		if (tries) {
+			sh_fail(who, err, "while talking to %s", sh_debugfs_path());
+			goto out;
+		}
 	}
 	if (!copy_output(echo, end)) {
 		/* it ended before our end mark: report how, start a new one next time */
+		cp.busy = 0;
 		sh_foreign_stop();
 		sh_fail(who, 0, "%s exited during the request", sh_debugfs_path());
 	}
 	cp.busy = 0;
+out:
 	free(echo);
 }
 
