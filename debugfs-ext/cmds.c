@@ -47,8 +47,11 @@ static int parse_num(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Every request that uses the model calls this first: debugfs, if running, is closed
+ * before the model commits, and what debugfs wrote is read in (foreign.c). */
 static int need_model(const char *who)
 {
+	sh_sync_model();
 	if (sh.wp)
 		return 1;
 	if (!sh.img)
@@ -415,6 +418,7 @@ void do_iomap_check(int argc, const char *const *argv, int sci, void *info)
 			return;
 		}
 	}
+	sh_sync_model();
 	if (!sh.img) {
 		sh_fail(argv[0], 0, "no file system is open");
 		return;
@@ -515,6 +519,7 @@ void do_crash(int argc, const char *const *argv, int sci, void *info)
 		sh_fail(argv[0], 0, "no file system is open");
 		return;
 	}
+	sh_sync_model();
 	printf("%s: power cut; dirty folios and reservations dropped\n", argv[0]);
 	if (sh.cur && (err = ick_logw_mark(sh.cur, "crash")))
 		sh_fail(argv[0], err, "while marking the log");

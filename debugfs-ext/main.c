@@ -1,15 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * debugfs-ext - a debugfs-style shell for replaying ext4's iomap buffered write path on an
- * image: `debugfs-ext [-w] [-t] [-R request] [-f cmd_file] image`.  Built on libss like
- * debugfs (prompt, help, list_requests, quit); the requests are in cmds.c.
+ * image: `debugfs-ext [-w] [-c] [-b N] [-s N] [-z undo] [-t] [-L log]
+ * [--writeback-before-foreign] [-R request] [-f cmd_file] image`.  Built on libss like
+ * debugfs (prompt, help, list_requests, quit); our requests are in cmds.c, every other
+ * debugfs request is run by the real debugfs (foreign.c).  Called as `debugfs` (the shim
+ * of `make install-shim`) it speaks as debugfs, and what it cannot serve itself (no image,
+ * options it does not take, an image our library refuses) it hands to the real debugfs
+ * whole.
  */
 #include "config.h"
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
+#include <errno.h>
 #include <et/com_err.h>
 #include <ss/ss.h>
 #include "shell.h"
@@ -19,14 +27,30 @@ extern ss_request_table ext_cmds;
 struct shell sh;
 const char *prog = "debugfs-ext";
 
+static int shim;        /* called as debugfs */
+static char **orig_argv;
+
+/* The shim cannot serve this session: the real debugfs runs it, as it was given. */
+static void hand_over(void)
+{
+	fflush(stdout);
+	signal(SIGPIPE, SIG_DFL);
+	execv(sh_debugfs_path(), orig_argv);
+	com_err(prog, errno, "while running %s", sh_debugfs_path());
+	exit(SH_EXIT_FAILED);
+}
+
 static void print_usage(FILE *out)
 {
-	fprintf(out, "Usage: %s [-w] [-t] [-L log] [-R request] [-f cmd_file] image\n"
-		     "       %s --help | --version\n", prog, prog);
+	fprintf(out, "Usage: %s [-w] [-c] [-b blocksize] [-s superblock] [-z undo_file] [-t] "
+		"[-L log] [--writeback-before-foreign] [-R request] [-f cmd_file] image\n"
+		"       %s --help | --version\n", prog, prog);
 }
 
 static void usage(void)
 {
+	if (shim)
+		hand_over();
 	print_usage(stderr);
 	exit(SH_EXIT_USAGE);
 }
@@ -73,7 +97,9 @@ errcode_t sh_mount(void)
 			     sh.rw ? ick_logw_io_manager : unix_io_manager, &sh.img);
 
 	if (err) {
-		if (sh.img && sh.img->refused[0])
+		if (sh.quiet_open)
+			;   /* the real debugfs will say it, or open it */
+		else if (sh.img && sh.img->refused[0])
 			com_err(prog, err, "(%s) while opening %s", sh.img->refused, sh.path);
 		else
 			com_err(prog, err, "while opening %s", sh.path);
@@ -91,6 +117,15 @@ errcode_t sh_mount(void)
 	if (sh.wp)
 		ick_wp_set_hooks(sh.wp, &hooks);
 	return 0;
+}
+
+/* After a write by debugfs: the model (clean, by the rules of foreign.c) is dropped and
+ * the image read again, as a remount would. */
+void sh_remount(void)
+{
+	sh_unmount(1);
+	if (sh_mount())
+		sh.status = SH_EXIT_OPEN;
 }
 
 /* Leave the model: an unmount writes everything back, a crash writes nothing. */
@@ -132,30 +167,89 @@ void sh_unmount(int crashed)
 	sh.img = NULL;
 }
 
+/* Which of our tables -R's request (its first word, as libss splits it) is in: 1 ours,
+ * 2 libss's (help, lr, quit), 0 neither: the real debugfs's. */
+static int request_table(const char *request)
+{
+	const char *p = request + strspn(request, " \t");
+	size_t len = strcspn(p, " \t");
+
+	if (!len || *p == '"')
+		return 1;   /* empty, or quoted: let libss say what it is */
+	return sh_request_table(p, len);
+}
+
+/* -f: as debugfs reads a command file: a line starting with '#' is printed as it is,
+ * every other one echoed after the program's name and run. */
+static int source_file(int sci, const char *cmd_file)
+{
+	FILE *f = strcmp(cmd_file, "-") ? fopen(cmd_file, "r") : stdin;
+	char buf[8192];
+	int code;
+
+	if (!f) {
+		perror(cmd_file);
+		return SH_EXIT_USAGE;
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		if (buf[0] == '#') {
+			fputs(buf, stdout);
+			continue;
+		}
+		buf[strcspn(buf, "\n")] = 0;
+		buf[strcspn(buf, "\r")] = 0;
+		printf("%s: %s\n", prog, buf);
+		if ((code = ss_execute_line(sci, buf)))
+			sh_fail(prog, code, "%s", buf);
+	}
+	if (f != stdin)
+		fclose(f);
+	return 0;
+}
+
+enum { OPT_WB_FOREIGN = 256 };
+
 int main(int argc, char **argv)
 {
-	const char *request = NULL, *cmd_file = NULL, *log_path = NULL;
+	static const struct option lo[] = {
+		{ "writeback-before-foreign", 0, 0, OPT_WB_FOREIGN }, { 0, 0, 0, 0 },
+	};
+	const char *request = NULL, *cmd_file = NULL, *log_path = NULL, *base;
+	ss_request_table *foreign;
 	errcode_t err;
-	int c, sci, code;
+	int c, sci, code, table = 0;
 
 	add_error_table(&et_ext2_error_table);
 	add_error_table(&et_ick_error_table);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc == 2 && !strcmp(argv[1], "--help")) {
+	signal(SIGPIPE, SIG_IGN);   /* a coprocess gone shows as EPIPE */
+	orig_argv = argv;
+	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (!strcmp(base, "debugfs")) {
+		shim = 1;
+		prog = "debugfs";
+	}
+	if (!shim && argc == 2 && !strcmp(argv[1], "--help")) {
 		print_usage(stdout);
 		return SH_EXIT_OK;
 	}
-	if (argc == 2 && !strcmp(argv[1], "--version")) {
+	if (!shim && argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("%s %s\n", prog, PACKAGE_VERSION);
 		return SH_EXIT_OK;
 	}
-	while ((c = getopt(argc, argv, "wtL:R:f:")) != -1) {
+	opterr = !shim;
+	while ((c = getopt_long(argc, argv, "wtL:R:f:cb:s:z:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'L': log_path = optarg; break;
 		case 'w': sh.rw = 1; break;
 		case 't': sh.trace = 1; break;
 		case 'R': request = optarg; break;
 		case 'f': cmd_file = optarg; break;
+		case 'c': sh.catastrophic = 1; break;
+		case 'b': sh.blocksize = optarg; break;
+		case 's': sh.superblock = optarg; break;
+		case 'z': sh.undo = optarg; break;
+		case OPT_WB_FOREIGN: sh.writeback_before_foreign = 1; break;
 		default: usage();
 		}
 	}
@@ -164,47 +258,53 @@ int main(int argc, char **argv)
 	sh.path = argv[optind];
 	if (log_path && !sh.rw)
 		usage();
+	if (request && !(table = request_table(request))) {
+		if (log_path) {
+			com_err(prog, 0, "-L records our requests; %s is debugfs's", request);
+			return SH_EXIT_USAGE;
+		}
+		return sh_foreign_exec_request(request);
+	}
+	if (shim && cmd_file && strcmp(cmd_file, "-") && access(cmd_file, R_OK))
+		hand_over();    /* debugfs's own words for a command file it cannot read */
+	sh.quiet_open = shim && !log_path;
 	if (log_path && (err = ick_logw_create(log_path, 512, &sh.log))) {
 		com_err(prog, err, "while creating the log %s", log_path);
 		return SH_EXIT_OPEN;
 	}
-	if (sh_mount())
+	if (sh_mount()) {
+		if (sh.quiet_open)
+			hand_over();
 		return SH_EXIT_OPEN;
-	sci = ss_create_invocation("debugfs-ext", "0.1", NULL, &ext_cmds, &code);
+	}
+	sh.quiet_open = 0;
+	sci = ss_create_invocation(prog, "0.1", NULL, &ext_cmds, &code);
 	if (code) {
 		com_err(prog, code, "while creating the shell");
 		return SH_EXIT_FAILED;
 	}
 	ss_add_request_table(sci, &ss_std_requests, 1, &code);
+	/* -R iomap_write needs no list of debugfs's requests; help and lr show it */
+	if (table != 1 && (foreign = sh_foreign_table()))
+		ss_add_request_table(sci, foreign, 2, &code);
+	if (shim && !request)
+		sh_foreign_begin();
 	if (request) {
 		char *line = strdup(request);
 		if (line && (code = ss_execute_line(sci, line)))
 			sh_fail(prog, code, "%s", request);
 		free(line);
 	} else if (cmd_file) {
-		FILE *f = strcmp(cmd_file, "-") ? fopen(cmd_file, "r") : stdin;
-		char buf[4096];
-
-		if (!f) {
-			perror(cmd_file);
-			return SH_EXIT_USAGE;
-		}
-		while (fgets(buf, sizeof(buf), f)) {
-			char *p = buf + strspn(buf, " \t");
-			p[strcspn(p, "\r\n")] = 0;
-			if (!*p || *p == '#')
-				continue;
-			printf("%s: %s\n", prog, p);
-			if ((code = ss_execute_line(sci, p)))
-				sh_fail(prog, code, "%s", p);
-		}
-		if (f != stdin)
-			fclose(f);
+		if ((code = source_file(sci, cmd_file)))
+			return code;
 	} else {
 		ss_listen(sci);
 	}
 	ss_delete_invocation(sci);
-	sh_unmount(0);
+	sh_foreign_stop();
+	sh_foreign_free();
+	/* a model debugfs wrote under is clean but stale: dropped, never written */
+	sh_unmount(sh.model_stale);
 	if (sh.log) {
 		/* the kernel target's destructor ends every log with this mark */
 		if ((err = ick_logw_mark(sh.log, "dm-log-writes-end")) ||

@@ -10,6 +10,7 @@
 #include "iomapck.h"
 #include "write_path.h"
 #include "logwrites.h"
+#include <ss/ss.h>
 
 /* exit codes: as documented in debugfs-ext(8), EXIT STATUS */
 #define SH_EXIT_OK      0
@@ -28,6 +29,13 @@ struct shell {
 	int status;             /* the exit code so far */
 	struct ick_logw *log;   /* -L: every write of the session recorded */
 	struct ick_logw *cur;   /* the log being recorded now (-L's, or one --log write's) */
+	/* for the real debugfs (foreign.c), as given: -c, -b, -s, -z */
+	int catastrophic;
+	const char *blocksize, *superblock, *undo;
+	int writeback_before_foreign;
+	int model_stale;        /* debugfs wrote since the model was mounted */
+	int noted_dirty;        /* "not on disk" said since the model was last clean */
+	int quiet_open;         /* the shim's first open: a failure hands over, unsaid */
 };
 
 extern struct shell sh;
@@ -35,7 +43,18 @@ extern const char *prog;
 
 errcode_t sh_mount(void);
 void sh_unmount(int crashed);
+void sh_remount(void);
 void sh_trace_line(void *priv, const char *line);
 void sh_fail(const char *who, errcode_t err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* foreign.c: what is not ours goes to the real debugfs */
+const char *sh_debugfs_path(void);
+int sh_request_table(const char *name, size_t len);
+int sh_foreign_exec_request(const char *request);
+ss_request_table *sh_foreign_table(void);
+void sh_foreign_free(void);
+void sh_foreign_stop(void);
+void sh_sync_model(void);
+void sh_foreign_begin(void);
 #endif

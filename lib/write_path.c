@@ -1484,6 +1484,19 @@ static int has_dirty(const struct wpi *wi)
 	return 0;
 }
 
+void ick_wp_pending(struct ick_wp *wp, uint64_t *dirty_folios, uint64_t *reserved_blocks)
+{
+	uint64_t d = 0, r = 0;
+
+	for (struct wpi *wi = wp ? wp->inodes : NULL; wi; wi = wi->next) {
+		for (size_t i = 0; i < wi->nfo; i++)
+			d += wi->fo[i]->dirty;
+		r += wi->reserved;
+	}
+	*dirty_folios = d;
+	*reserved_blocks = r;
+}
+
 static errcode_t check_inode(struct wpi *wi, struct ick_report *rep)
 {
 	uint64_t blocks = 0;

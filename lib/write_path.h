@@ -128,6 +128,10 @@ ICK_MUST_CHECK errcode_t ick_wp_map(struct ick_wp *wp, ext2_ino_t ino, uint64_t 
 /* In-memory i_size and the es sequence of @ino (0 if the model holds no state for it). */
 uint64_t ick_wp_isize(struct ick_wp *wp, ext2_ino_t ino);
 
+/* What the model holds that is not on disk: dirty folios, and delalloc blocks reserved
+ * (both 0 for a NULL @wp).  A reader of the image sees none of it. */
+void ick_wp_pending(struct ick_wp *wp, uint64_t *dirty_folios, uint64_t *reserved_blocks);
+
 /* The model's own check (delalloc findings 0x05xx) into @rep. */
 ICK_MUST_CHECK errcode_t ick_wp_check(struct ick_wp *wp, struct ick_report *rep);
 
