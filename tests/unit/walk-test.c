@@ -310,8 +310,9 @@ static errcode_t ba_end(void *p, struct ick_inode_ctx *ic)
 }
 
 /* 4 KiB blocks, 16 KiB clusters; a 20-block file punched at every odd block: ten extents,
- * each pair in one cluster, under an extent tree block.  The walk charges each cluster once (what the kernel put in
- * i_blocks) and flags the second extent of each pair as in its predecessor's cluster. */
+ * each pair in one cluster, under an extent tree block.  The walk charges each cluster
+ * once (the i_blocks libext2fs's punch left) and flags the second extent of each pair as
+ * in its predecessor's cluster. */
 static void test_walk_bigalloc_clusters(void **s)
 {
 	const struct ick_walk_ops ops = { .claim = ba_claim, .end_inode = ba_end };
