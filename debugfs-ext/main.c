@@ -111,7 +111,10 @@ errcode_t sh_mount(void)
 	sh.wp_err = 0;
 	if (sh.rw && (sh.wp_err = ick_wp_open(sh.img->fs, &sh.wp)))
 		/* the shell stays usable for iomap_check; writes say why they cannot run */
-		com_err(prog, sh.wp_err, "- the write path is unavailable on %s", sh.path);
+		com_err(prog, sh.wp_err, "- the write path is unavailable on %s%s", sh.path,
+			ext2fs_has_feature_bigalloc(sh.img->fs->super)
+				? " (bigalloc: the write path models block, not cluster, allocation)"
+				: "");
 	if (sh.wp && sh.trace)
 		ick_wp_set_trace(sh.wp, sh_trace_line, NULL);
 	if (sh.wp)

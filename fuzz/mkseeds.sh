@@ -48,7 +48,8 @@ sif small uid 1000
 sif mid gid 100
 sif d/e/f uid 65534'
 
-printf '%s\n%s\n' "$files" 'write /dev/null fa
+# fallocated, holes, a file punched every third block, an EA, a project
+extra='write /dev/null fa
 fallocate fa 0 20
 sif fa size 4096
 write /dev/null hole
@@ -61,7 +62,8 @@ punch frag 11 11
 punch frag 14 14
 punch frag 17 17
 ea_set small user.a 12345
-sif mid projid 7' | mk ext4q 1M -b 1024 -O quota,project
+sif mid projid 7'
+printf '%s\n%s\n' "$files" "$extra" | mk ext4q 1M -b 1024 -O quota,project
 printf '%s\n' "$files" | mk ext4_4k 4M -b 4096
 printf '%s\n' "$files" | mk ext2 1M -t ext2 -b 1024
 printf '%s\n' "$files" | mk ext3 4M -t ext3 -b 1024
@@ -70,6 +72,11 @@ printf '%s\n' "$files" | mk inline 1M -b 1024 -I 256 -O inline_data
 printf '%s\n%s\n' "$files" 'ea_set small user.big -f '$t'/mid' | mk eainode 2M -b 1024 -I 256 -O ea_inode
 printf '%s\n' "$files" | mk nocsum 1M -b 1024 -O ^metadata_csum,uninit_bg
 printf '%s\n' "$files" | mk bigalloc 4M -b 1024 -O bigalloc -C 4096
+# bigalloc cluster maps: files punched inside clusters (several extents of one file in a
+# cluster, partial clusters), unwritten extents, an EA block, quota charged in clusters
+printf '%s\n%s\n' "$files" "$extra" | mk bigalloc_frag 2M -b 1024 -O bigalloc -C 16384
+printf '%s\n%s\n' "$files" "$extra" | mk bigalloc_q 2M -b 1024 -I 256 -O bigalloc,quota,project -C 4096
+printf '%s\n%s\n' "$files" "$extra" | mk bigalloc_4k 4M -b 4096 -O bigalloc,^has_journal -C 16384
 printf '%s\n' "$files" | mk b64k 4M -b 65536 -O ^resize_inode
 # journals left needing recovery (debugfs writes committed, unreplayed transactions):
 # 64-bit tags with csum v3 and a revoke; 32-bit tags with csum v2; and an orphan inode

@@ -18,6 +18,7 @@ struct bm_state {
 	struct ick_ctx *ctx;
 	ext2fs_block_bitmap found; /* owned blocks */
 	ext2fs_block_bitmap dup;   /* owned more than once, NULL until the first */
+	ext2fs_block_bitmap meta;  /* bigalloc: group metadata per block, else NULL */
 	int tracing;               /* second walk: report claimants of dup blocks */
 	unsigned char *a, *b;      /* one group of bits each */
 	ext2_ino_t scan_first, scan_last; /* a run of unreadable inodes not yet reported */
@@ -25,11 +26,27 @@ struct bm_state {
 	errcode_t scan_err;
 };
 
+/* Under bigalloc a run found in a cluster bitmap starts and ends on cluster boundaries: keep
+ * the blocks of the claim. */
+static void clamp_to_claim(const struct ick_claim *c, blk64_t *pblk, uint64_t *len)
+{
+	blk64_t end = *pblk + *len;
+
+	if (*pblk < c->pblk)
+		*pblk = c->pblk;
+	if (end > c->pblk + c->len)
+		end = c->pblk + c->len;
+	*len = end > *pblk ? end - *pblk : 0;
+}
+
 static errcode_t add_range(struct ick_ctx *ctx, uint32_t code, const struct ick_claim *c,
 			   blk64_t pblk, uint64_t len)
 {
 	struct ick_finding f = ick_finding_blank(code, c->ino);
 
+	clamp_to_claim(c, &pblk, &len);
+	if (!len)
+		return 0;
 	f.pblk = pblk;
 	f.len = len;
 	if (c->lblk != ICK_NONE)
@@ -164,7 +181,8 @@ static void mark_range(ext2fs_block_bitmap bm, blk64_t pblk, uint64_t len)
 	blk64_t base = ext2fs_get_block_bitmap_start2(bm);
 	uint64_t head = (8 - (pblk - base) % 8) % 8;
 
-	if (len < head + 8 || pblk < base) {
+	/* (a cluster bitmap's byte ranges count clusters: bigalloc takes the bit-wise way) */
+	if (len < head + 8 || pblk < base || ext2fs_get_bitmap_granularity(bm)) {
 		ext2fs_mark_block_bitmap_range2(bm, pblk, len);
 		return;
 	}
@@ -184,6 +202,70 @@ static void mark_range(ext2fs_block_bitmap bm, blk64_t pblk, uint64_t len)
 		ext2fs_mark_block_bitmap_range2(bm, pblk, len);
 }
 
+/* ---- bigalloc: one bit per cluster ---- */
+
+/*
+ * The clusters of @c that are a new claim (walk.c sets cluster_shared when the first is the
+ * one its file's previous mapping ended in): 0 when there are none.
+ */
+static uint64_t new_clusters(ext2_filsys fs, const struct ick_claim *c, blk64_t *pblk)
+{
+	blk64_t start = EXT2FS_C2B(fs, EXT2FS_B2C(fs, c->pblk) + (c->cluster_shared ? 1 : 0));
+	blk64_t end = c->pblk + c->len;
+
+	*pblk = start;
+	return start < end ? end - start : 0;
+}
+
+static errcode_t report_misaligned(struct bm_state *st, const struct ick_claim *c)
+{
+	struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_BAD_MAPPING, c->ino);
+
+	f.lblk = c->lblk;
+	f.pblk = c->pblk;
+	f.len = c->len;
+	return ick_report_add(st->ctx->rep, &f, "%s: logical and physical cluster offsets differ",
+			      ick_claim_kind_name(c->kind));
+}
+
+/*
+ * A claim on a bigalloc file system.  e2fsck (e2fsck/pass1.c, e2fsck_pass1()) marks group
+ * metadata in a per-block map (mark_table_blocks(), ext2fs_reserve_super_and_bgd()), so
+ * metadata sharing a cluster is no double claim, then converts it to clusters
+ * (ext2fs_convert_subcluster_bitmap()): from there on a cluster claimed by two files, or by a
+ * file and metadata, is claimed twice (mark_block_used(), pass 1b), except a cluster one file
+ * claims again with its next mapping (see walk.c).
+ */
+static errcode_t cluster_claim(struct bm_state *st, const struct ick_claim *c)
+{
+	ext2_filsys fs = st->ctx->fs;
+	blk64_t pblk = c->pblk;
+	uint64_t len = c->len;
+	errcode_t err;
+
+	if (c->misaligned && st->ctx->rep && (err = report_misaligned(st, c)))
+		return err;
+	if (!c->ino && st->meta) {
+		if ((err = for_runs(st->meta, 1, c->pblk, c->len, on_dup, st, c)))
+			return err;
+		ext2fs_mark_block_bitmap_range2(st->meta, c->pblk, c->len);
+	} else if ((len = new_clusters(fs, c, &pblk)) &&
+		   (err = for_runs(st->found, 1, pblk, len, on_dup, st, c))) {
+		return err;
+	}
+	ext2fs_mark_block_bitmap_range2(st->found, c->pblk, c->len);
+	return for_runs(fs->block_map, 0, c->pblk, c->len, on_free, st, c);
+}
+
+/* The second walk: who claims the clusters claimed twice. */
+static errcode_t cluster_claimants(struct bm_state *st, const struct ick_claim *c)
+{
+	blk64_t pblk;
+	uint64_t len = new_clusters(st->ctx->fs, c, &pblk);
+
+	return len ? for_runs(st->dup, 1, pblk, len, on_claimant, st, c) : 0;
+}
+
 static errcode_t bm_claim(void *p, const struct ick_claim *c, struct ick_inode_ctx *ic)
 {
 	struct bm_state *st = p;
@@ -193,12 +275,16 @@ static errcode_t bm_claim(void *p, const struct ick_claim *c, struct ick_inode_c
 	if (st->tracing) {
 		if (c->bad || !c->len)
 			return 0;
+		if (fs->cluster_ratio_bits)
+			return cluster_claimants(st, c);
 		return for_runs(st->dup, 1, c->pblk, c->len, on_claimant, st, c);
 	}
 	if (c->bad)
 		return st->ctx->rep ? report_bad(st, c) : 0;
 	if (!c->len)
 		return 0;
+	if (fs->cluster_ratio_bits)
+		return cluster_claim(st, c);
 	if (c->len <= SHORT_CLAIM && c->pblk >= st->start && c->pblk + c->len - 1 <= st->end)
 		return short_claim(st, c); /* (group metadata is not range-checked by the walk) */
 	if ((err = for_runs(st->found, 1, c->pblk, c->len, on_dup, st, c)))
@@ -254,7 +340,28 @@ static errcode_t bm_setup(struct ick_ctx *ctx, void **state)
 		return err;
 	st->start = ext2fs_get_block_bitmap_start2(st->found);
 	st->end = ext2fs_get_block_bitmap_end2(st->found);
+	if (ctx->fs->cluster_ratio_bits &&
+	    (err = ext2fs_allocate_subcluster_bitmap(ctx->fs, "group metadata", &st->meta)))
+		return err;
 	return 0;
+}
+
+/*
+ * The bitmaps' byte ranges (ext2fs_get_block_bitmap_range2) count in the bitmap's own
+ * units: clusters under bigalloc, where the groups' free counts count clusters too.
+ */
+static blk64_t group_first_unit(ext2_filsys fs, dgrp_t g)
+{
+	return EXT2FS_B2C(fs, ext2fs_group_first_block2(fs, g));
+}
+
+/* Blocks of the cluster at @pblk inside the file system (the last may be partial). */
+static uint64_t unit_blocks(ext2_filsys fs, blk64_t pblk)
+{
+	blk64_t total = ext2fs_blocks_count(fs->super);
+	uint64_t n = EXT2FS_CLUSTER_RATIO(fs);
+
+	return pblk + n > total ? total - pblk : n;
 }
 
 /* A torn or stale bitmap write shows as a checksum mismatch (metadata_csum only).  @have:
@@ -271,7 +378,7 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
 		return 0;
 	/* the last group's bits past the file system's end count too, as on disk */
 	if (have != nbytes * 8 &&
-	    (err = ext2fs_get_block_bitmap_range2(fs->block_map, ext2fs_group_first_block2(fs, g),
+	    (err = ext2fs_get_block_bitmap_range2(fs->block_map, group_first_unit(fs, g),
 						  nbytes * 8, st->b)))
 		return err;
 	if (ick_memo_bitmap_csum(st->ctx->opts ? st->ctx->opts->memo : NULL, fs, g, st->b,
@@ -291,8 +398,8 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
 static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
 {
 	ext2_filsys fs = st->ctx->fs;
-	blk64_t first = ext2fs_group_first_block2(fs, g), last = ext2fs_group_last_block2(fs, g);
-	uint64_t n = last - first + 1, marked_nr = 0;
+	blk64_t first = group_first_unit(fs, g);
+	uint64_t n = EXT2FS_B2C(fs, ext2fs_group_last_block2(fs, g)) - first + 1, marked_nr = 0;
 	errcode_t err;
 
 	if ((err = ext2fs_get_block_bitmap_range2(st->found, first, n, st->a)) ||
@@ -318,8 +425,8 @@ static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
 		marked_nr += marked;
 		if (marked && !owned) {
 			struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_UNOWNED, 0);
-			f.pblk = first + i;
-			f.len = 1;
+			f.pblk = EXT2FS_C2B(fs, first + i);
+			f.len = unit_blocks(fs, f.pblk);
 			if ((err = ick_report_add(st->ctx->rep, &f, NULL)))
 				return err;
 		}
@@ -352,6 +459,7 @@ static errcode_t check_counts(struct bm_state *st)
 				return err;
 		}
 	}
+	total = EXT2FS_C2B(fs, total); /* e2fsck/pass5.c check_block_bitmaps(): in blocks */
 	if (total != ext2fs_free_blocks_count(fs->super)) {
 		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_SB_FREE_COUNT, 0);
 		f.expected = total;
@@ -388,6 +496,8 @@ static void bm_cleanup(void *state)
 		ext2fs_free_block_bitmap(st->found);
 	if (st->dup)
 		ext2fs_free_block_bitmap(st->dup);
+	if (st->meta)
+		ext2fs_free_block_bitmap(st->meta);
 	ext2fs_free_mem(&st->a);
 	ext2fs_free_mem(&st->b);
 	free(st);

@@ -265,9 +265,11 @@ static errcode_t st_setup(struct ick_ctx *ctx, void **state)
 		st->hex[2 * i] = digits[o->poison[i] >> 4];
 		st->hex[2 * i + 1] = digits[o->poison[i] & 15];
 	}
-	if ((err = ext2fs_allocate_block_bitmap(ctx->fs, "stale: judged", &st->seen)))
+	/* per block, also under bigalloc: a cluster's blocks are judged one by one (a written
+	 * extent's block that still holds the poison is stale whatever its cluster holds) */
+	if ((err = ext2fs_allocate_subcluster_bitmap(ctx->fs, "stale: judged", &st->seen)))
 		return err;
-	return ext2fs_allocate_block_bitmap(ctx->fs, "stale: poisoned", &st->poisoned);
+	return ext2fs_allocate_subcluster_bitmap(ctx->fs, "stale: poisoned", &st->poisoned);
 }
 
 const struct ick_check_def ick_check_stale = {

@@ -296,6 +296,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off,
 							   co.memo);
 			ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
+			p->stale_log_off = ick_stale_log_off(d->trk);
 		}
 		if (!err)
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);

@@ -61,6 +61,8 @@ struct ick_sweep_point {
 	const uint64_t *dropped;     /* --reorder: the entries that did not persist */
 	size_t ndropped;
 	int manifest;                /* the entry is a mark the manifest names */
+	const char *stale_log_off;   /* why the log gave no stale evidence here (bigalloc,
+				      * no journal: stale_log.h), or NULL */
 };
 
 struct ick_sweep_stats {

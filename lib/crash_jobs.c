@@ -28,6 +28,7 @@ struct rec {
 	struct ick_sweep_point p;
 	struct ick_report rep;
 	char *mark;
+	char *stale_off;
 	uint64_t *dropped;
 	int job;
 	size_t order;            /* position in its worker's file */
@@ -55,6 +56,7 @@ static errcode_t put_point(void *priv, const struct ick_sweep_point *p)
 		fprintf(f, " %" PRIu64, p->dropped[i]);
 	fputc('\n', f);
 	put_str(f, p->mark);
+	put_str(f, p->stale_log_off ? p->stale_log_off : "");
 	put_str(f, p->rep->note);
 	fprintf(f, "%zu %" PRIu64 "\n", p->rep->nr, p->rep->dropped);
 	for (size_t i = 0; i < p->rep->nr; i++) {
@@ -111,6 +113,7 @@ static void rec_free(struct rec *r)
 {
 	ick_report_free(&r->rep);
 	free(r->mark);
+	free(r->stale_off);
 	free(r->dropped);
 }
 
@@ -134,7 +137,8 @@ static errcode_t get_point(FILE *f, const char *log, struct rec *r)
 		if (fscanf(f, "%" SCNu64, &r->dropped[i]) != 1)
 			return EIO;
 	r->p.dropped = r->dropped;
-	if (fgetc(f) != '\n' || !(r->mark = get_str(f)) || !(r->rep.note = get_str(f)))
+	if (fgetc(f) != '\n' || !(r->mark = get_str(f)) || !(r->stale_off = get_str(f)) ||
+	    !(r->rep.note = get_str(f)))
 		return EIO;
 	r->p.mark = r->mark;
 	if (!r->rep.note[0]) {
@@ -251,6 +255,7 @@ static errcode_t deliver(const struct ick_sweep_opts *o, struct jobs_in *in, uns
 		/* records moved (realloc, sort): their inner pointers are set here */
 		r->p.rep = &r->rep;
 		r->p.mark = r->mark;
+		r->p.stale_log_off = r->stale_off && r->stale_off[0] ? r->stale_off : NULL;
 		r->p.dropped = r->dropped;
 
 		if (r->p.no_fs)

@@ -40,8 +40,6 @@ static int is_ext_type(const char *t)
 /* Features whose on-disk meaning our checks do not model: refuse rather than misjudge. */
 static const char *refused_feature(ext2_filsys fs)
 {
-	if (ext2fs_has_feature_bigalloc(fs->super))
-		return "bigalloc";
 	if (ext2fs_has_feature_journal_dev(fs->super))
 		return "journal_dev";
 	if (fs->blocksize > 65536 || fs->blocksize < 1024)
@@ -58,7 +56,8 @@ static const char *refused_feature(ext2_filsys fs)
 static const char *bad_geometry(ext2_filsys fs, char *why, size_t len)
 {
 	blk64_t n = ext2fs_blocks_count(fs->super);
-	unsigned want = fs->blocksize == 1024 ? 1 : 0;
+	/* e2fsck/super.c check_super_block(): 1 for 1 KiB blocks, unless bigalloc */
+	unsigned want = fs->blocksize == 1024 && EXT2FS_CLUSTER_RATIO(fs) == 1 ? 1 : 0;
 	char *buf;
 	errcode_t err;
 

@@ -25,7 +25,7 @@ struct ick_stale_log {
 	blk64_t blocks, first;
 	uint32_t bpg, ngroups;
 	unsigned bs;
-	int off;                  /* bigalloc or too big: no evidence */
+	const char *off;          /* why there is no evidence (bigalloc, ...), else NULL */
 	unsigned char *prev;      /* the bitmap at the previous update, bpg/8 bytes a group */
 	unsigned char *next;      /* the state being read, as prev */
 	uint32_t **thr;           /* per group, allocated at its first change */
@@ -107,6 +107,28 @@ static errcode_t push_point(struct ick_stale_log *t, uint64_t entry, uint64_t of
 	return 0;
 }
 
+/* Why the rule cannot hold here (stale_log.h), or NULL. */
+static const char *off_reason(const struct ick_stale_log *t, ext2_filsys fs)
+{
+	if (ext2fs_has_feature_bigalloc(fs->super))
+		return "bigalloc (one bitmap bit per cluster: a block's own allocation is not seen)";
+	if (!ext2fs_has_feature_journal(fs->super))
+		return "no journal (a freed block is reused at once)";
+	if ((fs->super->s_default_mount_opts & EXT3_DEFM_JMODE) == EXT3_DEFM_JMODE_WBACK)
+		return "data=writeback default mount mode (a freed block is reused at once)";
+	if (!t->bpg || t->blocks <= t->first ||
+	    (t->blocks - t->first + t->bpg - 1) / t->bpg != t->ngroups)
+		return "inconsistent group geometry";
+	if ((uint64_t)t->ngroups * group_bytes(t) > PREV_BYTES_MAX)
+		return "file system too large for the tracker's memory";
+	return NULL;
+}
+
+const char *ick_stale_log_off(const struct ick_stale_log *t)
+{
+	return t ? t->off : NULL;
+}
+
 /* First sight of a file system: its bitmap is the starting state, point 0. */
 static errcode_t start(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry, uint64_t off)
 {
@@ -121,13 +143,7 @@ static errcode_t start(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry, 
 	/* The rule needs freed blocks held until the freeing transaction commits, as ext4
 	 * does with a journal in data=ordered and data=journal; without a journal, or with
 	 * data=writeback as the default mount mode, a freed block is reused at once. */
-	if (ext2fs_has_feature_bigalloc(fs->super) || !t->bpg ||
-	    !ext2fs_has_feature_journal(fs->super) ||
-	    (fs->super->s_default_mount_opts & EXT3_DEFM_JMODE) == EXT3_DEFM_JMODE_WBACK ||
-	    (uint64_t)t->ngroups * group_bytes(t) > PREV_BYTES_MAX ||
-	    t->blocks <= t->first ||
-	    (t->blocks - t->first + t->bpg - 1) / t->bpg != t->ngroups) {
-		t->off = 1;
+	if ((t->off = off_reason(t, fs))) {
 		t->prev = malloc(1); /* marks the geometry as seen */
 		return t->prev ? 0 : ENOMEM;
 	}

@@ -63,6 +63,15 @@ ICK_MUST_CHECK errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_fils
  * begin; @journal: the view's journal overlay or NULL (blocks it holds are not stale).
  * Returns 1 and *@since (the entry up to which every write is of its earlier life), or 0.
  */
+/*
+ * ick_stale_log_off - why the tracker gives no evidence on the file system it follows, as
+ * one phrase (NULL when it does, or has seen none yet).  Under bigalloc the bitmaps are one
+ * bit per cluster: a block can be unmapped and mapped again while its cluster stays
+ * allocated (a punch inside a cluster the file still uses), and the kernel may reuse a
+ * freed cluster at once, so "no write since the allocation" cannot be told per block.
+ */
+const char *ick_stale_log_off(const struct ick_stale_log *t);
+
 void ick_stale_log_begin(struct ick_stale_log *t, ext2_filsys fs, const struct ick_logdev *ld,
 			 int remember);
 int ick_stale_log_judge(struct ick_stale_log *t, const struct ick_logdev *ld,

@@ -34,6 +34,7 @@ struct walker {
 	char *buf;                     /* one block */
 	struct ick_memo *memo;    /* NULL: every map is walked */
 	blk64_t first, total;          /* s_first_data_block, blocks_count */
+	blk64_t prev_pblk, prev_lblk;  /* bigalloc: e2fsck's pb->previous_block, last_block */
 };
 
 const char *ick_claim_kind_name(enum ick_claim_kind k)
@@ -204,8 +205,76 @@ static void inode_reset(struct walker *w)
 	for (size_t i = 0; i < w->seen_nr; i++)
 		ext2fs_unmark_block_bitmap2(w->tree_seen, w->seen_list[i]);
 	w->seen_nr = 0;
+	w->prev_pblk = 0;
 	w->reg_nr = 0;
 	w->entries = 0;
+}
+
+/* ---- bigalloc: what a mapping charges to its file ---- */
+
+/*
+ * Under bigalloc a file is charged whole clusters, by e2fsck's rules (e2fsprogs 1.47,
+ * e2fsck/pass1.c): a cluster the file's previous mapping (in walk order) ended in is not
+ * charged nor claimed again, every other cluster a mapping touches is charged whole.  Tree
+ * and EA blocks are a cluster each.  Without bigalloc a cluster is a block and all of this
+ * is the identity.
+ */
+static uint64_t whole_clusters_down(ext2_filsys fs, uint64_t nblks)
+{
+	return EXT2FS_C2B(fs, EXT2FS_B2C(fs, nblks)); /* check_blocks(): B2C of EA quota blocks */
+}
+
+/* e2fsck/pass1.c has_unaligned_cluster_map(): one logical cluster maps to one physical
+ * cluster, at the same offsets. */
+static int misaligned(const struct walker *w, blk64_t pblk, uint64_t lblk)
+{
+	ext2_filsys fs = w->fs;
+	uint64_t mask = EXT2FS_CLUSTER_MASK(fs);
+
+	if ((lblk & mask) != (pblk & mask))
+		return 1;
+	return w->prev_pblk && (lblk & mask) &&
+	       EXT2FS_B2C(fs, lblk) == EXT2FS_B2C(fs, w->prev_lblk) &&
+	       EXT2FS_B2C(fs, pblk) != EXT2FS_B2C(fs, w->prev_pblk);
+}
+
+/* e2fsck/pass1.c scan_extent_node(), a leaf: "check whether first cluster got marked in
+ * previous iteration", then DIV_ROUND_UP of the rest by the cluster ratio. */
+static uint64_t charge_extent(struct walker *w, struct ick_claim *c)
+{
+	ext2_filsys fs = w->fs;
+	blk64_t blk, end = c->pblk + c->len;
+	uint64_t n = 0;
+
+	if (!fs->cluster_ratio_bits)
+		return c->len;
+	c->misaligned = misaligned(w, c->pblk, c->lblk);
+	c->cluster_shared = w->prev_pblk &&
+			    EXT2FS_B2C(fs, c->pblk) == EXT2FS_B2C(fs, w->prev_pblk);
+	blk = EXT2FS_C2B(fs, EXT2FS_B2C(fs, c->pblk) + (c->cluster_shared ? 1 : 0));
+	if (blk < end)
+		n = (end - blk + EXT2FS_CLUSTER_RATIO(fs) - 1) >> fs->cluster_ratio_bits;
+	w->prev_lblk = c->lblk + c->len - 1;
+	w->prev_pblk = end - 1;
+	return EXT2FS_C2B(fs, n);
+}
+
+/* e2fsck/pass1.c process_block(): a block in the previous block's cluster at the matching
+ * offset is neither charged nor claimed again (the resize inode's blocks always count). */
+static uint64_t charge_block(struct walker *w, struct ick_claim *c, e2_blkcnt_t blockcnt)
+{
+	ext2_filsys fs = w->fs;
+	uint64_t mask = EXT2FS_CLUSTER_MASK(fs);
+
+	if (!fs->cluster_ratio_bits)
+		return 1;
+	c->cluster_shared = c->ino != EXT2_RESIZE_INO && w->prev_pblk &&
+			    EXT2FS_B2C(fs, c->pblk) == EXT2FS_B2C(fs, w->prev_pblk) &&
+			    (c->pblk & mask) == ((uint64_t)(unsigned)blockcnt & mask);
+	if (blockcnt >= 0)
+		w->prev_lblk = (uint64_t)blockcnt;
+	w->prev_pblk = c->pblk;
+	return c->cluster_shared ? 0 : EXT2FS_CLUSTER_RATIO(fs);
 }
 
 /* ---- extent trees ---- */
@@ -252,7 +321,7 @@ static errcode_t do_leaf(struct walker *w, struct ick_inode_ctx *ic, const struc
 	}
 	if (!c.bad) {
 		int64_t last = (int64_t)e->e_lblk + e->e_len - 1;
-		ic->nblocks += e->e_len;
+		ic->nblocks += charge_extent(w, &c);
 		if (last > ic->last_mapped)
 			ic->last_mapped = last;
 		if (!c.unwritten && last > ic->last_written)
@@ -300,7 +369,7 @@ static errcode_t do_index(struct walker *w, ext2_extent_handle_t h, struct ick_i
 		return err;
 	if ((err = ext2fs_extent_get(h, EXT2_EXTENT_UP, &tmp)))
 		return err;
-	ic->nblocks++;
+	ic->nblocks += EXT2FS_CLUSTER_RATIO(w->fs);
 	return emit(w, &c, ic);
 }
 
@@ -412,7 +481,7 @@ static int ind_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk
 	else if (x->ic->ino != EXT2_BAD_INO)
 		c.bad = ind_too_big(x->w, x->ic, blockcnt);
 	if (!c.bad) {
-		x->ic->nblocks++;
+		x->ic->nblocks += charge_block(x->w, &c, blockcnt);
 		if (blockcnt >= 0 && blockcnt > x->ic->last_mapped)
 			x->ic->last_mapped = x->ic->last_written = blockcnt;
 	}
@@ -464,10 +533,11 @@ static errcode_t walk_ea(struct walker *w, struct ick_inode_ctx *ic)
 		c.bad = ICK_BAD_RANGE;
 		return emit(w, &c, ic);
 	}
-	ic->nblocks++;
+	ic->nblocks += EXT2FS_CLUSTER_RATIO(w->fs);
 	if (ext2fs_has_feature_ea_inode(w->fs->super) &&
 	    !io_channel_read_blk64(w->fs->io, blk, 1, w->buf))
-		ic->nblocks += ick_ea_inode_blocks_block(w->fs, w->buf);
+		ic->nblocks += whole_clusters_down(w->fs,
+						   ick_ea_inode_blocks_block(w->fs, w->buf));
 	if (ext2fs_test_block_bitmap2(w->ea_seen, blk))
 		return 0; /* shared EA block (h_refcount > 1): one owner claim is enough */
 	ext2fs_mark_block_bitmap2(w->ea_seen, blk);
@@ -558,7 +628,7 @@ static errcode_t walk_one_inode(struct walker *w, ext2_ino_t ino, struct ext2_in
 	inode_reset(w);
 	if (w->ops->begin_inode && (err = w->ops->begin_inode(w->priv, &ic)))
 		return err;
-	ic.nblocks = ick_ea_inode_blocks_ibody(w->fs, inode);
+	ic.nblocks = whole_clusters_down(w->fs, ick_ea_inode_blocks_ibody(w->fs, inode));
 	/* The bad-blocks inode has mode 0, so libext2fs says it has no blocks; e2fsck's
 	 * e2fsck_pass1() walks its block map anyway (process_bad_block) and marks what it
 	 * lists, indirect blocks included, as in use. */
@@ -631,9 +701,10 @@ errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops, v
 	w.max_entries = w.total + 1024;
 	if ((err = ext2fs_get_mem(3 * fs->blocksize, &w.buf))) /* block_iterate3 needs 3 */
 		return err;
-	if ((err = ext2fs_allocate_block_bitmap(fs, "tree blocks", &w.tree_seen)))
+	/* per block, not per cluster, under bigalloc */
+	if ((err = ext2fs_allocate_subcluster_bitmap(fs, "tree blocks", &w.tree_seen)))
 		goto out;
-	if ((err = ext2fs_allocate_block_bitmap(fs, "EA blocks", &w.ea_seen)))
+	if ((err = ext2fs_allocate_subcluster_bitmap(fs, "EA blocks", &w.ea_seen)))
 		goto out;
 	if (memo)
 		ick_memo_walk_start(memo, fs);

@@ -45,13 +45,18 @@ struct ick_claim {
 	uint64_t len;
 	int unwritten;
 	errcode_t err;   /* why a node is bad */
+	/* bigalloc (walk.c, charge_extent): the first cluster is the one this file's previous
+	 * mapping ended in, charged and claimed already; the mapping's cluster offsets differ
+	 * from its logical ones (e2fsck's PR_1_MISALIGNED_CLUSTER) */
+	int cluster_shared, misaligned;
 };
 
 struct ick_inode_ctx {
 	ext2_ino_t ino;
 	const struct ext2_inode_large *inode;
 	int extents;           /* mapped by an extent tree */
-	uint64_t nblocks;      /* blocks owned and counted: data, tree, indirect, EA */
+	uint64_t nblocks;      /* blocks owned and counted: data, tree, indirect, EA; under
+				* bigalloc whole clusters, as e2fsck charges them (walk.c) */
 	int64_t last_written;  /* last logical block of written data, -1 if none */
 	int64_t last_mapped;   /* last logical block mapped at all, -1 if none */
 	unsigned nbad;         /* bad mappings seen */

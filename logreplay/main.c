@@ -44,6 +44,7 @@ struct ctx {
 	int verbose, dump;
 	FILE *json;
 	int first;
+	char stale_log_off[128];   /* the last reason the log gave no stale evidence */
 };
 
 static errcode_t on_entry(void *priv, const struct ick_log_entry *e)
@@ -73,6 +74,8 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 			printf("entry %llu: no ext4 on the device yet\n", (unsigned long long)p->entry);
 		return 0;
 	}
+	if (p->stale_log_off)
+		snprintf(c->stale_log_off, sizeof(c->stale_log_off), "%s", p->stale_log_off);
 	if (p->fsck_status) {
 		printf("Fsck errored out on entry %llu (exit %d)\n", (unsigned long long)p->entry,
 		       p->fsck_status);
@@ -274,6 +277,9 @@ int main(int argc, char **argv)
 		printf("; %llu of the manifest's %zu marks checked", (unsigned long long)st.manifest_marks,
 		       nmarks);
 	printf("%s%s\n", st.truncated ? "; log ends early: " : "", st.truncated ? st.why : "");
+	if (c.stale_log_off[0])
+		printf("%s: info: no stale evidence from the log on this file system: %s\n", o.log,
+		       c.stale_log_off);
 	if (c.verbose && (st.maps_reused || st.maps_walked))
 		printf("%s: inode block maps: %llu reused from an earlier point, %llu walked\n",
 		       o.log, (unsigned long long)st.maps_reused, (unsigned long long)st.maps_walked);

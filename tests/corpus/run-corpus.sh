@@ -19,10 +19,6 @@ corpus, tmp, ours, e2fsck = sys.argv[1:5]
 # image -> reason.  "refuse": we exit 8 naming the feature.  "differ": categories allowed to
 # differ, with why.
 REFUSED = {
-    "d_fallocate_bigalloc": "bigalloc (refused by name)",
-    "f_bigalloc_symlink_with_xattr": "bigalloc (refused by name)",
-    "f_dup_ba": "bigalloc (refused by name)",
-    "f_holedir4": "bigalloc (refused by name)",
 }
 DIFFER = {
     "f_bb_in_bb": ({"bitmap", "free"}, "e2fsck aborts in pass 1 (root inode is not a directory, exit 12) before pass 5; we report the unreadable inode-table block and the blocks it leaves unowned"),

@@ -284,6 +284,61 @@ static void test_walk_refuses_non_ext(void **s)
 	assert_null(im);
 }
 
+/* ---- bigalloc: whole clusters charged, one file's shared cluster claimed once ---- */
+
+struct ba_tally { ext2_filsys fs; uint64_t nblocks, iblocks; unsigned shared, claims; };
+
+static errcode_t ba_claim(void *p, const struct ick_claim *c, struct ick_inode_ctx *ic)
+{
+	struct ba_tally *t = p;
+
+	if (ic && ic->ino == 12 && c->kind == ICK_CLAIM_DATA && !c->bad) {
+		t->claims++;
+		t->shared += c->cluster_shared != 0;
+	}
+	return 0;
+}
+
+static errcode_t ba_end(void *p, struct ick_inode_ctx *ic)
+{
+	struct ba_tally *t = p;
+
+	if (ic->ino == 12) {
+		t->nblocks = ic->nblocks;
+		t->iblocks = ext2fs_get_stat_i_blocks(t->fs, (struct ext2_inode *)ic->inode);
+	}
+	return 0;
+}
+
+/* 4 KiB blocks, 16 KiB clusters; a 20-block file punched at every odd block: ten extents,
+ * each pair in one cluster, under an extent tree block.  The walk charges each cluster
+ * once (the i_blocks libext2fs's punch left) and flags the second extent of each pair as
+ * in its predecessor's cluster. */
+static void test_walk_bigalloc_clusters(void **s)
+{
+	const struct ick_walk_ops ops = { .claim = ba_claim, .end_inode = ba_end };
+	struct ba_tally t = { 0 };
+	struct ick_image *im = NULL;
+	char path[96], cmd[1024];
+
+	snprintf(path, sizeof(path), "%s/ba.img", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "mkfs.ext4 -q -F -b 4096 -O bigalloc -C 16384 %s 32M >/dev/null 2>&1 && "
+		 "head -c 81920 /dev/urandom >%s/data3 && "
+		 "debugfs -w -R 'write %s/data3 g' %s >/dev/null 2>&1 && "
+		 "for b in 1 3 5 7 9 11 13 15 17 19; do debugfs -w -R \"punch g $b $b\" %s "
+		 ">/dev/null 2>&1 || exit 1; done", path, dir, dir, path, path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(ick_image_open(path, 0, NULL, &im), 0);
+	t.fs = im->fs;
+	assert_int_equal(ick_walk(im->fs, &ops, &t), 0);
+	assert_int_equal(t.claims, 10);
+	assert_int_equal(t.shared, 5);
+	assert_int_equal(t.nblocks, 6 * 4); /* five data clusters and the tree block's, 4 blocks each */
+	assert_int_equal(t.iblocks, t.nblocks * 8);     /* as debugfs's punch left i_blocks */
+	ick_image_close(im);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +346,7 @@ int main(void)
 		cmocka_unit_test(test_walk_refuses_non_ext),
 		cmocka_unit_test(test_memo_reuses_and_rewalks),
 		cmocka_unit_test(test_memo_verdicts),
+		cmocka_unit_test(test_walk_bigalloc_clusters),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
