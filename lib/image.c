@@ -138,7 +138,7 @@ static dgrp_t next_backup(dgrp_t *three, dgrp_t *five, dgrp_t *seven)
 static int find_backup(const char *path, io_manager io, ext2_filsys prim, unsigned want_bs,
 		       blk64_t *sb, unsigned *bs)
 {
-	unsigned b = prim ? prim->blocksize : want_bs ? want_bs : EXT2_MIN_BLOCK_SIZE;
+	unsigned b = want_bs ? want_bs : prim ? prim->blocksize : EXT2_MIN_BLOCK_SIZE; /* -B first */
 	int known = prim || want_bs;
 	struct ext2_super_block *s;
 	io_channel ch = NULL;
@@ -239,7 +239,10 @@ static errcode_t open_fs(const char *path, int flags, io_manager io,
 		ext2fs_close_free(&prim);
 		return desc;
 	}
-	if (!((err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_CORRUPT_SUPERBLOCK) || csum || desc)) {
+	/* never on the image itself opened for writing (debugfs-ext -w): libext2fs would write
+	 * the backup's descriptors over the primaries at close */
+	if (((flags & ICK_OPEN_RW) && !io) ||
+	    !((err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_CORRUPT_SUPERBLOCK) || csum || desc)) {
 		img->fs = prim;
 		return err;
 	}

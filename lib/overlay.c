@@ -268,8 +268,9 @@ static errcode_t ov_open(const char *name, int flags, io_channel *out)
 		io_channel_close(p->backing);
 		goto fail;
 	}
+	/* not consumed: one ick_image_open may open several channels (the backup superblock
+	 * search of image.c reads through its own); the caller detaches with NULL */
 	p->ov = next_overlay;
-	next_overlay = NULL;
 	return 0;
 fail:
 	free(p);

@@ -51,7 +51,8 @@ ICK_MUST_CHECK errcode_t ick_overlay_pwrite(struct ick_overlay *ov, io_channel b
 					    uint64_t off, size_t len, const void *buf);
 
 extern io_manager ick_overlay_io_manager;
-/* The overlay the next open of ick_overlay_io_manager uses (consumed by that open). */
+/* The overlay every open of ick_overlay_io_manager uses until the next call (NULL: none;
+ * attach just before opening, detach just after). */
 void ick_overlay_io_attach(struct ick_overlay *ov);
 /* The io_manager that reads the image under every later overlay channel (NULL: unix_io). */
 void ick_overlay_io_backing(io_manager backing);
