@@ -15,6 +15,10 @@
  * jbd2 transactions are; stats.fast_commit says so and the caller reports it.  Orphans
  * are not processed (see view.h).
  *
+ * A journal inode e2fsck would not use (not a regular file in use, under 1024 blocks, not
+ * mapping every block) is replaced by the superblock's backup (s_jnl_blocks), which is
+ * also written into the view as e2fsck -y writes it (e2fsck/journal.c, e2fsck_get_journal).
+ *
  * Every number read from the journal is checked: the journal inode's mapping (inside the
  * file system), the superblock's geometry (block size, first, maxlen against the inode's
  * size, start inside the log), every tag's target (inside the file system), tag and revoke
@@ -40,6 +44,8 @@ struct ick_journal_stats {
 	uint32_t failed_commit; /* a corrupt commit stopped the replay before this sequence (0: none) */
 	int fast_commit;      /* a fast-commit area exists; not replayed */
 	int external;         /* the journal is on an external device */
+	int backup;           /* the journal inode was unusable: read through the superblock's
+	                       * backup of its block map (s_jnl_blocks), as e2fsck does */
 	char why[256];        /* why the journal cannot be recovered (ICK_ET_JOURNAL_CORRUPT) */
 };
 

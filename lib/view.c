@@ -62,7 +62,24 @@ static errcode_t keep_raw(struct ick_report *rep, errcode_t why, const struct ic
 		    "is on disk", o->norecovery ? "iomap_norecovery" : "external journal not given");
 }
 
+static errcode_t recovered_note(struct ick_report *rep, const struct ick_journal_stats *st);
+
 static errcode_t report_recovered(struct ick_report *rep, const struct ick_journal_stats *st)
+{
+	char *old;
+	errcode_t err;
+
+	if ((err = recovered_note(rep, st)) || !st->backup || !rep)
+		return err;
+	old = rep->note;
+	rep->note = NULL;
+	err = note(rep, "%s; the journal inode is unusable, read through the superblock's backup "
+		   "of its blocks (s_jnl_blocks) as e2fsck does", old ? old : "journal:");
+	free(old);
+	return err;
+}
+
+static errcode_t recovered_note(struct ick_report *rep, const struct ick_journal_stats *st)
 {
 	char d[160];
 	errcode_t err;
