@@ -16,6 +16,7 @@
 #include "ick_err.h"
 #include "journal.h"
 #include "memo.h"
+#include "fast_commit.h"
 
 #define JMAGIC 0xC03B3998u
 enum { JT_DESCRIPTOR = 1, JT_COMMIT = 2, JT_SB_V1 = 3, JT_SB_V2 = 4, JT_REVOKE = 5 };
@@ -906,6 +907,67 @@ static errcode_t clear_recover_flag(struct jnl *j)
 	return ick_overlay_pwrite(j->ov, j->fs->io, SB_OFFSET, sizeof(sb), sb);
 }
 
+/* ---- fast commits ---- */
+
+/*
+ * After the full replay, the fast commits of the transaction after the last full commit
+ * (Linux fs/jbd2/recovery.c fc_do_one_pass: expected tid = end_transaction), in the
+ * fast-commit area [last + 1, maxlen).  The blocks are read while they can continue a
+ * scan (block 0 starts with a HEAD, every later one with a known tag): memory stays below
+ * the journal's size.  The replay runs on an RW handle over the overlay, backups untouched
+ * (e2fsck opens with EXT2_FLAG_MASTER_SB_ONLY).
+ */
+static errcode_t replay_fast_commits(struct jnl *j)
+{
+	uint32_t first = j->last + 1, n = j->total > first ? j->total - first : 0, got = 0, ntags;
+	struct ick_fc_stats fst;
+	unsigned char *area = NULL, *grown;
+	ext2_filsys rw = NULL;
+	errcode_t err = 0, err2;
+
+	memset(&fst, 0, sizeof(fst));
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned tag;
+		if (!(grown = realloc(area, (size_t)(i + 1) * j->bs))) {
+			err = ENOMEM;
+			goto out;
+		}
+		area = grown;
+		if ((err = jread(j, first + i, area + (size_t)i * j->bs)))
+			goto out;
+		tag = area[(size_t)i * j->bs] | area[(size_t)i * j->bs + 1] << 8;
+		if (i == 0 ? tag != 9 : (tag == 0 || tag > 9))
+			break;
+		got = i + 1;
+	}
+	if ((err = ick_fc_scan(area, got, j->bs, j->end_transaction, &ntags, &fst)))
+		goto why;
+	j->st->fc_commits = fst.commits;
+	if (!ntags)
+		goto out;
+	ick_overlay_io_attach(j->ov);
+	err = ext2fs_open2(j->fs->device_name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS |
+			   EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0, ick_overlay_io_manager, &rw);
+	ick_overlay_io_attach(NULL);
+	if (err)
+		goto out;
+	rw->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	err = ick_fc_replay(rw, area, got, ntags, &fst);
+	err2 = ext2fs_close_free(&rw);
+	if (!err)
+		err = err2;
+	j->st->fc_tags = fst.tags;
+	j->st->fc_inodes = fst.inodes;
+	j->st->fc_ranges = fst.ranges_added + fst.ranges_deleted;
+	j->st->fc_dentries = fst.links + fst.unlinks;
+why:
+	if (err == ICK_ET_JOURNAL_CORRUPT)
+		snprintf(j->st->why, sizeof(j->st->why), "%s", fst.why);
+out:
+	free(area);
+	return err;
+}
+
 /* ---- entry point ---- */
 
 static errcode_t recover(struct jnl *j, const char *ext_journal)
@@ -933,6 +995,8 @@ static errcode_t recover(struct jnl *j, const char *ext_journal)
 		j->st->needed = 1;
 		if ((err = do_pass(j, PASS_SCAN)) || (err = do_pass(j, PASS_REVOKE)) ||
 		    (err = do_pass(j, PASS_REPLAY)))
+			return err;
+		if (has_inc(j, INC_FAST_COMMIT) && (err = replay_fast_commits(j)))
 			return err;
 		j->st->end_seq = j->end_transaction;
 	} else {
