@@ -495,7 +495,25 @@ static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, un
 		if ((err = use_list(c, ino)))
 			return err;
 		c->st->unlinks++;
-		return ext2fs_unlink(fs, dir, name, ino, 0);
+		if ((err = ext2fs_unlink(fs, dir, name, ino, 0)))
+			return err;
+		/*
+		 * The kernel's replay unlinks through __ext4_unlink (fs/ext4/fast_commit.c
+		 * ext4_fc_replay_unlink), which drops i_links_count and puts an inode left
+		 * with none on the orphan list, released at the end of the mount; e2fsck
+		 * 1.47's ext2fs_unlink leaves the count (its copy then has "Unattached
+		 * inode"s).  As the kernel: the view's orphan release (orphan.c) deletes it.
+		 */
+		if ((err = ext2fs_read_inode(fs, ino, &in)))
+			return err;
+		if (!in.i_links_count)
+			return 0;
+		if (!--in.i_links_count) {
+			in.i_dtime = fs->super->s_last_orphan;
+			fs->super->s_last_orphan = ino;
+			ext2fs_mark_super_dirty(fs);
+		}
+		return ext2fs_write_inode(fs, ino, &in);
 	}
 	if ((err = xl_flush(c, 0)) || (err = ext2fs_read_inode(fs, ino, &in)))
 		return err;
@@ -518,6 +536,35 @@ static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, un
 	(void)ext2fs_unlink(fs, dir, name, ino, EXT2FS_UNLINK_FORCE); /* may not be there */
 	c->st->links++;
 	return ext2fs_link(fs, dir, name, ino, ft);
+}
+
+/*
+ * e2fsck's ext2fs_calculate_summary_stats also sets BLOCK_UNINIT / INODE_UNINIT on groups
+ * it finds empty, with or without a descriptor checksum; without one the flags mean
+ * nothing to the kernel and e2fsck -fn reports them ("Group descriptor 0 marked
+ * uninitialized without feature set"): the kernel's replay never sets them, so without
+ * gdt_csum / metadata_csum they (and bg_itable_unused, also set) are put back as they were.
+ */
+static errcode_t summary(ext2_filsys fs)
+{
+	int csum = ext2fs_has_group_desc_csum(fs);
+	uint32_t *keep = NULL; /* per group: flags, itable_unused */
+	errcode_t err;
+
+	if (!csum && (err = ext2fs_get_array(fs->group_desc_count, 2 * sizeof(*keep), &keep)))
+		return err;
+	for (dgrp_t g = 0; !csum && g < fs->group_desc_count; g++) {
+		keep[2 * g] = ext2fs_bg_flags(fs, g);
+		keep[2 * g + 1] = ext2fs_bg_itable_unused(fs, g);
+	}
+	err = ext2fs_calculate_summary_stats(fs, 0);
+	for (dgrp_t g = 0; !csum && g < fs->group_desc_count; g++) {
+		ext2fs_bg_flags_zap(fs, g);
+		ext2fs_bg_flags_set(fs, g, (uint16_t)keep[2 * g]);
+		ext2fs_bg_itable_unused_set(fs, g, keep[2 * g + 1]);
+	}
+	ext2fs_free_mem(&keep);
+	return err;
 }
 
 errcode_t ick_fc_replay(ext2_filsys fs, const unsigned char *area, uint32_t nblocks,
@@ -577,7 +624,7 @@ errcode_t ick_fc_replay(ext2_filsys fs, const unsigned char *area, uint32_t nblo
 	if ((err = xl_flush(&c, 0)))
 		goto out;
 	/* e2fsck ext4_fc_replay's replay_done: counts from the bitmaps, everything written */
-	if ((err = ext2fs_calculate_summary_stats(fs, 0)))
+	if ((err = summary(fs)))
 		goto out;
 	ext2fs_mark_bb_dirty(fs);
 	ext2fs_mark_ib_dirty(fs);
