@@ -3,7 +3,9 @@
  * fuzz_image.c - libFuzzer harness: the input is a whole ext2/3/4 image.
  *
  * Each input is opened through the in-memory io_manager (mem_io.c) with ick_view_open()
- * (so journal recovery into the overlay and orphan release run on it as well),
+ * (so journal recovery into the overlay, the fast-commit scan and replay after it
+ * (fast_commit.c: seeds mk_fc1k and mk_fcnocsum from mkseeds.sh), the s_jnl_blocks fallback
+ * and orphan release run on it as well),
  * every check runs over it (ick_checks_run with ICK_CHECKS_ALL), the report is rendered as
  * text and as JSON (to /dev/null: the renderers read the details the checks built from
  * on-disk bytes), and everything is freed; AddressSanitizer's leak check then fails the

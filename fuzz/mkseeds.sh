@@ -89,6 +89,8 @@ jw -r 300
 jc'
 printf '%s\n%s\n' "$files" "$jnl" | mk jnl64 4M -b 1024
 printf '%s\n%s\n' "$files" "$(printf '%s\n' "$jnl" | sed 's/^jo -c$/jo -c -v 2/')" | mk jnl32 4M -b 1024 -O ^64bit
+# the journal inode zeroed: recovery through the superblock's s_jnl_blocks (journal.c)
+printf '%s\n%s\n%s\n' "$files" "$jnl" 'clri <8>' | mk jnlbackup 4M -t ext3 -b 1024 -O ^metadata_csum
 printf '%s\n%s\n' "$files" 'sif mid links_count 0
 ssv last_orphan 13' | mk orphan 2M -b 1024
 
@@ -114,6 +116,31 @@ if printf '%s\n' "$files" | mk bksb 4M -b 1024 -g 1024; then
 	dd if=/dev/zero of="$out/image/mk_bksb.img" bs=1024 seek=1 count=1 conv=notrunc 2>/dev/null
 	poke "$out/image/mk_bkcsum.img" $((1024 + 120)) 58 # s_volume_name[0]: checksum fails
 fi
+# fast commits (fuzz the fast-commit scan and replay, lib/fast_commit.c): the host kernel
+# writes them (root and a loop mount; skipped otherwise): each fsync a fast commit, the
+# image copied while mounted, so its fast-commit area is unreplayed
+fcseed() { # fcseed NAME MKFS-ARGS...
+	name=$1; shift
+	rm -f "$t/fc.img"; mkdir -p "$t/mnt"
+	mkfs.ext4 -q -F -U $uuid -O fast_commit "$@" "$t/fc.img" 4M >/dev/null 2>&1 &&
+		mount -o loop,commit=300 "$t/fc.img" "$t/mnt" 2>/dev/null ||
+		{ echo "mkseeds.sh: no fast-commit seed $name (needs root and a loop mount)" >&2; return 0; }
+	( cd "$t/mnt" && python3 -c '
+import os
+def put(p, data, mode=os.O_CREAT | os.O_WRONLY):
+    fd = os.open(p, mode, 0o644); os.write(fd, data); os.fsync(fd); os.close(fd)
+os.mkdir("d")
+for i in range(6):
+    put("d/f%d" % i, os.urandom(3000 * (i + 1)))
+put("d/f0", b"x" * 5000, os.O_WRONLY | os.O_APPEND)
+os.truncate("d/f1", 1000); fd = os.open("d/f1", os.O_RDONLY); os.fsync(fd); os.close(fd)
+os.link("d/f2", "l2"); os.unlink("d/f3"); put("d/g", b"g" * 100)
+' ) >/dev/null 2>&1
+	cp "$t/fc.img" "$out/image/mk_$name.img"
+	umount "$t/mnt"
+}
+fcseed fc1k -b 1024
+fcseed fcnocsum -b 1024 -O ^metadata_csum,^64bit
 
 # the quota harness: the base image's own file, and one e2fsck rebuilt over many owners
 debugfs -R "dump <3> $out/quota/base.q" "$qbase" >/dev/null 2>&1

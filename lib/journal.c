@@ -17,6 +17,7 @@
 #include "ick_err.h"
 #include "journal.h"
 #include "memo.h"
+#include "fast_commit.h"
 
 #define JMAGIC 0xC03B3998u
 enum { JT_DESCRIPTOR = 1, JT_COMMIT = 2, JT_SB_V1 = 3, JT_SB_V2 = 4, JT_REVOKE = 5 };
@@ -88,6 +89,7 @@ struct jnl {
 	/* where the journal is */
 	ext2_ino_t ino;
 	struct ext2_inode inode;
+	int backup;          /* inode built from s_jnl_blocks (e2fsck's try_backup_journal) */
 	io_channel ext;      /* external device, or NULL: journal block N is device block N */
 	uint32_t sb_lblk;    /* journal block holding the journal superblock */
 	/* geometry and features */
@@ -701,17 +703,130 @@ static errcode_t load_super(struct jnl *j)
 
 /* ---- locating the journal ---- */
 
+/*
+ * e2fsck's test of a journal inode (e2fsprogs e2fsck/journal.c, e2fsck_get_journal): in
+ * use, a regular file, not encrypted, at least JBD2_MIN_JOURNAL_BLOCKS long, and every
+ * block up to i_size mapped inside the file system (its ext2fs_block_iterate3 with
+ * BLOCK_FLAG_HOLE aborting on a hole or an outside block).  NULL when it passes, else why.
+ */
+struct jblk_walk { ext2_filsys fs; e2_blkcnt_t last; };
+
+static int jblk_fn(ext2_filsys fs, blk64_t *blk, e2_blkcnt_t cnt, blk64_t ref, int off,
+		   void *priv)
+{
+	struct jblk_walk *w = priv;
+
+	(void)ref;
+	(void)off;
+	if (!*blk || *blk < fs->super->s_first_data_block || *blk >= ext2fs_blocks_count(fs->super))
+		return BLOCK_ABORT;
+	if (cnt >= 0)
+		w->last = cnt;
+	return 0;
+}
+
+static const char *journal_inode_bad(struct jnl *j, const struct ext2_inode *in)
+{
+	struct jblk_walk w = { j->fs, -1 };
+	uint64_t size = EXT2_I_SIZE(in);
+
+	if (!in->i_links_count || !LINUX_S_ISREG(in->i_mode) || (in->i_flags & EXT4_ENCRYPT_FL))
+		return "is not a regular file in use";
+	if (size / j->bs < MIN_JOURNAL_BLOCKS)
+		return "is smaller than 1024 blocks";
+	/* the walk reads the inode by number: the backup's is checked block by block below */
+	if (!j->backup) {
+		/* as e2fsck, the walk's own error is not looked at, only how far it got */
+		(void)ext2fs_block_iterate3(j->fs, j->ino, BLOCK_FLAG_HOLE | BLOCK_FLAG_READ_ONLY,
+					    NULL, jblk_fn, &w);
+	} else {
+		for (uint64_t b = 0; b < size / j->bs; b++) {
+			blk64_t p = 0;
+			if (ext2fs_bmap2(j->fs, j->ino, (struct ext2_inode *)in, NULL, 0, b, NULL, &p) ||
+			    !p || p < j->fs->super->s_first_data_block ||
+			    p >= ext2fs_blocks_count(j->fs->super))
+				break;
+			w.last = (e2_blkcnt_t)b;
+		}
+	}
+	if ((uint64_t)(w.last + 1) * j->bs < size)
+		return "does not map all its blocks";
+	return NULL;
+}
+
+/*
+ * The journal inode from the superblock's backup of its block map (s_jnl_blocks), as
+ * e2fsck_get_journal builds it: i_block from s_jnl_blocks[0..14], the size from [15] (high)
+ * and [16], one link, a regular file 0600, every other field zero.  Like e2fsck it sets no
+ * EXT4_EXTENTS_FL, so an extent-mapped backup is read as a block map and (almost always)
+ * fails the test above: e2fsck 1.47.0 does not recover those either (tests/cases/j_jnl_backup).
+ * The kernel never reads the backup (fs/ext4/super.c, ext4_get_journal_inode refuses).
+ */
+static void backup_inode(const struct ext2_super_block *s, struct ext2_inode *in)
+{
+	memset(in, 0, sizeof(*in));
+	memcpy(in->i_block, s->s_jnl_blocks, EXT2_N_BLOCKS * 4);
+	in->i_size_high = s->s_jnl_blocks[15];
+	in->i_size = s->s_jnl_blocks[16];
+	in->i_links_count = 1;
+	in->i_mode = LINUX_S_IFREG | 0600;
+}
+
+/*
+ * e2fsck -y writes the backup inode to the journal inode before replaying
+ * (e2fsck_get_journal, tried_backup_jnl && !E2F_OPT_READONLY); so does the view, into the
+ * overlay.  Written by hand because the file system handle reads the raw image: the first
+ * 128 bytes replaced in the on-disk inode (as ext2fs_write_inode does for a small inode),
+ * the checksum set by libext2fs.  Little-endian hosts only (no ext2fs_swap_inode_full).
+ */
+static errcode_t write_backup_inode(struct jnl *j)
+{
+	ext2_filsys fs = j->fs;
+	unsigned isz = EXT2_INODE_SIZE(fs->super);
+	dgrp_t g = (j->ino - 1) / fs->super->s_inodes_per_group;
+	uint64_t idx = (j->ino - 1) % fs->super->s_inodes_per_group;
+	uint64_t off = ext2fs_inode_table_loc(fs, g) * j->bs + idx * isz;
+	struct ext2_inode_large *big;
+	errcode_t err;
+
+	if (!ext2fs_inode_table_loc(fs, g) || isz < sizeof(struct ext2_inode))
+		return corrupt(j, "the journal inode's table is not in the file system");
+	if ((err = ext2fs_get_memzero(isz, &big)))
+		return err;
+	if (!(err = ick_overlay_pread(j->ov, fs->io, off, isz, big))) {
+		memcpy(big, &j->inode, sizeof(struct ext2_inode));
+		if (!(err = ext2fs_inode_csum_set(fs, j->ino, big)))
+			err = ick_overlay_pwrite(j->ov, fs->io, off, isz, big);
+	}
+	ext2fs_free_mem(&big);
+	return err;
+}
+
 static errcode_t locate_internal(struct jnl *j)
 {
 	struct ext2_super_block *s = j->fs->super;
+	const char *bad;
 	uint64_t size;
 	errcode_t err;
 
 	j->ino = s->s_journal_inum;
 	if (j->ino < 1 || j->ino > s->s_inodes_count)
 		return corrupt(j, "journal inode number %u is invalid", j->ino);
-	if ((err = ext2fs_read_inode(j->fs, j->ino, &j->inode)))
-		return corrupt(j, "cannot read journal inode %u: %s", j->ino, error_message(err));
+	err = ext2fs_read_inode(j->fs, j->ino, &j->inode);
+	bad = err ? error_message(err) : journal_inode_bad(j, &j->inode);
+	if (bad) {
+		/* e2fsck_get_journal's try_backup_journal */
+		if (s->s_jnl_backup_type != EXT3_JNL_BACKUP_BLOCKS)
+			return corrupt(j, "journal inode %u %s%s, and the superblock keeps no "
+				       "backup of its blocks", j->ino, err ? "cannot be read: " : "",
+				       bad);
+		j->backup = 1;
+		backup_inode(s, &j->inode);
+		if ((bad = journal_inode_bad(j, &j->inode)))
+			return corrupt(j, "journal inode %u is unusable and its backup in the "
+				       "superblock (s_jnl_blocks) %s", j->ino, bad);
+		j->st->backup = 1;
+	}
 	size = EXT2_I_SIZE(&j->inode);
 	if (size / j->bs > UINT32_MAX || size / j->bs > ext2fs_blocks_count(s))
 		return corrupt(j, "journal inode's size %llu is larger than the file system",
@@ -721,7 +836,7 @@ static errcode_t locate_internal(struct jnl *j)
 		return corrupt(j, "journal inode has %u blocks", j->total);
 	if ((err = jmap(j, 0, &j->sb_pblk)))
 		return err;
-	return 0;
+	return j->backup ? write_backup_inode(j) : 0;
 }
 
 static errcode_t locate_external(struct jnl *j, const char *path)
@@ -793,6 +908,67 @@ static errcode_t clear_recover_flag(struct jnl *j)
 	return ick_overlay_pwrite(j->ov, j->fs->io, SB_OFFSET, sizeof(sb), sb);
 }
 
+/* ---- fast commits ---- */
+
+/*
+ * After the full replay, the fast commits of the transaction after the last full commit
+ * (Linux fs/jbd2/recovery.c fc_do_one_pass: expected tid = end_transaction), in the
+ * fast-commit area [last + 1, maxlen).  The blocks are read while they can continue a
+ * scan (block 0 starts with a HEAD, every later one with a known tag): memory stays below
+ * the journal's size.  The replay runs on an RW handle over the overlay, backups untouched
+ * (e2fsck opens with EXT2_FLAG_MASTER_SB_ONLY).
+ */
+static errcode_t replay_fast_commits(struct jnl *j)
+{
+	uint32_t first = j->last + 1, n = j->total > first ? j->total - first : 0, got = 0, ntags;
+	struct ick_fc_stats fst;
+	unsigned char *area = NULL, *grown;
+	ext2_filsys rw = NULL;
+	errcode_t err = 0, err2;
+
+	memset(&fst, 0, sizeof(fst));
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned tag;
+		if (!(grown = realloc(area, (size_t)(i + 1) * j->bs))) {
+			err = ENOMEM;
+			goto out;
+		}
+		area = grown;
+		if ((err = jread(j, first + i, area + (size_t)i * j->bs)))
+			goto out;
+		tag = area[(size_t)i * j->bs] | area[(size_t)i * j->bs + 1] << 8;
+		if (i == 0 ? tag != 9 : (tag == 0 || tag > 9))
+			break;
+		got = i + 1;
+	}
+	if ((err = ick_fc_scan(area, got, j->bs, j->end_transaction, &ntags, &fst)))
+		goto why;
+	j->st->fc_commits = fst.commits;
+	if (!ntags)
+		goto out;
+	ick_overlay_io_attach(j->ov);
+	err = ext2fs_open2(j->fs->device_name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS |
+			   EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0, ick_overlay_io_manager, &rw);
+	ick_overlay_io_attach(NULL);
+	if (err)
+		goto out;
+	rw->flags |= EXT2_FLAG_MASTER_SB_ONLY;
+	err = ick_fc_replay(rw, area, got, ntags, &fst);
+	err2 = ext2fs_close_free(&rw);
+	if (!err)
+		err = err2;
+	j->st->fc_tags = fst.tags;
+	j->st->fc_inodes = fst.inodes;
+	j->st->fc_ranges = fst.ranges_added + fst.ranges_deleted;
+	j->st->fc_dentries = fst.links + fst.unlinks;
+why:
+	if (err == ICK_ET_JOURNAL_CORRUPT)
+		snprintf(j->st->why, sizeof(j->st->why), "%s", fst.why);
+out:
+	free(area);
+	return err;
+}
+
 /* ---- entry point ---- */
 
 static errcode_t recover(struct jnl *j, const char *ext_journal)
@@ -820,6 +996,8 @@ static errcode_t recover(struct jnl *j, const char *ext_journal)
 		j->st->needed = 1;
 		if ((err = do_pass(j, PASS_SCAN)) || (err = do_pass(j, PASS_REVOKE)) ||
 		    (err = do_pass(j, PASS_REPLAY)))
+			return err;
+		if (has_inc(j, INC_FAST_COMMIT) && (err = replay_fast_commits(j)))
 			return err;
 		j->st->end_seq = j->end_transaction;
 	} else {

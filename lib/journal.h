@@ -12,9 +12,12 @@
  * system superblock loses needs_recovery (and gains ERROR_FS when a transaction's commit
  * was corrupt, as e2fsck and the kernel mark it).
  *
- * Not done: fast-commit blocks (FAST_COMMIT journals) are not replayed — only the full
- * jbd2 transactions are; stats.fast_commit says so and the caller reports it.  Orphans
- * are not processed (see view.h).
+ * Fast commits (FAST_COMMIT journals) are replayed after the full transactions, as e2fsck
+ * and the kernel do (fast_commit.h).  Orphans are not processed (see view.h).
+ *
+ * A journal inode e2fsck would not use (not a regular file in use, under 1024 blocks, not
+ * mapping every block) is replaced by the superblock's backup (s_jnl_blocks), which is
+ * also written into the view as e2fsck -y writes it (e2fsck/journal.c, e2fsck_get_journal).
  *
  * Every number read from the journal is checked: the journal inode's mapping (inside the
  * file system), the superblock's geometry (block size, first, maxlen against the inode's
@@ -39,8 +42,13 @@ struct ick_journal_stats {
 	uint64_t revoke_hits; /* tagged blocks skipped because revoked */
 	uint64_t revokes;     /* revoke records read */
 	uint32_t failed_commit; /* a corrupt commit stopped the replay before this sequence (0: none) */
-	int fast_commit;      /* a fast-commit area exists; not replayed */
+	int fast_commit;      /* the journal has a fast-commit area */
+	uint32_t fc_commits;  /* fast commits replayed (good tails), after the full replay */
+	uint32_t fc_tags;     /* their tags */
+	uint32_t fc_inodes, fc_ranges, fc_dentries; /* inode, range and name tags applied */
 	int external;         /* the journal is on an external device */
+	int backup;           /* the journal inode was unusable: read through the superblock's
+	                       * backup of its block map (s_jnl_blocks), as e2fsck does */
 	char why[256];        /* why the journal cannot be recovered (ICK_ET_JOURNAL_CORRUPT) */
 };
 

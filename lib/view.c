@@ -63,7 +63,37 @@ static errcode_t keep_raw(struct ick_report *rep, errcode_t why, const struct ic
 		    "is on disk", o->norecovery ? "iomap_norecovery" : "external journal not given");
 }
 
+static errcode_t recovered_note(struct ick_report *rep, const struct ick_journal_stats *st);
+
 static errcode_t report_recovered(struct ick_report *rep, const struct ick_journal_stats *st)
+{
+	char *old;
+	errcode_t err;
+
+	if ((err = recovered_note(rep, st)) || !rep)
+		return err;
+	if (st->fc_commits) {
+		old = rep->note;
+		rep->note = NULL;
+		err = note(rep, "%s; then %u fast commit%s (%u tags: %u inodes, %u ranges, %u "
+			   "names)", old ? old : "journal:", st->fc_commits,
+			   st->fc_commits == 1 ? "" : "s", st->fc_tags, st->fc_inodes, st->fc_ranges,
+			   st->fc_dentries);
+		free(old);
+		if (err)
+			return err;
+	}
+	if (!st->backup)
+		return 0;
+	old = rep->note;
+	rep->note = NULL;
+	err = note(rep, "%s; the journal inode is unusable, read through the superblock's backup "
+		   "of its blocks (s_jnl_blocks) as e2fsck does", old ? old : "journal:");
+	free(old);
+	return err;
+}
+
+static errcode_t recovered_note(struct ick_report *rep, const struct ick_journal_stats *st)
 {
 	char d[160];
 	errcode_t err;
@@ -74,10 +104,6 @@ static errcode_t report_recovered(struct ick_report *rep, const struct ick_journ
 		if ((err = finding(rep, ICK_PR_JOURNAL_TXN_CORRUPT, d)))
 			return err;
 	}
-	if (st->fast_commit &&
-	    (err = finding(rep, ICK_PR_JOURNAL_FAST_COMMIT,
-			   "fast-commit blocks are not replayed; the kernel would replay them")))
-		return err;
 	if (!st->needed)
 		return note(rep, "journal: needs_recovery set but the log is empty; checked the "
 			    "image with the flag cleared");

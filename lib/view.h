@@ -10,8 +10,9 @@
  * JOURNAL_CORRUPT when the journal cannot be recovered (the raw image is then checked, as
  * nothing else is honest: the kernel would refuse to mount it), JOURNAL_NOT_RECOVERED when
  * recovery was skipped (norecovery, or an external journal not given), JOURNAL_TXN_CORRUPT
- * when a corrupt commit stopped the replay early (the view is what the kernel replays),
- * JOURNAL_FAST_COMMIT when a fast-commit area exists (not replayed).
+ * when a corrupt commit stopped the replay early (the view is what the kernel replays).
+ * Fast commits are replayed after the full transactions (fast_commit.h) and counted in
+ * the note line.
  *
  * Orphans are released in the view as a mount releases them (orphan.c: deleted or
  * truncated to i_size, quota returned), whether or not the journal needed recovery; each
