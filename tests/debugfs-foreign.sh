@@ -202,8 +202,11 @@ shim_vs_real() {
 		rm -rf "$T/w-$who"
 		mkdir "$T/w-$who"
 		cp "$base" "$T/w-$who/img"
+		# the bytes are compared, so a sanitizer build must not add its leak report:
+		# libss/readline (not instrumented) keep an interactive session's lines to exit
 		(cd "$T/w-$who" && if [ $who = shim ]; then PATH=$T/shim:$PATH; else PATH=$(dirname "$REAL"):$PATH; fi
-		 debugfs "$@" <"$T/cmds" >out 2>err; echo $? >rc)
+		 ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+			debugfs "$@" <"$T/cmds" >out 2>err; echo $? >rc)
 	done
 	for f in out err rc; do
 		cmp -s "$T/w-real/$f" "$T/w-shim/$f" ||
