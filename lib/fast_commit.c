@@ -32,6 +32,7 @@ enum {
 #define DENTRY_HDR 8        /* struct ext4_fc_dentry_info: parent ino, ino, then the name */
 #define INIT_MAX_LEN 32768u /* EXT_INIT_MAX_LEN */
 #define UNINIT_MAX_LEN 32767u
+#define EXT4_LINK_MAX_FC 65000u /* EXT4_LINK_MAX */
 
 static uint16_t le16(const unsigned char *p)
 {
@@ -378,6 +379,25 @@ out:
 	return err;
 }
 
+/*
+ * Whether the kernel's replay can get inode @ino.  Every tag handler of Linux
+ * fs/ext4/fast_commit.c gets its inode with ext4_iget(EXT4_IGET_NORMAL), which
+ * (fs/ext4/inode.c __ext4_iget) refuses a number below s_first_ino other than the root or
+ * past s_inodes_count (-EFSCORRUPTED) and, outside orphan processing (which runs after the
+ * journal's recovery), an inode with i_links_count 0 (-ESTALE: "deleted or unallocated").
+ * e2fsck 1.47 reads such inodes anyway; here the kernel is followed, as its recovery is
+ * what a mount sees.  Read errors count as refusals too.
+ */
+static int kernel_gets(ext2_filsys fs, ext2_ino_t ino)
+{
+	struct ext2_inode in;
+
+	if ((ino < EXT2_FIRST_INO(fs->super) && ino != EXT2_ROOT_INO) ||
+	    ino > fs->super->s_inodes_count || ino == 0)
+		return 0;
+	return !ext2fs_read_inode(fs, ino, &in) && in.i_links_count != 0;
+}
+
 static errcode_t use_list(struct fc *c, ext2_ino_t ino)
 {
 	errcode_t err;
@@ -399,6 +419,12 @@ static errcode_t add_range(struct fc *c, const unsigned char *val)
 	if (!range_ok(c->fs, x.e_pblk, x.e_len))
 		return bad(c->st, "fast commit adds blocks %llu+%u to inode %u, outside the file "
 			   "system", (unsigned long long)x.e_pblk, x.e_len, ino);
+	if ((err = xl_flush(c, ino)))
+		return err;
+	if (c->xl.ino != ino && !kernel_gets(c->fs, ino)) {
+		c->st->skipped++; /* ext4_fc_replay_add_range: "Inode not found", returns 0 */
+		return 0;
+	}
 	if ((err = use_list(c, ino)))
 		return err;
 	c->st->ranges_added++;
@@ -414,6 +440,12 @@ static errcode_t del_range(struct fc *c, const unsigned char *val)
 	memset(&x, 0, sizeof(x));
 	x.e_lblk = le32(val + 4);
 	x.e_len = le32(val + 8);
+	if ((err = xl_flush(c, ino)))
+		return err;
+	if (c->xl.ino != ino && !kernel_gets(c->fs, ino)) {
+		c->st->skipped++; /* ext4_fc_replay_del_range: "Inode not found", returns 0 */
+		return 0;
+	}
 	if ((err = use_list(c, ino)))
 		return err;
 	c->st->ranges_deleted++;
@@ -444,6 +476,24 @@ static errcode_t inode_tag(struct fc *c, const unsigned char *val, unsigned len)
 	if (len < 4 + n)
 		return bad(c->st, "fast-commit inode %u: %u bytes logged, the inode is %u", ino,
 			   len - 4, n);
+	if (ino < EXT2_FIRST_INO(fs->super) && ino != EXT2_ROOT_INO)
+		return bad(c->st, "fast commit logs inode %u, a reserved inode", ino);
+	if (ino == 0 || ino > fs->super->s_inodes_count)
+		return bad(c->st, "fast commit logs inode %u of %u", ino, fs->super->s_inodes_count);
+	/*
+	 * ext4_fc_replay_inode writes the logged inode, then gets it back with ext4_iget,
+	 * which refuses one with no links (kernel_gets): -EFSCORRUPTED, and the kernel's
+	 * journal recovery fails ("JBD2: journal recovery failed"; the mount fails).  The
+	 * kernel logs an open file unlinked before its fsync this way (6.1 and 7.1.5
+	 * confirmed in the VM); e2fsck 1.47's replay fails on such states too.
+	 */
+	if (!le16(raw + 26)) {
+		c->st->refused = 1;
+		return bad(c->st, "the fast commit logs inode %u with no links (an open file "
+			   "unlinked, then fsync'ed): the kernel's replay cannot get it back "
+			   "(ext4_fc_replay_inode: ext4_iget refuses it) and its journal recovery "
+			   "fails: the file system does not mount", ino);
+	}
 	if ((err = use_list(c, ino)))
 		return err;
 	if ((err = ext2fs_get_memzero(isz, &in)))
@@ -466,10 +516,7 @@ static errcode_t inode_tag(struct fc *c, const unsigned char *val, unsigned len)
 	    (err = ext2fs_iblk_set(fs, EXT2_INODE(in), blks)) ||
 	    (err = ext2fs_write_inode_full(fs, ino, EXT2_INODE(in), isz)))
 		goto out;
-	if (in->i_links_count)
-		ext2fs_mark_inode_bitmap2(fs->inode_map, ino);
-	else
-		ext2fs_unmark_inode_bitmap2(fs->inode_map, ino);
+	ext2fs_mark_inode_bitmap2(fs->inode_map, ino); /* ext4_mark_inode_used */
 	ext2fs_mark_ib_dirty(fs);
 	c->st->inodes++;
 out:
@@ -491,12 +538,29 @@ static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, un
 		return bad(c->st, "fast-commit name of %u bytes for inode %u", nlen, ino);
 	memcpy(name, val + DENTRY_HDR, nlen);
 	name[nlen] = 0;
+	if ((err = xl_flush(c, 0)))
+		return err;
+	if (tag != TAG_CREAT && (!kernel_gets(fs, ino) || !kernel_gets(fs, dir))) {
+		/* ext4_fc_replay_unlink, ext4_fc_replay_link(_internal): "not found", 0 */
+		c->st->skipped++;
+		return 0;
+	}
+	if (tag == TAG_CREAT && !kernel_gets(fs, ino)) {
+		/* ext4_fc_replay_create: ext4_iget fails, -EINVAL: the recovery fails */
+		c->st->refused = 1;
+		return bad(c->st, "the fast commit creates a name for inode %u, which the kernel's "
+			   "replay cannot get (no links or a bad number): its journal recovery "
+			   "fails", ino);
+	}
 	if (tag == TAG_UNLINK) {
-		/* e2fsck ext4_fc_handle_unlink: its error fails the recovery */
-		if ((err = use_list(c, ino)))
-			return err;
 		c->st->unlinks++;
-		if ((err = ext2fs_unlink(fs, dir, name, ino, 0)))
+		/* __ext4_unlink's -ENOENT is ignored (the name may be gone already); another
+		 * error fails the recovery, as e2fsck's ext4_fc_handle_unlink fails it.
+		 * ext2fs_unlink says EXT2_ET_DIR_NO_SPACE for a name it did not find. */
+		err = ext2fs_unlink(fs, dir, name, ino, 0);
+		if (err == EXT2_ET_DIR_NO_SPACE)
+			return 0;
+		if (err)
 			return err;
 		/*
 		 * The kernel's replay unlinks through __ext4_unlink (fs/ext4/fast_commit.c
@@ -516,7 +580,7 @@ static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, un
 		}
 		return ext2fs_write_inode(fs, ino, &in);
 	}
-	if ((err = xl_flush(c, 0)) || (err = ext2fs_read_inode(fs, ino, &in)))
+	if ((err = ext2fs_read_inode(fs, ino, &in)))
 		return err;
 	if (LINUX_S_ISREG(in.i_mode))
 		ft = EXT2_FT_REG_FILE;
@@ -534,9 +598,32 @@ static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, un
 		ft = EXT2_FT_SOCK;
 	else
 		return bad(c->st, "fast commit links inode %u of mode 0%o", ino, in.i_mode);
-	(void)ext2fs_unlink(fs, dir, name, ino, EXT2FS_UNLINK_FORCE); /* may not be there */
+	/*
+	 * The kernel links through __ext4_link (ext4_fc_replay_link_internal): a name that is
+	 * there already (ext4_add_entry's -EEXIST, whatever inode it names) leaves everything
+	 * as it is; otherwise the name is added and the link count raised (ext4_inc_count:
+	 * an indexed directory past EXT4_LINK_MAX, or at 2, counts 1); a CREAT then sets it
+	 * to 1 (ext4_fc_replay_create: set_nlink).  e2fsck 1.47 replaces the name and leaves
+	 * the count; a later UNLINK of the old name would then take the count to 0 and put
+	 * a live inode on the orphan list, where the next INODE tag's i_dtime cuts the list.
+	 */
+	err = ext2fs_lookup(fs, dir, name, (int)nlen, NULL, &(ext2_ino_t){0});
+	if (!err)
+		return 0;
+	if (err != EXT2_ET_FILE_NOT_FOUND)
+		return err;
 	c->st->links++;
-	return ext2fs_link(fs, dir, name, ino, ft);
+	if ((err = ext2fs_link(fs, dir, name, ino, ft)))
+		return err;
+	if (tag == TAG_CREAT) {
+		in.i_links_count = 1;
+	} else {
+		in.i_links_count++;
+		if (LINUX_S_ISDIR(in.i_mode) && (in.i_flags & EXT2_INDEX_FL) &&
+		    (in.i_links_count > EXT4_LINK_MAX_FC || in.i_links_count == 2))
+			in.i_links_count = 1;
+	}
+	return ext2fs_write_inode(fs, ino, &in);
 }
 
 /*

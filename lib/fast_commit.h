@@ -20,10 +20,15 @@
  *
  * ick_fc_replay applies those tags to @fs, an RW handle whose io lands in the overlay:
  * INODE writes the logged inode over the on-disk one (keeping i_block unless inline data;
- * i_blocks counted again) and marks it in the inode bitmap (or clears it when unlinked);
- * ADD_RANGE / DEL_RANGE edit the inode's extent list, which is written back as a fresh
- * extent tree at the next tag for another inode or a TAIL; CREAT and LINK add the name
- * (removing an old one first), UNLINK removes it.  Blocks of changed extents are set or
+ * i_blocks counted again) and marks it in the inode bitmap; ADD_RANGE / DEL_RANGE edit the
+ * inode's extent list, which is written back as a fresh extent tree at the next tag for
+ * another inode or a TAIL; CREAT and LINK add the name unless it is there (raising the
+ * link count; CREAT sets it to 1), UNLINK removes it (dropping the count; at 0 the inode
+ * goes on the orphan list).  Where e2fsck 1.47 and the kernel differ, the kernel is
+ * followed (its recovery is what a mount sees): tags for an inode the kernel's ext4_iget
+ * refuses (no links, a reserved or out-of-range number) are skipped, and an INODE tag
+ * logging an inode with no links, or a CREAT of one, fails the replay as it fails the
+ * kernel's journal recovery (st->refused; the mount fails).  Blocks of changed extents are set or
  * cleared in the block bitmap as they change; at the end the summary counts are computed
  * from the bitmaps and bitmaps, descriptors and superblock written.  A libext2fs error in
  * a tag stops the replay with that error, as it fails e2fsck's recovery (the caller reports
@@ -40,7 +45,9 @@ struct ick_fc_stats {
 	uint32_t tags;       /* tags replayed (HEAD, PAD and TAIL included, as e2fsck counts) */
 	uint32_t commits;    /* good TAILs: fast commits replayed */
 	uint32_t inodes, ranges_added, ranges_deleted, links, unlinks;
-	char why[160];       /* why the scan or the replay failed */
+	uint32_t skipped;    /* tags the kernel's replay ignores: an inode it cannot get */
+	int refused;         /* the replay failed where the kernel's fails (a mount fails) */
+	char why[256];       /* why the scan or the replay failed */
 };
 
 /*

@@ -18,6 +18,7 @@
 #   iomapck_probe=1                      (accel probe: print and power off)
 #   iomapck_mode=verdict                 (kernel-verdict mode, below)
 #   iomapck_script=1                     (run the script on vdf, not the seeded workload)
+#   iomapck_vmount=ro|rw                 (kernel-verdict: the recovering mount's mode)
 # Prints "@@ DONE" or "@@ FAIL <why>" and powers off.
 #
 # Kernel-verdict mode (iomapck_mode=verdict) has other disks:
@@ -25,7 +26,9 @@
 #                  copied to vdc, mounted read-only again and read
 #   vdb paths      in: "iomapck-vm-paths\n" then one path per line, NUL padded
 #   vdc recovered  out: copy of vda after the mount + umount
-# and prints "@@ HASH PATH SIZE HEX" or "@@ HASH PATH missing" per path.
+# and prints "@@ HASH PATH SIZE HEX" or "@@ HASH PATH missing" per path.  A first mount
+# the kernel refuses (its journal recovery failed) is a verdict, not a failure: it prints
+# "@@ MOUNT-REFUSED <mount mode>", the kernel's lines as "@@ refused: ...", and "@@ DONE".
 
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
 export DM_DISABLE_UDEV=1
@@ -75,7 +78,7 @@ unhex() {
 	printf '%b' "$(echo "$1" | sed 's/\(..\)/\\x\1/g')"
 }
 
-SEED=1 CONFIG=default OPS=400 MKFS_HEX=- MOUNT_HEX=- PROBE=0 MODE=record SCRIPT=0
+SEED=1 CONFIG=default OPS=400 MKFS_HEX=- MOUNT_HEX=- PROBE=0 MODE=record SCRIPT=0 VMOUNT=ro
 for w in $(cat /proc/cmdline); do
 	case "$w" in
 	iomapck_seed=*) SEED=${w#*=} ;;
@@ -86,6 +89,7 @@ for w in $(cat /proc/cmdline); do
 	iomapck_probe=*) PROBE=${w#*=} ;;
 	iomapck_mode=*) MODE=${w#*=} ;;
 	iomapck_script=*) SCRIPT=${w#*=} ;;
+	iomapck_vmount=rw) VMOUNT=rw ;;
 	esac
 done
 MKFS_OPTS=$(unhex "$MKFS_HEX")
@@ -110,6 +114,64 @@ if [ "$PROBE" = 1 ]; then
 	sleep 60
 fi
 
+# ---- tracepoints of the ext4 iomap buffered I/O series, where the kernel has them ----
+# Counted from the trace buffer (no hist triggers in these configs): "@@ TRACE EVENT N"
+# (or "absent"), and "@@ TRACE lost N" when the buffer overran (the counts are then
+# lower bounds).
+TRACE_EVENTS="ext4_iomap_buffered_write_begin ext4_iomap_map_writeback_range \
+ext4_iomap_zero_begin ext4_iomap_buffered_read_begin"
+TR=/sys/kernel/tracing
+trace_start() {
+	[ -d $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null || return 0
+	[ -d $TR/events/ext4 ] || return 0
+	echo 16384 >$TR/buffer_size_kb 2>/dev/null
+	: >$TR/trace
+	for e in $TRACE_EVENTS; do
+		[ -d "$TR/events/ext4/$e" ] && echo 1 >"$TR/events/ext4/$e/enable"
+	done
+	echo 1 >$TR/tracing_on
+}
+trace_counts() {
+	local e n w b
+	[ -d $TR/events/ext4 ] || { echo "@@ TRACE none"; return 0; }
+	echo 0 >$TR/tracing_on
+	for e in $TRACE_EVENTS; do
+		if [ -d "$TR/events/ext4/$e" ]; then
+			n=$(grep -c " $e:" $TR/trace)
+			echo "@@ TRACE $e $n"
+		else
+			echo "@@ TRACE $e absent"
+		fi
+	done
+	b=$(sed -n 's|^# entries-in-buffer/entries-written: \([0-9]*\)/\([0-9]*\).*|\1 \2|p' $TR/trace)
+	set -- $b
+	[ -n "${2:-}" ] && [ "$2" -gt "$1" ] && echo "@@ TRACE lost $(($2 - $1))"
+	return 0
+}
+
+# The recovery's own tracepoints (fast-commit scan and replay: one event per block scanned
+# with its result, one per tag replayed), printed as "@@ trace: ..." lines so a refused
+# recovery says where: the kernel prints only "journal recovery failed".
+RECOVERY_EVENTS="ext4_fc_replay_scan ext4_fc_replay"
+recovery_trace_start() {
+	[ -d $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null || return 0
+	[ -d $TR/events/ext4 ] || return 0
+	: >$TR/trace
+	for e in $RECOVERY_EVENTS; do
+		[ -d "$TR/events/ext4/$e" ] && echo 1 >"$TR/events/ext4/$e/enable"
+	done
+	echo 1 >$TR/tracing_on
+}
+recovery_trace_dump() {
+	[ -d $TR/events/ext4 ] || return 0
+	echo 0 >$TR/tracing_on
+	grep -v '^#' $TR/trace | head -n 400 | sed 's/^ *//; s/^/@@ trace: /'
+	for e in $RECOVERY_EVENTS; do
+		[ -d "$TR/events/ext4/$e" ] && echo 0 >"$TR/events/ext4/$e/enable"
+	done
+	return 0
+}
+
 # ---- kernel-verdict mode: the kernel's own journal recovery of one crash state ----
 if [ "$MODE" = verdict ]; then
 	wait_disk vdc || fail "virtio disks vda..vdc did not appear"
@@ -119,9 +181,21 @@ if [ "$MODE" = verdict ]; then
 	# 1. mount read-only with the config's options: the kernel still replays the
 	#    journal and releases orphans (the device is writable), and writes nothing
 	#    else a read-write mount would (lazy init flags, new transactions); umount,
-	#    copy: the kernel's recovery, untouched by reads
-	mount -t ext4 -o "ro${MOUNT_OPTS:+,$MOUNT_OPTS}" /dev/vda /mnt ||
-		fail "verdict mount -o ro${MOUNT_OPTS:+,$MOUNT_OPTS}"
+	#    copy: the kernel's recovery, untouched by reads.  iomapck_vmount=rw mounts
+	#    read-write instead (a recovery that differs between the two is a finding).
+	recovery_trace_start
+	if ! mount -t ext4 -o "$VMOUNT${MOUNT_OPTS:+,$MOUNT_OPTS}" /dev/vda /mnt; then
+		recovery_trace_dump
+		echo "@@ MOUNT-REFUSED $VMOUNT${MOUNT_OPTS:+,$MOUNT_OPTS}"
+		dmesg | grep -E 'EXT4-fs|JBD2' | sed 's/^\[[^]]*\] *//; s/^/@@ refused: /'
+		kmsg
+		sync
+		say "DONE"
+		echo "@@ DONE"
+		poweroff -f
+		sleep 60
+	fi
+	recovery_trace_dump
 	say "mounted: $(grep ' /mnt ' /proc/mounts)"
 	dmesg | grep -E 'EXT4-fs|JBD2|Quota' | sed 's/^/@@ dmesg: /'
 	umount /mnt || fail "verdict umount"
@@ -162,41 +236,6 @@ if [ "$SCRIPT" = 1 ]; then
 else
 	say "seed $SEED config $CONFIG ops $OPS mkfs [$MKFS_OPTS] mount [$MOUNT_OPTS]"
 fi
-
-# ---- tracepoints of the ext4 iomap buffered I/O series, where the kernel has them ----
-# Counted from the trace buffer (no hist triggers in these configs): "@@ TRACE EVENT N"
-# (or "absent"), and "@@ TRACE lost N" when the buffer overran (the counts are then
-# lower bounds).
-TRACE_EVENTS="ext4_iomap_buffered_write_begin ext4_iomap_map_writeback_range \
-ext4_iomap_zero_begin ext4_iomap_buffered_read_begin"
-TR=/sys/kernel/tracing
-trace_start() {
-	[ -d $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null || return 0
-	[ -d $TR/events/ext4 ] || return 0
-	echo 16384 >$TR/buffer_size_kb 2>/dev/null
-	: >$TR/trace
-	for e in $TRACE_EVENTS; do
-		[ -d "$TR/events/ext4/$e" ] && echo 1 >"$TR/events/ext4/$e/enable"
-	done
-	echo 1 >$TR/tracing_on
-}
-trace_counts() {
-	local e n w b
-	[ -d $TR/events/ext4 ] || { echo "@@ TRACE none"; return 0; }
-	echo 0 >$TR/tracing_on
-	for e in $TRACE_EVENTS; do
-		if [ -d "$TR/events/ext4/$e" ]; then
-			n=$(grep -c " $e:" $TR/trace)
-			echo "@@ TRACE $e $n"
-		else
-			echo "@@ TRACE $e absent"
-		fi
-	done
-	b=$(sed -n 's|^# entries-in-buffer/entries-written: \([0-9]*\)/\([0-9]*\).*|\1 \2|p' $TR/trace)
-	set -- $b
-	[ -n "${2:-}" ] && [ "$2" -gt "$1" ] && echo "@@ TRACE lost $(($2 - $1))"
-	return 0
-}
 
 # ---- phase 1: logged run ---------------------------------------------------
 SZ=$(blockdev --getsz /dev/vda)
