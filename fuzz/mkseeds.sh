@@ -119,13 +119,7 @@ fi
 # fast commits (fuzz the fast-commit scan and replay, lib/fast_commit.c): the host kernel
 # writes them (root and a loop mount; skipped otherwise): each fsync a fast commit, the
 # image copied while mounted, so its fast-commit area is unreplayed
-fcseed() { # fcseed NAME MKFS-ARGS...
-	name=$1; shift
-	rm -f "$t/fc.img"; mkdir -p "$t/mnt"
-	mkfs.ext4 -q -F -U $uuid -O fast_commit "$@" "$t/fc.img" 4M >/dev/null 2>&1 &&
-		mount -o loop,commit=300 "$t/fc.img" "$t/mnt" 2>/dev/null ||
-		{ echo "mkseeds.sh: no fast-commit seed $name (needs root and a loop mount)" >&2; return 0; }
-	( cd "$t/mnt" && python3 -c '
+FC_DEFAULT='
 import os
 def put(p, data, mode=os.O_CREAT | os.O_WRONLY):
     fd = os.open(p, mode, 0o644); os.write(fd, data); os.fsync(fd); os.close(fd)
@@ -135,12 +129,38 @@ for i in range(6):
 put("d/f0", b"x" * 5000, os.O_WRONLY | os.O_APPEND)
 os.truncate("d/f1", 1000); fd = os.open("d/f1", os.O_RDONLY); os.fsync(fd); os.close(fd)
 os.link("d/f2", "l2"); os.unlink("d/f3"); put("d/g", b"g" * 100)
-' ) >/dev/null 2>&1
+'
+# a rename across directories (LINK + UNLINK) with an orphan committed before, and an open
+# file unlinked then fsync-ed (an INODE tag with no links: the kernel refuses the replay)
+FC_RENAME='
+import os
+def put(p, data):
+    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644); os.write(fd, data); os.fsync(fd); os.close(fd)
+os.mkdir("d"); os.mkdir("e"); put("d/a", os.urandom(20000)); put("d/o", os.urandom(9000))
+keep = os.open("d/o", os.O_RDONLY); os.unlink("d/o"); os.sync()
+os.rename("d/a", "e/a"); fd = os.open("e/a", os.O_WRONLY); os.pwrite(fd, b"r" * 5000, 1000); os.fsync(fd)
+'
+FC_UNLINKED='
+import os
+def put(p, data):
+    fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o644); os.write(fd, data); os.fsync(fd); os.close(fd)
+os.mkdir("d"); put("d/a", os.urandom(20000)); put("b", os.urandom(3000)); os.sync()
+fd = os.open("d/a", os.O_WRONLY); os.unlink("d/a"); os.pwrite(fd, os.urandom(8192), 30000); os.fsync(fd)
+'
+fcseed() { # fcseed NAME WORKLOAD MKFS-ARGS...
+	name=$1 wl=$2; shift 2
+	rm -f "$t/fc.img"; mkdir -p "$t/mnt"
+	mkfs.ext4 -q -F -U $uuid -O fast_commit "$@" "$t/fc.img" 4M >/dev/null 2>&1 &&
+		mount -o loop,commit=300 "$t/fc.img" "$t/mnt" 2>/dev/null ||
+		{ echo "mkseeds.sh: no fast-commit seed $name (needs root and a loop mount)" >&2; return 0; }
+	( cd "$t/mnt" && python3 -c "$wl" ) >/dev/null 2>&1
 	cp "$t/fc.img" "$out/image/mk_$name.img"
 	umount "$t/mnt"
 }
-fcseed fc1k -b 1024
-fcseed fcnocsum -b 1024 -O ^metadata_csum,^64bit
+fcseed fc1k "$FC_DEFAULT" -b 1024
+fcseed fcnocsum "$FC_DEFAULT" -b 1024 -O ^metadata_csum,^64bit
+fcseed fcrename "$FC_RENAME" -b 1024
+fcseed fcunlinked "$FC_UNLINKED" -b 1024
 
 # the quota harness: the base image's own file, and one e2fsck rebuilt over many owners
 debugfs -R "dump <3> $out/quota/base.q" "$qbase" >/dev/null 2>&1

@@ -476,8 +476,14 @@ static errcode_t inode_tag(struct fc *c, const unsigned char *val, unsigned len)
 	if (len < 4 + n)
 		return bad(c->st, "fast-commit inode %u: %u bytes logged, the inode is %u", ino,
 			   len - 4, n);
-	if (ino < EXT2_FIRST_INO(fs->super) && ino != EXT2_ROOT_INO)
-		return bad(c->st, "fast commit logs inode %u, a reserved inode", ino);
+	/* the kernel logs the quota inodes (3, 4) of a quota file system this way: its
+	 * replay then fails on them ("iget: illegal inode #"; seen on 6.1) */
+	if (ino < EXT2_FIRST_INO(fs->super) && ino != EXT2_ROOT_INO) {
+		c->st->refused = 1;
+		return bad(c->st, "the fast commit logs inode %u, a reserved inode (a quota "
+			   "file's?): the kernel's replay cannot get it (ext4_iget: illegal inode) "
+			   "and its journal recovery fails: the file system does not mount", ino);
+	}
 	if (ino == 0 || ino > fs->super->s_inodes_count)
 		return bad(c->st, "fast commit logs inode %u of %u", ino, fs->super->s_inodes_count);
 	/*
