@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -400,18 +401,55 @@ static uint64_t rand_len(void)
 	}
 }
 
+/*
+ * A store of @len bytes at @pos through a shared mapping (the page fault path:
+ * ext4's page_mkwrite, through iomap with buffered_iomap), inside the file's
+ * size (a mapping cannot extend a file).  Returns @len, or -1 with errno set.
+ */
+static ssize_t mmap_store(int fd, uint64_t pos, uint64_t len, const unsigned char *src)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t start = pos - pos % (uint64_t)pg, maplen = pos + len - start;
+	unsigned char *m;
+	int e;
+
+	m = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)start);
+	if (m == MAP_FAILED)
+		return -1;
+	memcpy(m + (pos - start), src, len);
+	e = munmap(m, maplen) ? errno : 0;
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+/*
+ * Whether the buffered write of op @opno goes through a mapping: one in eight,
+ * decided by a hash, not a draw, so a seed keeps the operation sequence it had
+ * before mmap writes existed.
+ */
+static int via_mmap(unsigned opno)
+{
+	return (mix64(W.seed ^ 0x6d6d6170ULL ^ ((uint64_t)opno << 20)) & 7) == 0;
+}
+
 static void op_buffered_write(struct wfile *f)
 {
 	uint64_t len = rand_len(), pos = below(f->size + (128 << 10));
 	uint64_t key = content_key(f->id, W.opno);
+	int mapped;
 	ssize_t n;
 
 	if (pos + len > MAX_SIZE)
 		pos = MAX_SIZE - len;
 	fill(W.buf, key, pos, len);
-	n = pwrite(f->fd, W.buf, len, pos);
+	mapped = via_mmap(W.opno) && pos + len <= f->size;
+	n = mapped ? mmap_store(f->fd, pos, len, W.buf) : pwrite(f->fd, W.buf, len, pos);
 	f->dirty = 1;
-	trace(f, "pwrite %" PRIu64 "+%" PRIu64 " = %zd", pos, len, n);
+	trace(f, "%s %" PRIu64 "+%" PRIu64 " = %zd", mapped ? "mmap write" : "pwrite", pos, len,
+	      n);
 	if (n < 0) {
 		skip("pwrite", f, errno);
 		return;
@@ -761,6 +799,7 @@ static int cmd_run(int argc, char **argv)
  *	create PATH                  open(O_CREAT|O_EXCL); durable after fsync + fsyncdir
  *	write PATH OFF LEN SEED      buffered pwrite of seeded content
  *	dwrite PATH OFF LEN SEED     O_DIRECT pwrite (OFF, LEN multiples of 4096)
+ *	mwrite PATH OFF LEN SEED     store through a shared mapping (inside the size)
  *	fsync PATH / fdatasync PATH  then mark fsync-N / fdatasync-N
  *	fsyncdir DIR                 then mark dirsync-N
  *	mkdir DIR                    /dK; its entry is durable after "fsyncdir /"
@@ -891,21 +930,24 @@ static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, 
 	int fd = f->fd;
 
 	srange(pos, len);
-	if (direct) {
+	if (direct == 1) {
 		if (pos % DIO_ALIGN || len % DIO_ALIGN)
 			sdie("dwrite wants OFF and LEN multiples of %u", DIO_ALIGN);
 		abs_path(f, ap, sizeof(ap));
 		if ((fd = open(ap, O_RDWR | O_DIRECT | O_CLOEXEC)) < 0)
 			sdie("open O_DIRECT %s: %s", ap, strerror(errno));
 	}
+	if (direct == 2 && pos + len > f->size)
+		sdie("mwrite past the size (%" PRIu64 "): a mapping cannot extend a file", f->size);
 	fill(W.buf, key, pos, len);
-	n = pwrite(fd, W.buf, len, pos);
-	trace(f, "%spwrite %" PRIu64 "+%" PRIu64 " seed %" PRIu64 " = %zd",
-	      direct ? "O_DIRECT " : "", pos, len, seed, n);
-	if (direct)
+	n = direct == 2 ? mmap_store(fd, pos, len, W.buf) : pwrite(fd, W.buf, len, pos);
+	trace(f, "%s %" PRIu64 "+%" PRIu64 " seed %" PRIu64 " = %zd",
+	      direct == 2 ? "mmap write" : direct ? "O_DIRECT pwrite" : "pwrite", pos, len, seed, n);
+	if (direct == 1)
 		close(fd);
 	if (n != (ssize_t)len)
-		sdie("pwrite: %s", n < 0 ? strerror(errno) : "short write");
+		sdie("%s: %s", direct == 2 ? "mmap write" : "pwrite",
+		     n < 0 ? strerror(errno) : "short write");
 	f->dirty = 1;
 	model_write(f, pos, len, W.buf);
 }
@@ -989,9 +1031,10 @@ static void script_op(int n, char **a)
 	if (!strcmp(op, "create")) {
 		NARGS(2, 2);
 		s_create(a[1]);
-	} else if (!strcmp(op, "write") || !strcmp(op, "dwrite")) {
+	} else if (!strcmp(op, "write") || !strcmp(op, "dwrite") || !strcmp(op, "mwrite")) {
 		NARGS(5, 5);
-		s_write(sfile(a[1]), snum(a[2]), snum(a[3]), snum(a[4]), op[0] == 'd');
+		s_write(sfile(a[1]), snum(a[2]), snum(a[3]), snum(a[4]),
+			op[0] == 'd' ? 1 : op[0] == 'm' ? 2 : 0);
 	} else if (!strcmp(op, "fsync") || !strcmp(op, "fdatasync")) {
 		NARGS(2, 2);
 		s_fsync(sfile(a[1]), op[1] == 'd');
