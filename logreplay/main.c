@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <et/com_err.h>
 #include "crash.h"
 #include "recovery_cmp.h"
 #include "ick_err.h"
 #include "iomapck.h"
+#include "junit.h"
 
 #define EXIT_FOUND 4
 #define EXIT_OPER 8
@@ -26,10 +28,10 @@ static void print_usage(FILE *out)
 	fprintf(out,
 		"Usage: %s --log LOG [--base IMAGE] [--check fua|flush|mark|every|N]\n"
 		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
-		"\t[--poison HEX] [--json FILE] [--replay OUT] [--dump] [-v] [-C FD]\n"
-		"\t[--fsck CMD --replay OUT] [--drop-writes-after N] [--error-writes-after N]\n"
-		"\t[--reorder K (1-3)] [--no-stale-log] [--manifest FILE] [--jobs N]\n"
-		"\t[--no-incremental]\n"
+		"\t[--poison HEX] [--json FILE] [--junit FILE] [--replay OUT] [--dump]\n"
+		"\t[-v] [-C FD] [--fsck CMD --replay OUT] [--drop-writes-after N]\n"
+		"\t[--error-writes-after N] [--reorder K (1-3)] [--no-stale-log]\n"
+		"\t[--manifest FILE] [--jobs N] [--no-incremental]\n"
 		"   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n"
 		"   or: %s --help | --version\n", prog, prog, prog);
 }
@@ -45,7 +47,82 @@ struct ctx {
 	FILE *json;
 	int first;
 	char stale_log_off[128];   /* the last reason the log gave no stale evidence */
+	struct ick_junit *junit;   /* --junit: the failing points */
+	const char *log, *base, *poison;
 };
+
+/* @s for a POSIX shell: as is when only safe characters, else in single quotes */
+static void shell_word(FILE *f, const char *s)
+{
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+			    "_./:=,+-@%") == strlen(s)) {
+		fputs(s, f);
+		return;
+	}
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+}
+
+/* --junit: a failing point as a <failure>: the point, then its findings and how to make
+ * its state again and check it */
+static void junit_point(struct ctx *c, const struct ick_sweep_point *p)
+{
+	char *msg = NULL, *text = NULL;
+	size_t mlen = 0, tlen = 0;
+	FILE *m = open_memstream(&msg, &mlen), *t = open_memstream(&text, &tlen);
+	int bad;
+
+	if (!m || !t) {
+		if (m)
+			fclose(m);
+		if (t)
+			fclose(t);
+		free(msg);
+		free(text);
+		ick_junit_error(c->junit, "no memory for a failing point");
+		return;
+	}
+	fprintf(m, "entry %llu", (unsigned long long)p->entry);
+	if (p->mark[0])
+		fprintf(m, " (after mark \"%s\")", p->mark);
+	for (size_t i = 0; i < p->ndropped; i++)
+		fprintf(m, "%s%llu", i ? "," : " without entries ", (unsigned long long)p->dropped[i]);
+	if (p->fsck_status)
+		fprintf(t, "the --fsck command exited %d\n", p->fsck_status);
+	else
+		ick_report_print_text(p->rep, t);
+	fprintf(t, "reproduce (the state after entry %llu, then the checks on it):\n"
+		"  iomapck-replay --log ", (unsigned long long)p->entry);
+	shell_word(t, c->log);
+	if (c->base) {
+		fputs(" --base ", t);
+		shell_word(t, c->base);
+	}
+	fprintf(t, " --check every --keep-going --limit %llu --replay state.img\n"
+		"  e2fsck-ext -E iomapcheck", (unsigned long long)p->entry + 1);
+	if (c->poison) {
+		fputs(",iomap_poison=", t);
+		shell_word(t, c->poison);
+	}
+	fputs(" -fn state.img\n", t);
+	if (p->ndropped)
+		fputs("(this state also lost the entries named above; the commands make the state "
+		      "with them)\n", t);
+	bad = ferror(m) | ferror(t);
+	bad |= fclose(m) | fclose(t);
+	if (bad)
+		ick_junit_error(c->junit, "no memory for a failing point");
+	else
+		ick_junit_failure(c->junit, msg, text, tlen);
+	free(msg);
+	free(text);
+}
 
 static errcode_t on_entry(void *priv, const struct ick_log_entry *e)
 {
@@ -79,6 +156,8 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 	if (p->fsck_status) {
 		printf("Fsck errored out on entry %llu (exit %d)\n", (unsigned long long)p->entry,
 		       p->fsck_status);
+		if (c->junit)
+			junit_point(c, p);
 		return 0;
 	}
 	if (bad || c->verbose) {
@@ -91,6 +170,8 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 		if (bad || c->verbose > 1)
 			ick_report_print_text(p->rep, stdout);
 	}
+	if (bad && c->junit)
+		junit_point(c, p);
 	if (bad && c->json) {
 		fprintf(c->json, "%s{\"entry\": %llu, \"mark\": \"", c->first ? "" : ",\n",
 			(unsigned long long)p->entry);
@@ -113,6 +194,39 @@ static int parse_u64(const char *s, uint64_t *v)
 		return -1;
 	*v = strtoull(s, &end, 0);
 	return *end ? -1 : 0;
+}
+
+/* --junit: the properties, then the file */
+static int finish_junit(struct ctx *c, const char *path, const struct ick_sweep_opts *o,
+			const char *check, const struct ick_sweep_stats *st,
+			const struct timespec *t0)
+{
+	struct timespec t1;
+	char v[32];
+	int rc;
+
+	ick_junit_property(c->junit, "log", o->log);
+	if (o->base)
+		ick_junit_property(c->junit, "base", o->base);
+	ick_junit_property(c->junit, "check", check);
+#define NUM(name, val) (snprintf(v, sizeof(v), "%llu", (unsigned long long)(val)), \
+			ick_junit_property(c->junit, name, v))
+	NUM("entries", st->entries);
+	NUM("points", st->points);
+	NUM("checked", st->checked);
+	NUM("findings", st->findings);
+	NUM("failing_points", st->failing_points);
+#undef NUM
+	ick_junit_property(c->junit, "version", PACKAGE_VERSION);
+	if (!st->checked)
+		ick_junit_skipped(c->junit, "no crash point checked");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rc = ick_junit_finish(c->junit, (double)(t1.tv_sec - t0->tv_sec) +
+					(double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
+	c->junit = NULL;
+	if (rc)
+		perror(path);
+	return rc;
 }
 
 /* --compare-recovery: our journal replay of CRASHED against the kernel's, RECOVERED. */
@@ -162,7 +276,7 @@ int main(int argc, char **argv)
 		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
 		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' },
 		{ "compare-recovery", 1, 0, 'P' }, { "jobs", 1, 0, 'J' },
-		{ "no-incremental", 0, 0, 'I' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
+		{ "no-incremental", 0, 0, 'I' }, { "junit", 1, 0, 'X' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
 	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
@@ -171,7 +285,9 @@ int main(int argc, char **argv)
 	unsigned char pat[ICK_POISON_MAX];
 	struct ick_sweep_stats st;
 	struct ctx c = { .first = 1 };
-	const char *json = NULL, *manifest = NULL, *recovered = NULL;
+	const char *json = NULL, *manifest = NULL, *recovered = NULL, *junit = NULL;
+	const char *check = "fua";
+	struct timespec t0;
 	struct ick_manifest *man = NULL;
 	size_t nmarks;
 	unsigned jobs = 1;
@@ -188,6 +304,7 @@ int main(int argc, char **argv)
 		case 'f': o.fsck_cmd = optarg; break;
 		case 'N': o.no_stale_log = 1; break;
 		case 'I': o.no_incremental = 1; break;
+		case 'X': junit = optarg; break;
 		case 'M': manifest = optarg; break;
 		case 'P': recovered = optarg; break;
 		case 'J': if (parse_u64(optarg, &v) || !v || v > 64) usage(); jobs = (unsigned)v; break;
@@ -202,6 +319,7 @@ int main(int argc, char **argv)
 		case 'l': o.log = optarg; break;
 		case 'b': o.base = optarg; break;
 		case 'c':
+			check = optarg;
 			if (!strcmp(optarg, "fua")) o.when = ICK_SWEEP_FUA;
 			else if (!strcmp(optarg, "flush")) o.when = ICK_SWEEP_FLUSH;
 			else if (!strcmp(optarg, "mark")) o.when = ICK_SWEEP_MARK;
@@ -223,6 +341,7 @@ int main(int argc, char **argv)
 			if (ick_poison_parse(optarg, pat, sizeof(pat), &copts.poison_len))
 				usage();
 			copts.poison = pat;
+			c.poison = optarg;
 			break;
 		case 'j': json = optarg; break;
 		case 'r': o.replay_out = optarg; break;
@@ -236,7 +355,7 @@ int main(int argc, char **argv)
 	if (recovered) {
 		/* nothing of the sweep applies to a comparison */
 		if (o.log || !o.base || optind != argc || manifest || jobs > 1 || o.fsck_cmd ||
-		    o.replay_out || c.dump || copts.poison || o.reorder || o.drop_after)
+		    o.replay_out || c.dump || copts.poison || o.reorder || o.drop_after || junit)
 			usage();
 		return compare_recovery(o.base, recovered, json);
 	}
@@ -260,6 +379,13 @@ int main(int argc, char **argv)
 	}
 	if (c.json)
 		fprintf(c.json, "{\"log\": \"%s\", \"failing\": [\n", o.log);
+	c.log = o.log;
+	c.base = o.base;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (junit && !(c.junit = ick_junit_new(junit, o.log))) {
+		perror(junit);
+		return EXIT_OPER;
+	}
 	err = jobs > 1 ? ick_sweep_jobs(&o, jobs, on_point, &c, &st)
 		       : ick_sweep(&o, on_entry, c.dump && !o.replay_out ? NULL : on_point, &c, &st);
 	nmarks = ick_manifest_marks(man);
@@ -267,6 +393,14 @@ int main(int argc, char **argv)
 	if (err) {
 		com_err(prog, err, "%s%s%s while replaying %s", st.why[0] ? "(" : "", st.why,
 			st.why[0] ? ")" : "", o.log);
+		if (c.junit) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "%s%s%s%s", error_message(err), st.why[0] ? " (" : "",
+				 st.why, st.why[0] ? ")" : "");
+			ick_junit_error(c.junit, msg);
+			finish_junit(&c, junit, &o, check, &st, &t0);
+		}
 		return EXIT_OPER;
 	}
 	printf("%s: %llu entries, %llu crash points, %llu checked%s, %llu findings", o.log,
@@ -296,5 +430,7 @@ int main(int argc, char **argv)
 			return EXIT_OPER;
 		}
 	}
+	if (c.junit && finish_junit(&c, junit, &o, check, &st, &t0))
+		return EXIT_OPER;
 	return st.failing_points ? EXIT_FOUND : 0;
 }

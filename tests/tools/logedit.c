@@ -5,6 +5,9 @@
  * acknowledging them.  Tests use it to seed wrongness into real kernel logs.
  *
  *     logedit IN OUT N [N...]      entries N (indexes from iomapck-replay --dump) dropped
+ *     logedit --mark-name NAME IN OUT [N...]
+ *                                  also every mark renamed NAME (any bytes: tests give
+ *                                  readers hostile names)
  *
  * Exit 0, or 1 with one line on stderr.
  */
@@ -31,11 +34,17 @@ int main(int argc, char **argv)
 	struct ick_log_entry e;
 	unsigned char *buf = NULL;
 	size_t cap = 0;
+	const char *rename = NULL;
 	errcode_t err;
 
 	add_error_table(&et_ick_error_table);
-	if (argc < 4) {
-		fprintf(stderr, "usage: logedit IN OUT N [N...]\n");
+	if (argc > 2 && !strcmp(argv[1], "--mark-name")) {
+		rename = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < (rename ? 3 : 4)) {
+		fprintf(stderr, "usage: logedit [--mark-name NAME] IN OUT N [N...]\n");
 		return 1;
 	}
 	if ((err = ick_log_open(argv[1], &in)) ||
@@ -47,7 +56,7 @@ int main(int argc, char **argv)
 		if (dropped(e.index, argv + 3, argc - 3))
 			continue;
 		if (e.flags & ICK_LOG_MARK) {
-			err = ick_logw_mark(out, e.mark);
+			err = ick_logw_mark(out, rename ? rename : e.mark);
 		} else if (e.flags & ICK_LOG_DISCARD || !len) {
 			err = ick_logw_append(out, e.sector, e.nr_sectors, e.flags, NULL);
 		} else {

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * junit - iomapck-replay's --junit report: one JUnit/xunit <testsuite> for the run, one
+ * <testcase> for the log, a <failure> per failing crash point, written with libxml2's
+ * xmlTextWriter in the shape fstests' common/report gives its xunit reports.
+ */
+#ifndef ICK_JUNIT_H
+#define ICK_JUNIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ICK_JUNIT_MAX_FAILURES 1000     /* <failure> elements kept; the rest counted */
+#define ICK_JUNIT_MAX_TEXT (64 * 1024)  /* bytes of one failure's text */
+
+struct ick_junit;
+
+/* Start a report to be written to @path at the end; NULL on no memory. */
+struct ick_junit *ick_junit_new(const char *path, const char *log);
+/* A property of the suite (name, value copied); repeated names keep the last. */
+void ick_junit_property(struct ick_junit *j, const char *name, const char *value);
+/* A failing point: @message names it, @text (@len bytes, any bytes) says why. */
+void ick_junit_failure(struct ick_junit *j, const char *message, const char *text, size_t len);
+/* The run ended with an operational error (an <error> element). */
+void ick_junit_error(struct ick_junit *j, const char *message);
+/* Nothing was checked: the case is <skipped>. */
+void ick_junit_skipped(struct ick_junit *j, const char *message);
+/* Write the file and free @j; 0, or -1 with errno set (the file then incomplete). */
+int ick_junit_finish(struct ick_junit *j, double seconds);
+
+/* The XML-safe form of @len bytes of @s (caller frees), as ick_junit writes every string:
+ * valid UTF-8 other than the characters XML 1.0 forbids passes; a backslash becomes "\\";
+ * every other byte (a control byte, a byte of invalid UTF-8, U+FFFE/U+FFFF) "\xHH". */
+char *ick_junit_clean(const char *s, size_t len);
+
+#endif
