@@ -226,6 +226,7 @@ for r in d["runs"]:
 PY
 	# compare-model: the model against the series kernel, write for write, on one short
 	# script (da ops); every fsync mark must be the same
+	DEBUGFS_EXT=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext} E2FSCK_EXT=$E2FSCK_EXT \
 	"$top_srcdir/vm/iomapck-vm" compare-model --kernel "$SERIES" --config iomap \
 		--script "$top_srcdir/vm/model/short-write-mid-folio.ops" --out "$T/cm" \
 		${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/cm.out" 2>"$T/cm.err"
