@@ -16,6 +16,8 @@
 #     run's whole dmesg is saved (dmesg.txt) and checked.
 #  3. The incremental sweep (inode maps reused between points) says exactly what a sweep
 #     walking every map at every point says, on every log of the matrix.
+#  4. The series kernel (when present): two buffered_iomap configs swept, and
+#     compare-model (the model against the kernel) on one short script.
 #  5. fast_commit seed 1: its crash states that do not mount (a fast commit logging an inode
 #     with no links) are confirmed by the kernel refusing the mount (triage), so it passes as
 #     a known kernel bug.
@@ -222,6 +224,16 @@ for r in d["runs"]:
     print("series kernel %s, %s: ext4_iomap_buffered_write_begin x%d" % (d["kernel"], r["meta"]["config"], n))
     assert n > 0
 PY
+	# compare-model: the model against the series kernel, write for write, on one short
+	# script (da ops); every fsync mark must be the same
+	DEBUGFS_EXT=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext} E2FSCK_EXT=$E2FSCK_EXT \
+	"$top_srcdir/vm/iomapck-vm" compare-model --kernel "$SERIES" --config iomap \
+		--script "$top_srcdir/vm/model/short-write-mid-folio.ops" --out "$T/cm" \
+		${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/cm.out" 2>"$T/cm.err"
+	rc=$?
+	cat "$T/cm.out"
+	[ $rc = 0 ] || { tail -n 5 "$T/cm.err"; fail "compare-model on the series kernel: exit $rc"; }
+	grep -q '^fsync-[0-9]*: same (/f)$' "$T/cm.out" || fail "compare-model: no fsync mark compared"
 else
-	echo "note: $SERIES absent: the series-kernel part is skipped"
+	echo "SKIP: $SERIES absent: the series-kernel part (and compare-model) is skipped"
 fi
