@@ -18,12 +18,14 @@
  * with its defaults; a check whose evidence is missing (stale without a pattern) does
  * nothing. */
 #define ICK_POISON_MAX 64 /* bytes */
+#define ICK_STALE_SINCE_BASE UINT64_MAX /* stale_judge's *since: no write since the base */
 struct ick_check_opts {
 	const unsigned char *poison; /* the pattern CI filled free space with; NULL: stale off */
 	size_t poison_len;           /* 1..ICK_POISON_MAX */
 	/* Evidence from a log (crash.c, stale_log.h): non-zero when block @pblk of the state
 	 * checked has had no write since it was allocated; *since is the entry up to which
-	 * every write belongs to its earlier life.  NULL: none. */
+	 * every write belongs to its earlier life (ICK_STALE_SINCE_BASE: the log holds no
+	 * write to it since the base image, where it was free).  NULL: none. */
 	int (*stale_judge)(void *priv, blk64_t pblk, uint64_t *since);
 	void *stale_priv;
 	/* What the checks of earlier states left to reuse: block maps, checksum verdicts

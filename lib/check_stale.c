@@ -103,6 +103,12 @@ static errcode_t flush(struct stale *st)
 	f.len = st->run_len;
 	f.found = st->size;
 	st->run_len = 0;
+	if (st->run_why == STALE_LOG && st->run_since == ICK_STALE_SINCE_BASE)
+		return ick_report_add(st->ctx->rep, &f,
+				      "i_size is %llu; no write reached these blocks since their "
+				      "allocation (the log holds no write to them since the base "
+				      "image, which held them free or as an earlier file's data)",
+				      (unsigned long long)st->size);
 	if (st->run_why == STALE_LOG)
 		return ick_report_add(st->ctx->rep, &f,
 				      "i_size is %llu; no write reached these blocks since their "

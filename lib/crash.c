@@ -330,6 +330,41 @@ static errcode_t track_only(struct dev *d, uint64_t entry)
 	return err;
 }
 
+/*
+ * The base as the stale tracker's first state (stale_log.h): the device before the log's
+ * first entry, opened as every crash point is (journal recovered, orphans released).  It
+ * counts only as a consistent file system: one whose journal recovers and in which the
+ * bitmap check finds no error (every block a file maps marked in use, checksums right), so
+ * that "free in the base" means no file's data was there.  Otherwise (no file system yet:
+ * zeros, a log that starts with mkfs; or refused) the first crash point is the first
+ * state, as without a base.  One view and one bitmap walk per sweep, nothing per point.
+ */
+static errcode_t track_base(const struct ick_sweep_opts *o, struct dev *d)
+{
+	const struct ick_view_opts vo = { .io = ick_logdev_io_manager };
+	struct ick_image *img = NULL;
+	struct ick_report rep;
+	errcode_t err;
+
+	ick_logdev_io_attach(d->ld);
+	if (ick_view_open(d->path, &vo, NULL, &img)) {
+		ick_image_close(img);
+		return 0;
+	}
+	if (!learnable(img)) {
+		ick_image_close(img);
+		return 0;
+	}
+	if (!(err = ick_report_init(&rep, o->log))) {
+		err = ick_checks_run_opts(img, ick_check_mask("bitmap"), NULL, &rep);
+		if (!err && !rep.by_sev[ICK_SEV_ERROR] && !rep.dropped)
+			err = ick_stale_log_base(d->trk, img->fs);
+		ick_report_free(&rep);
+	}
+	ick_image_close(img);
+	return err;
+}
+
 /* The device at entry @upto with the entries in @drop (sorted) lost: rebuilt from the start
  * of the log (the map keeps only each sector's newest write, so a lost one cannot simply
  * be taken out). */
@@ -558,6 +593,8 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 			goto out;
 		}
 	}
+	if (d.trk && o->base && (err = track_base(o, &d)))
+		goto out;
 	while (!(err = ick_log_next(log, &e))) {
 		if (on_entry && (err = on_entry(priv, &e)))
 			break;

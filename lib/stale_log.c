@@ -11,6 +11,7 @@
 #include "overlay.h"
 #include "stale_log.h"
 #include "memo.h"
+#include "check.h"
 
 #define UNKNOWN UINT32_MAX
 /* Free when the tracker first saw the file system: an allocation may have been in flight
@@ -37,6 +38,7 @@ struct ick_stale_log {
 	struct { uint64_t entry, off; } *pt; /* the points followed: entry, payload offset */
 	size_t npts, cappts;
 	uint32_t last;
+	int based;                /* point 0 is the base, not a crash point (stale_log.h) */
 	/* the state being judged (ick_stale_log_begin) */
 	int judging;              /* same geometry as the state followed, evidence on */
 	unsigned ss;              /* the device's sector size */
@@ -192,6 +194,23 @@ static int torn(ext2_filsys fs, uint32_t g, const unsigned char *buf, struct ick
 	       !ick_memo_bitmap_csum(memo, fs, g, buf, EXT2_CLUSTERS_PER_GROUP(fs->super) / 8);
 }
 
+/*
+ * The base as point 0.  Its payload offset is 0, below every write of the log, so the two
+ * rules meet: a block free in the base (FIRST) and a block owned there and seen free later
+ * (threshold 0) are both stale only while the log holds no write to them at all.
+ */
+errcode_t ick_stale_log_base(struct ick_stale_log *t, ext2_filsys fs)
+{
+	errcode_t err;
+
+	if (!fs->block_map && (err = ext2fs_read_block_bitmap(fs)))
+		return 0; /* no bitmap to learn from: the first crash point starts, as before */
+	if ((err = start(t, fs, 0, 0)))
+		return err;
+	t->based = !t->off;
+	return 0;
+}
+
 errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_filsys fs, uint64_t entry,
 			       uint64_t off, struct ick_memo *memo)
 {
@@ -295,6 +314,7 @@ int ick_stale_log_judge(struct ick_stale_log *t, const struct ick_logdev *ld,
 			t->ok[g][i] = 1;
 		return 0;
 	}
-	*since = t->pt[v == FIRST ? 0 : v].entry;
+	v = v == FIRST ? 0 : v;
+	*since = v == 0 && t->based ? ICK_STALE_SINCE_BASE : t->pt[v].entry;
 	return 1;
 }

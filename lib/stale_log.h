@@ -15,6 +15,18 @@
  * its data written and its commit to come): it is stale only if the log holds no write
  * to it at all.
  *
+ * The first state seen is the base (the device before the log's first entry) when the
+ * caller gives it (ick_stale_log_base): a file system at rest, recovered as a mount sees
+ * it, that the bitmap check finds consistent.  No write of the log precedes it, so the
+ * rule followed for a block free there (and for one seen owned there and free later) is:
+ * stale if the log holds no write to it at all up to the state judged, i.e. none since
+ * the base; a block the log wrote after the base is not stale, whichever life the write
+ * belonged to.  This assumes nothing was in flight when logging began (no allocation
+ * whose data reached the device before the log and whose commit is in it): true of a
+ * log begun with the file system unmounted, as dm-log-writes is set up under a mount and
+ * as iomap_write --log records from a model at rest.  Without a base (zeros: the log
+ * starts with mkfs) the first state is the first crash point, as above.
+ *
  * What it does not claim: blocks allocated when the tracker first saw the file system
  * (their history is not in the log), blocks freed and reused between two checked points
  * (no free state was seen), and blocks the journal replay wrote in the view (their data
@@ -54,6 +66,16 @@ ICK_MUST_CHECK errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_fils
 					      uint64_t entry, uint64_t off, struct ick_memo *memo);
 
 /*
+ * ick_stale_log_base - @fs is the base, the device before the log's first entry, opened as
+ * a mount would see it (journal recovered, orphans released) and found consistent by the
+ * caller (no bitmap check error: every block a file maps is marked in use, the bitmaps
+ * pass their checksums).  It becomes the first state followed, point 0, with no entry of
+ * its own: a block judged stale from it has *since == ICK_STALE_SINCE_BASE (check.h).
+ * Call before the first update; a later state of another geometry starts over.
+ */
+ICK_MUST_CHECK errcode_t ick_stale_log_base(struct ick_stale_log *t, ext2_filsys fs);
+
+/*
  * ick_stale_log_begin - the state open as @fs on device @ld is about to be judged (after
  * its update, if it had one).  @remember: @ld is the device the tracker follows (not a
  * --reorder state rebuilt without some writes): a block found not stale is remembered
@@ -61,7 +83,8 @@ ICK_MUST_CHECK errcode_t ick_stale_log_update(struct ick_stale_log *t, ext2_fils
  *
  * ick_stale_log_judge - is block @pblk of that state stale?  @ld and @remember as given to
  * begin; @journal: the view's journal overlay or NULL (blocks it holds are not stale).
- * Returns 1 and *@since (the entry up to which every write is of its earlier life), or 0.
+ * Returns 1 and *@since (the entry up to which every write is of its earlier life, or
+ * ICK_STALE_SINCE_BASE: no write since the base), or 0.
  */
 /*
  * ick_stale_log_off - why the tracker gives no evidence on the file system it follows, as
