@@ -193,7 +193,7 @@ echo "incremental sweep: the same as the full one on $n kernel logs"
 rc=$?
 grep -E '^(KNOWN|FAIL)' "$T/fc.out" | cut -c1-300
 [ $rc = 0 ] || { tail -n 20 "$T/fc.out"; fail "fast_commit seed 1: exit $rc"; }
-if grep -q "JOURNAL_CORRUPT" "$T/fc/fast_commit-s1/replay.txt"; then
+if grep -q "\"JOURNAL_CORRUPT\"" "$T/fc/fast_commit-s1/replay.json"; then
 	grep -q "^KNOWN KERNEL BUG .*JOURNAL_CORRUPT: the kernel refuses the rw mount" "$T/fc.out" ||
 		fail "fast_commit seed 1: JOURNAL_CORRUPT not confirmed by the kernel refusing the mount"
 	grep -q ": REFUSED$" "$T/fc/fast_commit-s1"/verdict-*/verdict.txt ||
