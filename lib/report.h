@@ -84,5 +84,9 @@ int ick_report_exit_bits(const struct ick_report *rep);
 
 void ick_report_print_text(const struct ick_report *rep, FILE *out);
 ICK_MUST_CHECK errcode_t ick_report_write_json(const struct ick_report *rep, FILE *out);
+/* The same document as a json-c object (a struct json_object *, caller puts it), NULL on no
+ * memory: for a front end that embeds reports in its own JSON. */
+struct json_object;
+struct json_object *ick_report_json(const struct ick_report *rep);
 
 #endif

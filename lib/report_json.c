@@ -39,15 +39,18 @@ static json_object *finding_json(const struct ick_finding *f)
 	return o;
 }
 
-errcode_t ick_report_write_json(const struct ick_report *rep, FILE *out)
+json_object *ick_report_json(const struct ick_report *rep)
 {
 	json_object *root = json_object_new_object();
 	json_object *arr = json_object_new_array();
 	json_object *sum = json_object_new_object();
-	errcode_t err = 0;
 
-	if (!root || !arr || !sum)
-		return ENOMEM;
+	if (!root || !arr || !sum) {
+		json_object_put(root);
+		json_object_put(arr);
+		json_object_put(sum);
+		return NULL;
+	}
 	json_object_object_add(root, "image", json_object_new_string(rep->image));
 	if (rep->note)
 		json_object_object_add(root, "note", json_object_new_string(rep->note));
@@ -61,6 +64,16 @@ errcode_t ick_report_write_json(const struct ick_report *rep, FILE *out)
 	json_object_object_add(sum, "dropped", json_object_new_uint64(rep->dropped));
 	json_object_object_add(sum, "exit", json_object_new_int(ick_report_exit_bits(rep)));
 	json_object_object_add(root, "summary", sum);
+	return root;
+}
+
+errcode_t ick_report_write_json(const struct ick_report *rep, FILE *out)
+{
+	json_object *root = ick_report_json(rep);
+	errcode_t err = 0;
+
+	if (!root)
+		return ENOMEM;
 	if (fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 									 JSON_C_TO_STRING_NOSLASHESCAPE)) < 0)
 		err = errno ? errno : EIO;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <et/com_err.h>
+#include <json.h>
 #include "crash.h"
 #include "recovery_cmp.h"
 #include "ick_err.h"
@@ -45,6 +46,7 @@ static void usage(void)
 struct ctx {
 	int verbose, dump;
 	FILE *json;
+	json_object *jfail; /* the "failing" array, written at the end */
 	int first;
 	char stale_log_off[128];   /* the last reason the log gave no stale evidence */
 	struct ick_junit *junit;   /* --junit: the failing points */
@@ -144,7 +146,6 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 {
 	struct ctx *c = priv;
 	int bad = ick_report_exit_bits(p->rep);
-	errcode_t err;
 
 	if (p->no_fs) {
 		if (c->verbose)
@@ -173,15 +174,23 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 	if (bad && c->junit)
 		junit_point(c, p);
 	if (bad && c->json) {
-		fprintf(c->json, "%s{\"entry\": %llu, \"mark\": \"", c->first ? "" : ",\n",
-			(unsigned long long)p->entry);
-		for (const char *s = p->mark; *s; s++)
-			fprintf(c->json, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
-		fprintf(c->json, "\", \"report\": ");
-		c->first = 0;
-		if ((err = ick_report_write_json(p->rep, c->json)))
-			return err;
-		fprintf(c->json, "}");
+		json_object *pt = json_object_new_object(), *rep = ick_report_json(p->rep);
+		char *mark = ick_junit_clean(p->mark, strlen(p->mark));
+
+		if (!pt || !rep || !mark) {
+			json_object_put(pt);
+			json_object_put(rep);
+			free(mark);
+			return ENOMEM;
+		}
+		json_object_object_add(pt, "entry", json_object_new_uint64(p->entry));
+		json_object_object_add(pt, "mark", json_object_new_string(mark));
+		json_object_object_add(pt, "report", rep);
+		free(mark);
+		if (json_object_array_add(c->jfail, pt)) {
+			json_object_put(pt);
+			return ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -256,7 +265,8 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 	       (unsigned long long)r.equal_after_orphans, (unsigned long long)r.differ,
 	       (unsigned long long)r.kernel_only, (unsigned long long)r.skipped,
 	       (unsigned long long)r.orphan_changed);
-	if (json && (!(f = fopen(json, "w")) || ick_report_write_json(&rep, f) | fclose(f))) {
+	if (json && (!(f = strcmp(json, "-") ? fopen(json, "w") : stdout) ||
+		     ick_report_write_json(&rep, f) | (f == stdout ? fflush(f) : fclose(f)))) {
 		perror(json);
 		ick_report_free(&rep);
 		return EXIT_OPER;
@@ -373,12 +383,14 @@ int main(int argc, char **argv)
 		}
 		o.manifest = man;
 	}
-	if (json && !(c.json = fopen(json, "w"))) {
+	if (json && !(c.json = strcmp(json, "-") ? fopen(json, "w") : stdout)) {
 		perror(json);
 		return EXIT_OPER;
 	}
-	if (c.json)
-		fprintf(c.json, "{\"log\": \"%s\", \"failing\": [\n", o.log);
+	if (c.json && !(c.jfail = json_object_new_array())) {
+		com_err(prog, ENOMEM, "while starting %s", json);
+		return EXIT_OPER;
+	}
 	c.log = o.log;
 	c.base = o.base;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -418,14 +430,33 @@ int main(int argc, char **argv)
 		printf("%s: inode block maps: %llu reused from an earlier point, %llu walked\n",
 		       o.log, (unsigned long long)st.maps_reused, (unsigned long long)st.maps_walked);
 	if (c.json) {
-		fprintf(c.json, "],\n\"entries\": %llu, \"points\": %llu, \"checked\": %llu, "
-			"\"no_fs\": %llu, \"findings\": %llu, \"manifest_marks\": %llu, "
-			"\"truncated\": %s}\n",
-			(unsigned long long)st.entries, (unsigned long long)st.points,
-			(unsigned long long)st.checked, (unsigned long long)st.no_fs,
-			(unsigned long long)st.findings, (unsigned long long)st.manifest_marks,
-			st.truncated ? "true" : "false");
-		if (ferror(c.json) | fclose(c.json)) {
+		/* the log's path and the marks are untrusted bytes: ick_junit_clean's rule
+		 * (valid UTF-8 passes, a backslash is doubled, any other byte is \xHH) keeps
+		 * the document valid UTF-8; json-c escapes quotes and control characters */
+		json_object *root = json_object_new_object();
+		char *logname = ick_junit_clean(o.log, strlen(o.log));
+		int bad = !root || !logname;
+
+		if (!bad) {
+			json_object_object_add(root, "log", json_object_new_string(logname));
+			json_object_object_add(root, "failing", c.jfail);
+			c.jfail = NULL;
+			json_object_object_add(root, "entries", json_object_new_uint64(st.entries));
+			json_object_object_add(root, "points", json_object_new_uint64(st.points));
+			json_object_object_add(root, "checked", json_object_new_uint64(st.checked));
+			json_object_object_add(root, "no_fs", json_object_new_uint64(st.no_fs));
+			json_object_object_add(root, "findings", json_object_new_uint64(st.findings));
+			json_object_object_add(root, "manifest_marks",
+					       json_object_new_uint64(st.manifest_marks));
+			json_object_object_add(root, "truncated",
+					       json_object_new_boolean(st.truncated));
+			bad = fprintf(c.json, "%s\n", json_object_to_json_string_ext(root,
+				      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
+		}
+		json_object_put(root);
+		json_object_put(c.jfail);
+		free(logname);
+		if (bad | ferror(c.json) | (c.json == stdout ? fflush(stdout) : fclose(c.json))) {
 			perror(json);
 			return EXIT_OPER;
 		}

@@ -151,3 +151,42 @@ PY
 "$RP" --base a.base --compare-recovery a.img --junit x.xml >/dev/null 2>&1; rc=$?
 [ $rc = 16 ] || fail "--junit with --compare-recovery: exit $rc, want 16"
 echo "--junit: <skipped/> when nothing is checked, <error> for a damaged log (exit 8); an unwritable file: one line, exit 8"
+
+# ---- --json with the same untrusted bytes: a log path with a quote and a backslash, the
+# hostile mark: the document parses, as strict UTF-8, and the mark and the path come back
+# by the documented rule (valid UTF-8 passes, a backslash doubled, any other byte \xHH)
+cp b.log 'q"u\o.log' || fail "cp"
+"$RP" --log 'q"u\o.log' --base a.base --check every --keep-going --poison $POISON --json j.json >out 2>&1
+rc=$?
+[ $rc = 4 ] || { cat out; fail "--json sweep: exit $rc, want 4"; }
+MARK="$MARK" python3 - j.json <<'PY' || fail "--json: the document does not hold what the sweep printed"
+import json, os, sys
+raw = open(sys.argv[1], "rb").read()
+d = json.loads(raw.decode("utf-8"))  # strict: invalid UTF-8 raises
+def rule(b):  # the same rule as the --junit check above
+    out, i = "", 0
+    while i < len(b):
+        if b[i] == 0x5c:
+            out += "\\\\"; i += 1; continue
+        for n in (1, 2, 3, 4):
+            try:
+                ch = b[i:i + n].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            c = ord(ch)
+            if c in (9, 10, 13) or 0x20 <= c <= 0xd7ff or 0xe000 <= c <= 0xfffd or c >= 0x10000:
+                out += ch; i += n; break
+            n = 0; break
+        else:
+            n = 0
+        if not n:
+            out += "\\x%02X" % b[i]; i += 1
+    return out
+mark = os.environb[b"MARK"]
+assert d["log"] == rule(b'q"u\\o.log'), (d["log"], rule(b'q"u\\o.log'))
+marks = {p["mark"] for p in d["failing"]}
+assert rule(mark) in marks, (marks, rule(mark))
+assert len(d["failing"]) > 0
+PY
+echo "--json: a quote and a backslash in the log's path and the hostile mark: valid UTF-8 JSON, both as the rule says"
+exit 0
