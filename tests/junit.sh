@@ -38,6 +38,29 @@ grep -q "^entry .*after mark" out || fail "no failing point after a mark: the te
 LC_ALL=C sed -n 's/^\(entry [0-9]*.*\): findings$/\1/p' out >points
 summary=$(grep '^b.log: [0-9]* entries' out) || fail "no summary line"
 
+# the man page's rule for untrusted strings, done again independently (both checks use it)
+cat >untrusted_rule.py <<'PY'
+def clean(b):
+    out, i = "", 0
+    while i < len(b):
+        if b[i] == 0x5c:
+            out += "\\\\"; i += 1; continue
+        for n in (1, 2, 3, 4):
+            try:
+                ch = b[i:i + n].decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            c = ord(ch)
+            if c in (9, 10, 13) or 0x20 <= c <= 0xd7ff or 0xe000 <= c <= 0xfffd or c >= 0x10000:
+                out += ch; i += n; break
+            n = 0; break
+        else:
+            n = 0
+        if not n:
+            out += "\\x%02X" % b[i]; i += 1
+    return out
+PY
+
 python3 - j.xml points "$summary" "$MARK" <<'PY' || fail "the report is not what the sweep said"
 import re, sys, xml.dom.minidom, xml.etree.ElementTree as ET
 path, points, summary, mark = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -67,25 +90,7 @@ float(tc.get("time"))
 # the man page's rule for untrusted bytes, done again here: valid UTF-8 stays (but not the
 # characters XML forbids), a backslash is doubled, any other byte is \xHH
 raw = mark.encode("utf-8", "surrogateescape")
-def clean(b):
-    out, i = "", 0
-    while i < len(b):
-        if b[i] == 0x5c:
-            out += "\\\\"; i += 1; continue
-        for n in (1, 2, 3, 4):
-            try:
-                ch = b[i:i + n].decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            c = ord(ch)
-            if c in (9, 10, 13) or 0x20 <= c <= 0xd7ff or 0xe000 <= c <= 0xfffd or c >= 0x10000:
-                out += ch; i += n; break
-            n = 0; break
-        else:
-            n = 0
-        if not n:
-            out += "\\x%02X" % b[i]; i += 1
-    return out
+from untrusted_rule import clean
 want_mark = clean(raw)
 if "\\x01" not in want_mark or "\\xFF" not in want_mark or "<" not in want_mark: die("bad test mark")
 fails = tc.findall("failure")
@@ -163,25 +168,7 @@ MARK="$MARK" python3 - j.json <<'PY' || fail "--json: the document does not hold
 import json, os, sys
 raw = open(sys.argv[1], "rb").read()
 d = json.loads(raw.decode("utf-8"))  # strict: invalid UTF-8 raises
-def rule(b):  # the same rule as the --junit check above
-    out, i = "", 0
-    while i < len(b):
-        if b[i] == 0x5c:
-            out += "\\\\"; i += 1; continue
-        for n in (1, 2, 3, 4):
-            try:
-                ch = b[i:i + n].decode("utf-8")
-            except UnicodeDecodeError:
-                continue
-            c = ord(ch)
-            if c in (9, 10, 13) or 0x20 <= c <= 0xd7ff or 0xe000 <= c <= 0xfffd or c >= 0x10000:
-                out += ch; i += n; break
-            n = 0; break
-        else:
-            n = 0
-        if not n:
-            out += "\\x%02X" % b[i]; i += 1
-    return out
+from untrusted_rule import clean as rule
 mark = os.environb[b"MARK"]
 assert d["log"] == rule(b'q"u\\o.log'), (d["log"], rule(b'q"u\\o.log'))
 marks = {p["mark"] for p in d["failing"]}
