@@ -407,10 +407,28 @@ static errcode_t use_list(struct fc *c, ext2_ino_t ino)
 	return c->xl.ino == ino ? 0 : xl_load(c, ino);
 }
 
+/* The extent list of a range tag's inode, or *skip when the kernel's handler cannot get
+ * the inode (ext4_fc_replay_add_range / _del_range: "Inode not found", return 0). */
+static errcode_t range_inode(struct fc *c, ext2_ino_t ino, int *skip)
+{
+	errcode_t err;
+
+	*skip = 0;
+	if ((err = xl_flush(c, ino)))
+		return err;
+	if (c->xl.ino != ino && !kernel_gets(c->fs, ino)) {
+		c->st->skipped++;
+		*skip = 1;
+		return 0;
+	}
+	return use_list(c, ino);
+}
+
 static errcode_t add_range(struct fc *c, const unsigned char *val)
 {
 	struct ext2fs_extent x;
 	ext2_ino_t ino = le32(val);
+	int skip;
 	errcode_t err;
 
 	memset(&x, 0, sizeof(x));
@@ -419,13 +437,7 @@ static errcode_t add_range(struct fc *c, const unsigned char *val)
 	if (!range_ok(c->fs, x.e_pblk, x.e_len))
 		return bad(c->st, "fast commit adds blocks %llu+%u to inode %u, outside the file "
 			   "system", (unsigned long long)x.e_pblk, x.e_len, ino);
-	if ((err = xl_flush(c, ino)))
-		return err;
-	if (c->xl.ino != ino && !kernel_gets(c->fs, ino)) {
-		c->st->skipped++; /* ext4_fc_replay_add_range: "Inode not found", returns 0 */
-		return 0;
-	}
-	if ((err = use_list(c, ino)))
+	if ((err = range_inode(c, ino, &skip)) || skip)
 		return err;
 	c->st->ranges_added++;
 	return xl_modify(c, &x, 0);
@@ -435,18 +447,13 @@ static errcode_t del_range(struct fc *c, const unsigned char *val)
 {
 	struct ext2fs_extent x;
 	ext2_ino_t ino = le32(val);
+	int skip;
 	errcode_t err;
 
 	memset(&x, 0, sizeof(x));
 	x.e_lblk = le32(val + 4);
 	x.e_len = le32(val + 8);
-	if ((err = xl_flush(c, ino)))
-		return err;
-	if (c->xl.ino != ino && !kernel_gets(c->fs, ino)) {
-		c->st->skipped++; /* ext4_fc_replay_del_range: "Inode not found", returns 0 */
-		return 0;
-	}
-	if ((err = use_list(c, ino)))
+	if ((err = range_inode(c, ino, &skip)) || skip)
 		return err;
 	c->st->ranges_deleted++;
 	return xl_modify(c, &x, 1);

@@ -121,16 +121,19 @@ fi
 TRACE_EVENTS="ext4_iomap_buffered_write_begin ext4_iomap_map_writeback_range \
 ext4_iomap_zero_begin ext4_iomap_buffered_read_begin"
 TR=/sys/kernel/tracing
-trace_start() {
+# trace_enable EVENT...: an empty buffer, those ext4 events on (the ones the kernel has)
+trace_enable() {
 	[ -d $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null || return 0
 	[ -d $TR/events/ext4 ] || return 0
 	echo 16384 >$TR/buffer_size_kb 2>/dev/null
 	: >$TR/trace
-	for e in $TRACE_EVENTS; do
+	for e in "$@"; do
 		[ -d "$TR/events/ext4/$e" ] && echo 1 >"$TR/events/ext4/$e/enable"
 	done
 	echo 1 >$TR/tracing_on
 }
+# shellcheck disable=SC2086
+trace_start() { trace_enable $TRACE_EVENTS; }
 trace_counts() {
 	local e n w b
 	[ -d $TR/events/ext4 ] || { echo "@@ TRACE none"; return 0; }
@@ -153,15 +156,8 @@ trace_counts() {
 # with its result, one per tag replayed), printed as "@@ trace: ..." lines so a refused
 # recovery says where: the kernel prints only "journal recovery failed".
 RECOVERY_EVENTS="ext4_fc_replay_scan ext4_fc_replay"
-recovery_trace_start() {
-	[ -d $TR/events ] || mount -t tracefs tracefs $TR 2>/dev/null || return 0
-	[ -d $TR/events/ext4 ] || return 0
-	: >$TR/trace
-	for e in $RECOVERY_EVENTS; do
-		[ -d "$TR/events/ext4/$e" ] && echo 1 >"$TR/events/ext4/$e/enable"
-	done
-	echo 1 >$TR/tracing_on
-}
+# shellcheck disable=SC2086
+recovery_trace_start() { trace_enable $RECOVERY_EVENTS; }
 recovery_trace_dump() {
 	[ -d $TR/events/ext4 ] || return 0
 	echo 0 >$TR/tracing_on
