@@ -74,6 +74,46 @@ ICK_MUST_CHECK errcode_t ick_checks_run_opts(struct ick_image *img, unsigned mas
 					     struct ick_report *rep);
 
 /*
+ * ick_checks_run_rec - ick_checks_run_opts with a recorder @rec (may be NULL) visiting the
+ * same walk: its begin_inode runs before the checks', its claim, end_inode and
+ * scan_error after theirs, its map_read on every map block read.
+ */
+ICK_MUST_CHECK errcode_t ick_checks_run_rec(struct ick_image *img, unsigned mask,
+					    const struct ick_check_opts *opts,
+					    struct ick_report *rep, const struct ick_walk_ops *rec,
+					    void *rec_priv);
+
+/*
+ * ick_checks_run_inodes - the same for the inodes @inos only (ick_walk_inodes: no group
+ * metadata).  Only a check that judges each inode on its own means the same this way
+ * (unwritten, size, stale: incr.h says how the others are kept); @mask selects them.
+ */
+ICK_MUST_CHECK errcode_t ick_checks_run_inodes(struct ick_image *img, unsigned mask,
+					       const struct ick_check_opts *opts,
+					       struct ick_report *rep, const ext2_ino_t *inos,
+					       size_t n, const struct ick_walk_ops *rec,
+					       void *rec_priv);
+
+/*
+ * The bitmap check's verdict on one group, given the blocks owned in it: @owned holds one
+ * bit per unit (block, or cluster under bigalloc) from the group's first, as
+ * ext2fs_get_block_bitmap_range2 gives them; @disk is scratch of
+ * EXT2_CLUSTERS_PER_GROUP / 8 + 8 bytes.  Reports leaked units, the bitmap checksum, an
+ * uninit group in use and the group's free count; *@nfree receives the units the on-disk
+ * bitmap calls free.  fs->block_map must be loaded.  @memo may be NULL.
+ */
+struct ick_memo;
+ICK_MUST_CHECK errcode_t ick_bitmap_group(ext2_filsys fs, dgrp_t g, const unsigned char *owned,
+					  unsigned char *disk, struct ick_memo *memo,
+					  struct ick_report *rep, uint64_t *nfree);
+/* ... and on the superblock's free count, @nfree being the groups' sum. */
+ICK_MUST_CHECK errcode_t ick_bitmap_total(ext2_filsys fs, uint64_t nfree, struct ick_report *rep);
+
+/* Does the stale check judge the written data of inode @ino (a regular file nobody reads
+ * only internally)? */
+int ick_stale_judges(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode_large *in);
+
+/*
  * ick_poison_parse - a poison pattern from hex text ("5a", "deadbeef", an optional 0x):
  * an even number of hex digits, 1 to ICK_POISON_MAX bytes and at most @cap.  Fills @buf and
  * *@len; EINVAL otherwise (*@len is then 0).

@@ -365,10 +365,10 @@ static uint64_t unit_blocks(ext2_filsys fs, blk64_t pblk)
 }
 
 /* A torn or stale bitmap write shows as a checksum mismatch (metadata_csum only).  @have:
- * bits st->b already holds from the group's first block. */
-static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
+ * bits @disk already holds from the group's first block. */
+static errcode_t check_csum(ext2_filsys fs, dgrp_t g, unsigned char *disk, uint64_t have,
+			    struct ick_memo *memo, struct ick_report *rep)
 {
-	ext2_filsys fs = st->ctx->fs;
 	size_t nbytes = EXT2_CLUSTERS_PER_GROUP(fs->super) / 8;
 	struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_CSUM, 0);
 	errcode_t err;
@@ -379,14 +379,13 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
 	/* the last group's bits past the file system's end count too, as on disk */
 	if (have != nbytes * 8 &&
 	    (err = ext2fs_get_block_bitmap_range2(fs->block_map, group_first_unit(fs, g),
-						  nbytes * 8, st->b)))
+						  nbytes * 8, disk)))
 		return err;
-	if (ick_memo_bitmap_csum(st->ctx->opts ? st->ctx->opts->memo : NULL, fs, g, st->b,
-				 nbytes))
+	if (ick_memo_bitmap_csum(memo, fs, g, disk, nbytes))
 		return 0;
 	f.pblk = ext2fs_block_bitmap_loc(fs, g);
 	f.len = 1;
-	return ick_report_add(st->ctx->rep, &f, "group %u", g);
+	return ick_report_add(rep, &f, "group %u", g);
 }
 
 /*
@@ -395,48 +394,68 @@ static errcode_t check_csum(struct bm_state *st, dgrp_t g, uint64_t have)
  * e2fsck -n pass 5 does (the kernel journals bitmap and descriptor together, so after a
  * crash these must still agree; the differences against the owners are reported above).
  */
-static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
+errcode_t ick_bitmap_group(ext2_filsys fs, dgrp_t g, const unsigned char *owned,
+			   unsigned char *disk, struct ick_memo *memo, struct ick_report *rep,
+			   uint64_t *nfree)
 {
-	ext2_filsys fs = st->ctx->fs;
 	blk64_t first = group_first_unit(fs, g);
 	uint64_t n = EXT2FS_B2C(fs, ext2fs_group_last_block2(fs, g)) - first + 1, marked_nr = 0;
 	errcode_t err;
 
-	if ((err = ext2fs_get_block_bitmap_range2(st->found, first, n, st->a)) ||
-	    (err = ext2fs_get_block_bitmap_range2(fs->block_map, first, n, st->b)))
+	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, first, n, disk)))
 		return err;
 	for (uint64_t i = 0; i < n; i++) {
-		int owned, marked;
+		int own, marked;
 
 		/* 64 blocks with no leak: count them at once */
 		if (!(i % 64) && i + 64 <= n) {
 			uint64_t a, b;
 
-			memcpy(&a, st->a + i / 8, 8);
-			memcpy(&b, st->b + i / 8, 8);
+			memcpy(&a, owned + i / 8, 8);
+			memcpy(&b, disk + i / 8, 8);
 			if (!(b & ~a)) {
 				marked_nr += (uint64_t)__builtin_popcountll(b);
 				i += 63;
 				continue;
 			}
 		}
-		owned = (st->a[i / 8] >> (i % 8)) & 1;
-		marked = (st->b[i / 8] >> (i % 8)) & 1;
+		own = (owned[i / 8] >> (i % 8)) & 1;
+		marked = (disk[i / 8] >> (i % 8)) & 1;
 		marked_nr += marked;
-		if (marked && !owned) {
+		if (marked && !own) {
 			struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_UNOWNED, 0);
 			f.pblk = EXT2FS_C2B(fs, first + i);
 			f.len = unit_blocks(fs, f.pblk);
-			if ((err = ick_report_add(st->ctx->rep, &f, NULL)))
+			if ((err = ick_report_add(rep, &f, NULL)))
 				return err;
 		}
 	}
 	*nfree = n - marked_nr;
-	if ((err = check_csum(st, g, n)))
+	if ((err = check_csum(fs, g, disk, n, memo, rep)))
 		return err;
-	if (memcmp(st->a, st->b, (n + 7) / 8) && ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT)) {
+	if (memcmp(owned, disk, (n + 7) / 8) && ext2fs_bg_flags_test(fs, g, EXT2_BG_BLOCK_UNINIT)) {
 		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_UNINIT_GROUP_USED, 0);
-		return ick_report_add(st->ctx->rep, &f, "group %u", g);
+		if ((err = ick_report_add(rep, &f, "group %u", g)))
+			return err;
+	}
+	if (*nfree != ext2fs_bg_free_blocks_count(fs, g)) {
+		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_GROUP_FREE_COUNT, 0);
+		f.expected = *nfree;
+		f.found = ext2fs_bg_free_blocks_count(fs, g);
+		return ick_report_add(rep, &f, "group %u", g);
+	}
+	return 0;
+}
+
+errcode_t ick_bitmap_total(ext2_filsys fs, uint64_t nfree, struct ick_report *rep)
+{
+	uint64_t total = EXT2FS_C2B(fs, nfree); /* e2fsck/pass5.c check_block_bitmaps(): in blocks */
+
+	if (total != ext2fs_free_blocks_count(fs->super)) {
+		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_SB_FREE_COUNT, 0);
+		f.expected = total;
+		f.found = ext2fs_free_blocks_count(fs->super);
+		return ick_report_add(rep, &f, NULL);
 	}
 	return 0;
 }
@@ -444,29 +463,20 @@ static errcode_t leaks_in_group(struct bm_state *st, dgrp_t g, uint64_t *nfree)
 static errcode_t check_counts(struct bm_state *st)
 {
 	ext2_filsys fs = st->ctx->fs;
+	struct ick_memo *memo = st->ctx->opts ? st->ctx->opts->memo : NULL;
 	uint64_t total = 0, nfree;
 	errcode_t err;
 
 	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
-		if ((err = leaks_in_group(st, g, &nfree)))
+		blk64_t first = group_first_unit(fs, g);
+		uint64_t n = EXT2FS_B2C(fs, ext2fs_group_last_block2(fs, g)) - first + 1;
+
+		if ((err = ext2fs_get_block_bitmap_range2(st->found, first, n, st->a)) ||
+		    (err = ick_bitmap_group(fs, g, st->a, st->b, memo, st->ctx->rep, &nfree)))
 			return err;
 		total += nfree;
-		if (nfree != ext2fs_bg_free_blocks_count(fs, g)) {
-			struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_GROUP_FREE_COUNT, 0);
-			f.expected = nfree;
-			f.found = ext2fs_bg_free_blocks_count(fs, g);
-			if ((err = ick_report_add(st->ctx->rep, &f, "group %u", g)))
-				return err;
-		}
 	}
-	total = EXT2FS_C2B(fs, total); /* e2fsck/pass5.c check_block_bitmaps(): in blocks */
-	if (total != ext2fs_free_blocks_count(fs->super)) {
-		struct ick_finding f = ick_finding_blank(ICK_PR_BITMAP_SB_FREE_COUNT, 0);
-		f.expected = total;
-		f.found = ext2fs_free_blocks_count(fs->super);
-		return ick_report_add(st->ctx->rep, &f, NULL);
-	}
-	return 0;
+	return ick_bitmap_total(fs, total, st->ctx->rep);
 }
 
 static const struct ick_walk_ops trace_ops = { .claim = bm_claim };

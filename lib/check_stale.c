@@ -91,6 +91,11 @@ static int internal_file(ext2_filsys fs, ext2_ino_t ino)
 	       ino == s->s_prj_quota_inum || ino == s->s_orphan_file_inum;
 }
 
+int ick_stale_judges(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode_large *in)
+{
+	return LINUX_S_ISREG(in->i_mode) && !internal_file(fs, ino);
+}
+
 static errcode_t flush(struct stale *st)
 {
 	struct ick_finding f;
@@ -215,7 +220,7 @@ static errcode_t st_begin(void *p, struct ick_inode_ctx *ic)
 	st->ino = ic->ino;
 	st->size = EXT2_I_SIZE(ic->inode);
 	st->run_len = 0;
-	st->judge = LINUX_S_ISREG(ic->inode->i_mode) && !internal_file(st->ctx->fs, ic->ino);
+	st->judge = ick_stale_judges(st->ctx->fs, ic->ino, ic->inode);
 	return 0;
 }
 

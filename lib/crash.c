@@ -22,6 +22,7 @@
 #include "stale_log.h"
 #include "view.h"
 #include "memo.h"
+#include "incr.h"
 
 #define CHUNK (1u << 20)
 #define MAX_PENDING 4096 /* changed ranges held for the walk memo; past it, it forgets */
@@ -44,6 +45,7 @@ struct dev {
 	/* the walk memo (memo.h) and what changed since its last walk: the log's writes
 	 * and discards */
 	struct ick_memo *memo;
+	struct ick_incr *incr;    /* the per-inode result cache (incr.h), with the memo */
 	struct range *pend;
 	size_t npend, cappend;
 	int pend_lost;            /* too many to hold: forget everything */
@@ -114,7 +116,8 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 		return err;
 	if (!o->no_stale_log && !o->fsck_cmd && (err = ick_stale_log_new(&d->trk)))
 		return err;
-	if (!o->no_incremental && !o->fsck_cmd && (err = ick_memo_new(&d->memo)))
+	if (!o->no_incremental && !o->fsck_cmd &&
+	    ((err = ick_memo_new(&d->memo)) || (err = ick_incr_new(&d->incr))))
 		return err;
 	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
 }
@@ -126,6 +129,7 @@ static void dev_close(struct dev *d)
 	ick_logdev_free(d->ld);
 	ick_stale_log_free(d->trk);
 	ick_memo_free(d->memo);
+	ick_incr_free(d->incr);
 	free(d->pend);
 	if (d->made)
 		unlink(d->path);
@@ -235,19 +239,23 @@ static struct ick_memo *memo_for(struct dev *d, const struct ick_image *img)
 
 	if (!d->memo || d->reordered)
 		return NULL;
-	if (d->pend_lost)
+	if (d->pend_lost) {
 		ick_memo_forget(d->memo);
+		ick_incr_forget(d->incr);
+	}
 	for (size_t i = 0; i < d->npend && !err; i++) {
 		uint64_t first = d->pend[i].off / bs;
 		uint64_t last = (d->pend[i].off + (d->pend[i].len - 1)) / bs;
 		if (d->pend[i].off + (d->pend[i].len - 1) < d->pend[i].off)
 			last = UINT64_MAX / bs;
 		err = ick_memo_changed(d->memo, first, last - first + 1);
+		ick_incr_changed(d->incr, first, last - first + 1);
 	}
 	d->npend = 0;
 	d->pend_lost = 0;
 	if (err) { /* the list of what changed is incomplete: start over */
 		ick_memo_forget(d->memo);
+		ick_incr_forget(d->incr);
 		return NULL;
 	}
 	ick_memo_view(d->memo, img->overlay);
@@ -298,10 +306,16 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
 			p->stale_log_off = ick_stale_log_off(d->trk);
 		}
-		if (!err)
+		if (!err && co.memo && d->incr)
+			err = ick_incr_check(d->incr, img, o->mask, &co, p->rep);
+		else if (!err)
 			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
 		if (co.memo)
 			ick_memo_view(co.memo, NULL); /* the overlay goes with the image */
+		/* the tracker did not learn this state: the next point's evidence may have
+		 * moved on blocks the cache would not look at again */
+		if (d->incr && !d->reordered && d->trk && !learnable(img))
+			ick_incr_forget(d->incr);
 	}
 	if (!err && d->man_idx >= 0) {
 		err = ick_manifest_check(o->manifest, d->man_idx, img->fs, p->rep);
@@ -316,6 +330,8 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 /* A point another shard checks: only the stale tracker sees its bitmap. */
 static errcode_t track_only(struct dev *d, uint64_t entry)
 {
+	if (d->incr) /* the tracker learns a state the cache does not see */
+		ick_incr_forget(d->incr);
 	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
 	errcode_t err;
@@ -356,8 +372,18 @@ static errcode_t track_base(const struct ick_sweep_opts *o, struct dev *d)
 		return 0;
 	}
 	if (!(err = ick_report_init(&rep, o->log))) {
-		err = ick_checks_run_opts(img, ick_check_mask("bitmap"), NULL, &rep);
-		if (!err && !rep.by_sev[ICK_SEV_ERROR] && !rep.dropped)
+		int bad = 0;
+		/* with the per-inode cache, the base is its first point (every check, so that
+		 * it can serve the log's first): only the bitmap check's errors count here */
+		if (d->incr && o->mask == ICK_CHECKS_ALL)
+			err = ick_incr_check(d->incr, img, o->mask, NULL, &rep);
+		else
+			err = ick_checks_run_opts(img, ick_check_mask("bitmap"), NULL, &rep);
+		for (size_t i = 0; i < rep.nr; i++) {
+			const struct ick_pr_info *pi = ick_pr_lookup(rep.f[i].code);
+			bad |= pi && pi->check == ICK_CHECK_BITMAP && pi->severity == ICK_SEV_ERROR;
+		}
+		if (!err && !bad && !rep.dropped)
 			err = ick_stale_log_base(d->trk, img->fs);
 		ick_report_free(&rep);
 	}
@@ -684,6 +710,14 @@ out:
 	free(w);
 	if (d.memo)
 		ick_memo_stats(d.memo, &st->maps_reused, &st->maps_walked);
+	if (d.incr) {
+		struct ick_incr_stats is;
+		ick_incr_stats(d.incr, &is);
+		st->incr_fast = is.fast;
+		st->incr_full = is.full;
+		st->incr_rewalked = is.rewalked;
+		snprintf(st->incr_why, sizeof(st->incr_why), "%s", is.why_full ? is.why_full : "");
+	}
 	dev_close(&d);
 	ick_log_close(log);
 	return err;

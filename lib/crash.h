@@ -71,6 +71,9 @@ struct ick_sweep_stats {
 	uint64_t manifest_marks;     /* manifest marks reached and checked */
 	uint64_t maps_reused, maps_walked; /* inode block maps reused from an earlier point
 				      * and walked (memo.h) */
+	uint64_t incr_fast, incr_full, incr_rewalked; /* points answered from the per-inode
+				      * cache, checked in full; inodes re-walked (incr.h) */
+	char incr_why[96];           /* why the last full point was full ("" if none) */
 	int truncated;               /* the log stopped early: why in ick_log_why */
 	char why[160];
 };

@@ -381,6 +381,8 @@ static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
 		memcpy(p + cb, m->rb, rb);
 	k->read = (const blk64_t *)(p + cb);
 	k->nread = m->rb_nr;
+	k->map.read = k->read;
+	k->map.nread = k->nread;
 	for (size_t i = 0; i < m->rb_nr; i++)
 		if (io_channel_read_blk64(m->fs->io, m->rb[i], 1, p + cb + rb + i * m->curlen)) {
 			free(k); /* what cannot be read again cannot be compared later */

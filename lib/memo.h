@@ -79,6 +79,8 @@ struct ick_memo_map {
 	int64_t last_written, last_mapped;
 	unsigned nbad;         /* added to ic->nbad */
 	int extents;
+	const blk64_t *read;   /* the map blocks the walk read */
+	size_t nread;
 };
 
 /* A walk of @fs starts / ends (every start is ended, whatever the walk's outcome). */

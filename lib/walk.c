@@ -33,6 +33,7 @@ struct walker {
 	uint64_t entries, max_entries; /* per-inode work cap */
 	char *buf;                     /* one block */
 	struct ick_memo *memo;    /* NULL: every map is walked */
+	int ea_every;                  /* hand a shared EA block to every inode naming it */
 	blk64_t first, total;          /* s_first_data_block, blocks_count */
 	blk64_t prev_pblk, prev_lblk;  /* bigalloc: e2fsck's pb->previous_block, last_block */
 };
@@ -80,6 +81,15 @@ static errcode_t emit(struct walker *w, struct ick_claim *c, struct ick_inode_ct
 	if (ic && w->memo)
 		ick_memo_map_claim(w->memo, c);
 	return w->ops->claim ? w->ops->claim(w->priv, c, ic) : 0;
+}
+
+/* The current inode's map walk reads @blk next. */
+static void map_read(struct walker *w, blk64_t blk)
+{
+	if (w->memo)
+		ick_memo_map_read(w->memo, blk);
+	if (w->ops->map_read)
+		w->ops->map_read(w->priv, blk);
 }
 
 /* ---- group metadata ---- */
@@ -356,8 +366,7 @@ static errcode_t do_index(struct walker *w, ext2_extent_handle_t h, struct ick_i
 		c.bad = ICK_BAD_LOOP;
 		return emit(w, &c, ic);
 	}
-	if (w->memo)
-		ick_memo_map_read(w->memo, e->e_pblk);
+	map_read(w, e->e_pblk);
 	err = ext2fs_extent_get(h, EXT2_EXTENT_DOWN, &tmp);
 	if (err && err != EXT2_ET_EXTENT_CSUM_INVALID) {
 		c.bad = ICK_BAD_NODE;
@@ -467,8 +476,8 @@ static int ind_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk
 			       .pblk = *blocknr, .len = 1 };
 
 	/* block_iterate3 hands each indirect block over before it reads it */
-	if (blockcnt < 0 && x->w->memo)
-		ick_memo_map_read(x->w->memo, *blocknr);
+	if (blockcnt < 0)
+		map_read(x->w, *blocknr);
 	if (++x->w->entries > x->w->max_entries) {
 		c.bad = ICK_BAD_TOO_MANY;
 		x->err = emit(x->w, &c, x->ic);
@@ -534,11 +543,13 @@ static errcode_t walk_ea(struct walker *w, struct ick_inode_ctx *ic)
 		return emit(w, &c, ic);
 	}
 	ic->nblocks += EXT2FS_CLUSTER_RATIO(w->fs);
+	if (w->ops->map_read)
+		w->ops->map_read(w->priv, blk);
 	if (ext2fs_has_feature_ea_inode(w->fs->super) &&
 	    !io_channel_read_blk64(w->fs->io, blk, 1, w->buf))
 		ic->nblocks += whole_clusters_down(w->fs,
 						   ick_ea_inode_blocks_block(w->fs, w->buf));
-	if (ext2fs_test_block_bitmap2(w->ea_seen, blk))
+	if (!w->ea_every && ext2fs_test_block_bitmap2(w->ea_seen, blk))
 		return 0; /* shared EA block (h_refcount > 1): one owner claim is enough */
 	ext2fs_mark_block_bitmap2(w->ea_seen, blk);
 	return emit(w, &c, ic);
@@ -552,6 +563,8 @@ static errcode_t replay_map(struct walker *w, struct ick_inode_ctx *ic,
 {
 	errcode_t err;
 
+	for (size_t i = 0; w->ops->map_read && i < m->nread; i++)
+		w->ops->map_read(w->priv, m->read[i]);
 	for (size_t i = 0; i < m->nclaims; i++)
 		if (w->ops->claim && (err = w->ops->claim(w->priv, &m->claims[i], ic)))
 			return err;
@@ -690,36 +703,81 @@ errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv)
 	return ick_walk_incremental(fs, ops, priv, NULL);
 }
 
+static errcode_t walker_init(struct walker *w, ext2_filsys fs, const struct ick_walk_ops *ops,
+			     void *priv)
+{
+	errcode_t err;
+
+	*w = (struct walker){ .fs = fs, .ops = ops, .priv = priv };
+	w->first = fs->super->s_first_data_block;
+	w->total = ext2fs_blocks_count(fs->super);
+	w->max_entries = w->total + 1024;
+	if ((err = ext2fs_get_mem(3 * fs->blocksize, &w->buf))) /* block_iterate3 needs 3 */
+		return err;
+	/* per block, not per cluster, under bigalloc */
+	if ((err = ext2fs_allocate_subcluster_bitmap(fs, "tree blocks", &w->tree_seen)))
+		return err;
+	return ext2fs_allocate_subcluster_bitmap(fs, "EA blocks", &w->ea_seen);
+}
+
+static void walker_fini(struct walker *w)
+{
+	if (w->ea_seen)
+		ext2fs_free_block_bitmap(w->ea_seen);
+	if (w->tree_seen)
+		ext2fs_free_block_bitmap(w->tree_seen);
+	free(w->seen_list);
+	free(w->reg);
+	ext2fs_free_mem(&w->buf);
+}
+
 errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv,
 			    struct ick_memo *memo)
 {
-	struct walker w = { .fs = fs, .ops = ops, .priv = priv, .memo = memo };
+	struct walker w;
 	errcode_t err;
 
-	w.first = fs->super->s_first_data_block;
-	w.total = ext2fs_blocks_count(fs->super);
-	w.max_entries = w.total + 1024;
-	if ((err = ext2fs_get_mem(3 * fs->blocksize, &w.buf))) /* block_iterate3 needs 3 */
-		return err;
-	/* per block, not per cluster, under bigalloc */
-	if ((err = ext2fs_allocate_subcluster_bitmap(fs, "tree blocks", &w.tree_seen)))
+	if (!(err = walker_init(&w, fs, ops, priv))) {
+		w.memo = memo;
+		if (memo)
+			ick_memo_walk_start(memo, fs);
+		err = walk_groups(&w);
+		if (!err)
+			err = walk_inodes(&w);
+		if (memo)
+			ick_memo_walk_end(memo);
+	}
+	walker_fini(&w);
+	return err;
+}
+
+errcode_t ick_walk_inodes(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv,
+			  const ext2_ino_t *inos, size_t n)
+{
+	int isize = EXT2_INODE_SIZE(fs->super);
+	struct ext2_inode_large *inode = NULL;
+	struct walker w;
+	errcode_t err;
+
+	if ((err = walker_init(&w, fs, ops, priv)))
 		goto out;
-	if ((err = ext2fs_allocate_subcluster_bitmap(fs, "EA blocks", &w.ea_seen)))
+	w.ea_every = 1;
+	if ((err = ext2fs_get_memzero(isize > (int)sizeof(*inode) ? (unsigned long)isize :
+				      sizeof(*inode), &inode)))
 		goto out;
-	if (memo)
-		ick_memo_walk_start(memo, fs);
-	err = walk_groups(&w);
-	if (!err)
-		err = walk_inodes(&w);
-	if (memo)
-		ick_memo_walk_end(memo);
+	for (size_t i = 0; i < n && !err; i++) {
+		if (!inos[i] || inos[i] > fs->super->s_inodes_count) {
+			err = EXT2_ET_BAD_INODE_NUM;
+			break;
+		}
+		err = ext2fs_read_inode_full(fs, inos[i], (struct ext2_inode *)inode, isize);
+		if (err == EXT2_ET_INODE_CSUM_INVALID || err == EXT2_ET_INODE_IS_GARBAGE)
+			err = 0; /* walked anyway, as the scan does */
+		if (!err && ick_inode_in_use(fs, inos[i], (struct ext2_inode *)inode))
+			err = walk_one_inode(&w, inos[i], inode);
+	}
 out:
-	if (w.ea_seen)
-		ext2fs_free_block_bitmap(w.ea_seen);
-	if (w.tree_seen)
-		ext2fs_free_block_bitmap(w.tree_seen);
-	free(w.seen_list);
-	free(w.reg);
-	ext2fs_free_mem(&w.buf);
+	ext2fs_free_mem(&inode);
+	walker_fini(&w);
 	return err;
 }

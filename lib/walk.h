@@ -69,6 +69,10 @@ struct ick_walk_ops {
 	errcode_t (*end_inode)(void *priv, struct ick_inode_ctx *ic);
 	/* an inode or a stretch of the inode table that cannot be read */
 	errcode_t (*scan_error)(void *priv, ext2_ino_t ino, errcode_t err);
+	/* the map walk of the current inode is about to read block @blk (an extent tree
+	 * node, an indirect block, an EA block): what its result depends on besides the
+	 * inode itself.  May be NULL. */
+	void (*map_read)(void *priv, blk64_t blk);
 };
 
 const char *ick_claim_kind_name(enum ick_claim_kind k);
@@ -83,6 +87,15 @@ ICK_MUST_CHECK errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops
 struct ick_memo;
 ICK_MUST_CHECK errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops,
 					      void *priv, struct ick_memo *memo);
+
+/*
+ * ick_walk_inodes - the same visits for the inodes @inos only (@n of them, ascending),
+ * as the full walk makes them, without the group metadata: each is read afresh and
+ * skipped when not in use.  One difference: an EA block is handed to every inode that
+ * names it, not only to the first (the caller keeps the count).
+ */
+ICK_MUST_CHECK errcode_t ick_walk_inodes(ext2_filsys fs, const struct ick_walk_ops *ops,
+					 void *priv, const ext2_ino_t *inos, size_t n);
 
 /* Is @ino in use by e2fsck's pass-1 rule? */
 int ick_inode_in_use(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode *inode);

@@ -426,9 +426,14 @@ int main(int argc, char **argv)
 	if (c.stale_log_off[0])
 		printf("%s: info: no stale evidence from the log on this file system: %s\n", o.log,
 		       c.stale_log_off);
-	if (c.verbose && (st.maps_reused || st.maps_walked))
-		printf("%s: inode block maps: %llu reused from an earlier point, %llu walked\n",
-		       o.log, (unsigned long long)st.maps_reused, (unsigned long long)st.maps_walked);
+	if (c.verbose && (st.maps_reused || st.maps_walked || st.incr_fast || st.incr_full))
+		printf("%s: inode block maps: %llu reused from an earlier point, %llu walked; "
+		       "points from the per-inode cache: %llu (%llu inodes walked again), in full: "
+		       "%llu%s%s%s\n",
+		       o.log, (unsigned long long)st.maps_reused, (unsigned long long)st.maps_walked,
+		       (unsigned long long)st.incr_fast, (unsigned long long)st.incr_rewalked,
+		       (unsigned long long)st.incr_full, st.incr_why[0] ? " (the last: " : "",
+		       st.incr_why, st.incr_why[0] ? ")" : "");
 	if (c.json) {
 		/* the log's path and the marks are untrusted bytes: ick_junit_clean's rule
 		 * (valid UTF-8 passes, a backslash is doubled, any other byte is \xHH) keeps

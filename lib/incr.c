@@ -1,0 +1,1187 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * incr.c - the per-inode result cache of a crash sweep (see incr.h for what it keeps, when
+ * it answers and when it falls back).
+ *
+ * Written by hand: the inode digest (a 64-bit multiply-xorshift hash; no installed library
+ * offers one to this project) and the bit arrays, which hold one bit per block in the
+ * byte order of ext2fs_get_block_bitmap_range2 so that a group's slice is what
+ * ick_bitmap_group() takes.  Everything else is libext2fs (inode and block reads, the
+ * descriptors, the loaded block bitmap) and the checks themselves.
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "array.h"
+#include "image.h"
+#include "incr.h"
+#include "overlay.h"
+#include "u64map.h"
+
+struct cl { blk64_t pblk; uint64_t len; int judged; };
+
+struct rec {
+	ext2_ino_t ino;
+	uint64_t digest;
+	blk64_t ea;              /* its EA block, 0 if none */
+	struct cl *cl;           /* the blocks it owns (EA block apart) */
+	blk64_t *rd;             /* the map blocks its walk read */
+	struct ick_finding *seg; /* the findings its walk gave, details owned */
+	size_t ncl, nrd, nseg, bytes;
+};
+
+struct geo {
+	unsigned blocksize, inode_size, desc_size;
+	blk64_t blocks, first_data, sb_at, mmp;
+	uint32_t inodes, bpg, ipg, first_ino, ngroups;
+	uint32_t compat, incompat, ro_compat, csum_seed, creator_os, first_meta_bg;
+	uint32_t journal_ino, quota_ino[3], orphan_ino, backup_bgs[2];
+	uint16_t reserved_gdt;
+	int flags;
+};
+
+struct itab { blk64_t start; uint64_t len; dgrp_t g; };
+
+struct ick_incr {
+	int valid;                 /* the cache holds the last point checked */
+	struct geo geo;
+	struct ick_u64map recs;    /* ino -> struct rec * */
+	struct ick_u64map watch;   /* map block -> its inode (0: more than one) */
+	struct ick_u64map ea;      /* EA block -> inodes naming it */
+	unsigned char *found;      /* blocks owned */
+	unsigned char *judged;     /* blocks the stale check judges (written data) */
+	unsigned char *disk;       /* the on-disk bitmap as last judged */
+	unsigned char *now;        /* scratch: the on-disk bitmap now */
+	size_t nbytes;             /* of each bit array: the groups' whole span */
+	unsigned char *desc;       /* group descriptors as last judged */
+	uint64_t *gfree, nfree;    /* free units per group and their sum */
+	struct itab *it;           /* inode tables, by start */
+	blk64_t *ov;               /* the last point's overlay blocks, sorted */
+	size_t nov;
+	ext2_ino_t *segs;          /* inodes with a segment, ascending */
+	size_t nsegs, capsegs;
+	/* changes since the last point */
+	struct { blk64_t blk; uint64_t n; } *pend;
+	size_t npend, cappend;
+	int pend_lost;
+	size_t bytes, budget;
+	/* recording (a full walk, or the inodes re-walked) */
+	ext2_filsys fs;
+	struct ick_report *rep;
+	int fast, bail, impure, judge;
+	int last_impure;           /* the last full point had findings the cache cannot keep */
+	size_t seg_from;
+	struct cl *ccl;
+	size_t nccl, capccl;
+	blk64_t *crd;
+	size_t ncrd, capcrd;
+	unsigned char *touched;    /* groups whose owned blocks changed */
+	errcode_t err;
+	struct ick_incr_stats st;
+};
+
+/* ---- small parts ---- */
+
+static uint64_t digest(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, l[4] = { 1, 2, 3, 4 }, w;
+	size_t i = 0;
+
+	for (; i + 32 <= n; i += 32) /* four lanes: an inode is 128 to 1024 bytes */
+		for (int k = 0; k < 4; k++) {
+			memcpy(&w, b + i + 8 * k, 8);
+			l[k] = (l[k] ^ w) * 0xff51afd7ed558ccdULL;
+			l[k] ^= l[k] >> 31;
+		}
+	for (; i < n; i += 8) {
+		w = 0;
+		memcpy(&w, b + i, n - i < 8 ? n - i : 8);
+		h ^= w;
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	for (int k = 0; k < 4; k++) {
+		h ^= l[k];
+		h *= 0xc4ceb9fe1a85ec53ULL;
+		h ^= h >> 29;
+	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 32);
+}
+
+static int bit(const unsigned char *a, uint64_t i) { return (a[i / 8] >> (i % 8)) & 1; }
+static void set(unsigned char *a, uint64_t i) { a[i / 8] |= (unsigned char)(1u << (i % 8)); }
+static void clr(unsigned char *a, uint64_t i) { a[i / 8] &= (unsigned char)~(1u << (i % 8)); }
+
+static void set_range(unsigned char *a, uint64_t i, uint64_t n, int on)
+{
+	while (n && (i % 8)) {
+		on ? set(a, i) : clr(a, i);
+		i++, n--;
+	}
+	if (n >= 8) {
+		memset(a + i / 8, on ? 0xff : 0, n / 8);
+		i += n / 8 * 8;
+		n %= 8;
+	}
+	while (n--) {
+		on ? set(a, i) : clr(a, i);
+		i++;
+	}
+}
+
+static int any_set(const unsigned char *a, uint64_t i, uint64_t n)
+{
+	for (; n && (i % 8); i++, n--)
+		if (bit(a, i))
+			return 1;
+	for (; n >= 8; i += 8, n -= 8)
+		if (a[i / 8])
+			return 1;
+	for (; n; i++, n--)
+		if (bit(a, i))
+			return 1;
+	return 0;
+}
+
+static void geo_of(const struct ick_image *img, struct geo *g)
+{
+	ext2_filsys fs = img->fs;
+	struct ext2_super_block *s = fs->super;
+
+	memset(g, 0, sizeof(*g));
+	g->blocksize = fs->blocksize;
+	g->inode_size = EXT2_INODE_SIZE(s);
+	g->desc_size = EXT2_DESC_SIZE(s);
+	g->blocks = ext2fs_blocks_count(s);
+	g->first_data = s->s_first_data_block;
+	g->sb_at = img->superblock;
+	g->mmp = s->s_mmp_block;
+	g->inodes = s->s_inodes_count;
+	g->bpg = s->s_blocks_per_group;
+	g->ipg = s->s_inodes_per_group;
+	g->first_ino = EXT2_FIRST_INO(s);
+	g->ngroups = fs->group_desc_count;
+	g->compat = s->s_feature_compat;
+	g->incompat = s->s_feature_incompat & ~EXT3_FEATURE_INCOMPAT_RECOVER;
+	g->ro_compat = s->s_feature_ro_compat & ~EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT;
+	g->csum_seed = fs->csum_seed;
+	g->creator_os = s->s_creator_os;
+	g->first_meta_bg = s->s_first_meta_bg;
+	g->journal_ino = s->s_journal_inum;
+	g->quota_ino[0] = s->s_usr_quota_inum;
+	g->quota_ino[1] = s->s_grp_quota_inum;
+	g->quota_ino[2] = s->s_prj_quota_inum;
+	g->orphan_ino = s->s_orphan_file_inum;
+	g->backup_bgs[0] = s->s_backup_bgs[0];
+	g->backup_bgs[1] = s->s_backup_bgs[1];
+	g->reserved_gdt = s->s_reserved_gdt_blocks;
+	g->flags = fs->flags;
+}
+
+/* Why the cache cannot serve this file system at all (incr.h), or NULL. */
+static const char *not_incremental(const struct ick_image *img, unsigned mask,
+				   const struct ick_check_opts *o)
+{
+	ext2_filsys fs = img->fs;
+	size_t nr;
+	const struct ick_check_def *const *defs = ick_checks(&nr);
+	unsigned need = 0;
+
+	for (size_t i = 0; i < nr; i++)
+		need |= 1u << defs[i]->id;
+	if ((mask & need) != need)
+		return "not every check selected";
+	if (ext2fs_has_feature_quota(fs->super) || fs->super->s_usr_quota_inum ||
+	    fs->super->s_grp_quota_inum || fs->super->s_prj_quota_inum)
+		return "quota (usage is summed over every inode)";
+	if (fs->cluster_ratio_bits)
+		return "bigalloc";
+	if (ext2fs_has_feature_shared_blocks(fs->super))
+		return "shared_blocks";
+	if (ext2fs_has_feature_ea_inode(fs->super))
+		return "ea_inode";
+	if (o && o->poison)
+		return "a poison pattern (content evidence)";
+	if (img->superblock)
+		return "a backup superblock";
+	return NULL;
+}
+
+static int pure(uint32_t code)
+{
+	const struct ick_pr_info *pi = ick_pr_lookup(code);
+
+	return pi && (pi->check == ICK_CHECK_UNWRITTEN || pi->check == ICK_CHECK_SIZE);
+}
+
+static uint64_t unit(const struct ick_incr *c, blk64_t blk)
+{
+	return blk - c->geo.first_data;
+}
+
+static void touch(struct ick_incr *c, blk64_t blk, uint64_t n)
+{
+	uint64_t g0 = unit(c, blk) / c->geo.bpg, g1 = unit(c, blk + n - 1) / c->geo.bpg;
+
+	for (uint64_t g = g0; g <= g1 && g < c->geo.ngroups; g++)
+		c->touched[g] = 1;
+}
+
+/* Is [blk, blk+n) a range of the bit arrays (inside the file system)? */
+static int inside(const struct ick_incr *c, blk64_t blk, uint64_t n)
+{
+	return blk >= c->geo.first_data && blk < c->geo.blocks && n <= c->geo.blocks - blk;
+}
+
+/* ---- records ---- */
+
+static void rec_free(struct rec *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nseg; i++)
+		free(r->seg[i].detail);
+	free(r);
+}
+
+static void drop_all(struct ick_incr *c)
+{
+	for (size_t i = 0; i < c->recs.cap; i++)
+		if (c->recs.k[i] != UINT64_MAX)
+			rec_free((struct rec *)(uintptr_t)c->recs.v[i]);
+	ick_u64map_free(&c->recs);
+	ick_u64map_free(&c->watch);
+	ick_u64map_free(&c->ea);
+	free(c->found);
+	free(c->judged);
+	free(c->disk);
+	free(c->now);
+	free(c->desc);
+	free(c->gfree);
+	free(c->it);
+	free(c->touched);
+	c->found = c->judged = c->disk = c->now = c->desc = c->touched = NULL;
+	c->gfree = NULL;
+	c->it = NULL;
+	c->nsegs = 0;
+	c->valid = 0;
+	c->bytes = 0;
+}
+
+static errcode_t segs_insert(struct ick_incr *c, ext2_ino_t ino)
+{
+	size_t lo = 0, hi = c->nsegs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->segs[mid] < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->nsegs && c->segs[lo] == ino)
+		return 0;
+	if (c->nsegs == c->capsegs) {
+		ext2_ino_t *n = ick_array_grow(c->segs, &c->capsegs, sizeof(*n), 64);
+		if (!n)
+			return ENOMEM;
+		c->segs = n;
+	}
+	memmove(&c->segs[lo + 1], &c->segs[lo], (c->nsegs - lo) * sizeof(*c->segs));
+	c->segs[lo] = ino;
+	c->nsegs++;
+	return 0;
+}
+
+static void segs_remove(struct ick_incr *c, ext2_ino_t ino)
+{
+	size_t lo = 0, hi = c->nsegs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->segs[mid] < ino)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->nsegs && c->segs[lo] == ino) {
+		memmove(&c->segs[lo], &c->segs[lo + 1], (c->nsegs - lo - 1) * sizeof(*c->segs));
+		c->nsegs--;
+	}
+}
+
+/* An inode leaves the cache: its owned blocks, EA reference, watches and segment. */
+static void forget_inode(struct ick_incr *c, ext2_ino_t ino)
+{
+	int have;
+	struct rec *r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, ino, &have);
+
+	if (!have)
+		return;
+	for (size_t i = 0; i < r->ncl; i++) {
+		set_range(c->found, unit(c, r->cl[i].pblk), r->cl[i].len, 0);
+		if (r->cl[i].judged)
+			set_range(c->judged, unit(c, r->cl[i].pblk), r->cl[i].len, 0);
+		touch(c, r->cl[i].pblk, r->cl[i].len);
+	}
+	if (r->ea) {
+		uint64_t refs = ick_u64map_get(&c->ea, r->ea, NULL);
+		if (refs <= 1) {
+			ick_u64map_del(&c->ea, r->ea);
+			clr(c->found, unit(c, r->ea));
+			touch(c, r->ea, 1);
+		} else if (ick_u64map_put(&c->ea, r->ea, refs - 1)) {
+			c->err = ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < r->nrd; i++)
+		if (ick_u64map_get(&c->watch, r->rd[i], NULL) == ino)
+			ick_u64map_del(&c->watch, r->rd[i]);
+	if (r->nseg)
+		segs_remove(c, ino);
+	c->bytes -= r->bytes;
+	ick_u64map_del(&c->recs, ino);
+	rec_free(r);
+}
+
+/* ---- the recorder: visits the walk beside the checks ---- */
+
+static errcode_t rec_begin(void *p, struct ick_inode_ctx *ic)
+{
+	struct ick_incr *c = p;
+
+	c->nccl = c->ncrd = 0;
+	c->seg_from = c->rep->nr;
+	c->judge = ick_stale_judges(c->fs, ic->ino, ic->inode);
+	return 0;
+}
+
+static errcode_t rec_claim(void *p, const struct ick_claim *k, struct ick_inode_ctx *ic)
+{
+	struct ick_incr *c = p;
+	int judged;
+
+	if (c->bail || c->impure)
+		return 0;
+	if (k->bad) {
+		/* the bitmap check reports it (an unwritten overlap is the unwritten check's) */
+		if (!(k->bad == ICK_BAD_OVERLAP && k->unwritten))
+			c->bail = 1;
+		return 0;
+	}
+	if (!k->len || (ic && k->kind == ICK_CLAIM_EA))
+		return 0;
+	if (!inside(c, k->pblk, k->len)) {
+		c->bail = 1;
+		return 0;
+	}
+	if (c->fast) {
+		/* the bitmap check would report a block claimed twice or in use but free */
+		if (any_set(c->found, unit(c, k->pblk), k->len)) {
+			c->bail = 1;
+			return 0;
+		}
+		for (uint64_t i = 0; i < k->len; i++)
+			if (!ext2fs_fast_test_block_bitmap2(c->fs->block_map, k->pblk + i)) {
+				c->bail = 1;
+				return 0;
+			}
+		touch(c, k->pblk, k->len);
+	}
+	set_range(c->found, unit(c, k->pblk), k->len, 1);
+	if (!ic)
+		return 0; /* group metadata: kept as owned, recomputed only with the geometry */
+	judged = c->judge && k->kind == ICK_CLAIM_DATA && !k->unwritten;
+	if (judged)
+		set_range(c->judged, unit(c, k->pblk), k->len, 1);
+	if (c->nccl == c->capccl) {
+		struct cl *n = ick_array_grow(c->ccl, &c->capccl, sizeof(*n), 16);
+		if (!n) {
+			c->err = ENOMEM;
+			c->bail = c->impure = 1;
+			return 0;
+		}
+		c->ccl = n;
+	}
+	c->ccl[c->nccl++] = (struct cl){ k->pblk, k->len, judged };
+	return 0;
+}
+
+static void rec_map_read(void *p, blk64_t blk)
+{
+	struct ick_incr *c = p;
+
+	if (c->ncrd == c->capcrd) {
+		blk64_t *n = ick_array_grow(c->crd, &c->capcrd, sizeof(*n), 16);
+		if (!n) {
+			c->err = ENOMEM;
+			c->bail = c->impure = 1;
+			return;
+		}
+		c->crd = n;
+	}
+	c->crd[c->ncrd++] = blk;
+}
+
+static errcode_t rec_scan_error(void *p, ext2_ino_t ino, errcode_t e)
+{
+	struct ick_incr *c = p;
+
+	c->bail = c->impure = 1;
+	return 0;
+}
+
+/* The inode's EA block, as walk.c claims it: in range, on a file system with xattrs. */
+static blk64_t ea_block(struct ick_incr *c, const struct ext2_inode_large *in)
+{
+	blk64_t blk = ext2fs_file_acl_block(c->fs, (struct ext2_inode *)in);
+
+	if (!blk || !ext2fs_has_feature_xattr(c->fs->super) || !inside(c, blk, 1))
+		return 0;
+	return blk;
+}
+
+static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
+{
+	struct ick_incr *c = p;
+	size_t nseg = c->rep->nr - c->seg_from, bytes;
+	struct rec *r;
+	unsigned char *q;
+
+	if (c->bail || c->impure)
+		return 0;
+	for (size_t i = c->seg_from; i < c->rep->nr; i++)
+		if (!pure(c->rep->f[i].code) || c->rep->f[i].ino != ic->ino) {
+			c->bail = c->impure = 1;
+			return 0;
+		}
+	bytes = sizeof(*r) + c->nccl * sizeof(struct cl) + c->ncrd * sizeof(blk64_t) +
+		nseg * sizeof(struct ick_finding);
+	if (c->bytes + bytes > c->budget || !(r = calloc(1, bytes))) {
+		c->bail = c->impure = 1;
+		return 0;
+	}
+	q = (unsigned char *)(r + 1);
+	r->ino = ic->ino;
+	r->bytes = bytes;
+	r->digest = digest(ic->inode, EXT2_INODE_SIZE(c->fs->super));
+	r->cl = (struct cl *)q;
+	memcpy(r->cl, c->ccl, c->nccl * sizeof(struct cl));
+	r->ncl = c->nccl;
+	q += c->nccl * sizeof(struct cl);
+	r->rd = (blk64_t *)q;
+	memcpy(r->rd, c->crd, c->ncrd * sizeof(blk64_t));
+	r->nrd = c->ncrd;
+	q += c->ncrd * sizeof(blk64_t);
+	r->seg = (struct ick_finding *)q;
+	for (size_t i = 0; i < nseg; i++) {
+		r->seg[i] = c->rep->f[c->seg_from + i];
+		if (r->seg[i].detail && !(r->seg[i].detail = strdup(r->seg[i].detail)))
+			goto nomem;
+		r->nseg = i + 1;
+	}
+	if ((r->ea = ea_block(c, ic->inode))) {
+		uint64_t refs = ick_u64map_get(&c->ea, r->ea, NULL);
+		if (!refs) {
+			if (c->fast && (bit(c->found, unit(c, r->ea)) ||
+					!ext2fs_fast_test_block_bitmap2(c->fs->block_map, r->ea))) {
+				rec_free(r);
+				c->bail = 1;
+				return 0;
+			}
+			set(c->found, unit(c, r->ea));
+			touch(c, r->ea, 1);
+		}
+		if (ick_u64map_put(&c->ea, r->ea, refs + 1))
+			goto nomem;
+	}
+	for (size_t i = 0; i < r->nrd; i++) {
+		int have;
+		uint64_t v = ick_u64map_get(&c->watch, r->rd[i], &have);
+		if (ick_u64map_put(&c->watch, r->rd[i], have && v != ic->ino ? 0 : ic->ino))
+			goto nomem;
+	}
+	if (ick_u64map_put(&c->recs, ic->ino, (uint64_t)(uintptr_t)r))
+		goto nomem;
+	c->bytes += bytes;
+	if (nseg && segs_insert(c, ic->ino)) {
+		c->err = ENOMEM;
+		c->bail = c->impure = 1;
+	}
+	return 0;
+nomem:
+	rec_free(r);
+	c->err = ENOMEM;
+	c->bail = c->impure = 1;
+	return 0;
+}
+
+static const struct ick_walk_ops rec_ops = {
+	.begin_inode = rec_begin, .claim = rec_claim, .end_inode = rec_end,
+	.scan_error = rec_scan_error, .map_read = rec_map_read,
+};
+
+/* ---- the overlay's blocks ---- */
+
+struct ovl { blk64_t *b; size_t nr, cap; };
+
+static errcode_t ov_one(uint64_t blk, const unsigned char *data, void *p)
+{
+	struct ovl *o = p;
+
+	if (o->nr == o->cap) {
+		blk64_t *n = ick_array_grow(o->b, &o->cap, sizeof(*n), 64);
+		if (!n)
+			return ENOMEM;
+		o->b = n;
+	}
+	o->b[o->nr++] = blk;
+	return 0;
+}
+
+static int cmp_blk(const void *a, const void *b)
+{
+	blk64_t x = *(const blk64_t *)a, y = *(const blk64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static errcode_t ov_blocks(const struct ick_image *img, struct ovl *o)
+{
+	errcode_t err;
+
+	*o = (struct ovl){ 0 };
+	if (!img->overlay)
+		return 0;
+	if ((err = ick_overlay_iterate(img->overlay, ov_one, o)))
+		return err;
+	qsort(o->b, o->nr, sizeof(*o->b), cmp_blk);
+	return 0;
+}
+
+static int in_sorted(const blk64_t *a, size_t n, blk64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (a[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && a[lo] == x;
+}
+
+/* ---- a full point ---- */
+
+static int cmp_itab(const void *a, const void *b)
+{
+	const struct itab *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* The arrays a full point fills; 0, or why not (the cache then stays off). */
+static const char *prepare(struct ick_incr *c, const struct ick_image *img)
+{
+	ext2_filsys fs = img->fs;
+	uint64_t nbits = (uint64_t)fs->group_desc_count * fs->super->s_blocks_per_group;
+	size_t dsz = EXT2_DESC_SIZE(fs->super);
+
+	geo_of(img, &c->geo);
+	if (!c->geo.bpg || c->geo.bpg % 8 || nbits / 8 > c->budget / 4 ||
+	    (uint64_t)fs->group_desc_count * (dsz + sizeof(uint64_t) + sizeof(struct itab) + 1) >
+	    c->budget / 4)
+		return "the cache's budget";
+	c->nbytes = nbits / 8 + 8;
+	if (!(c->found = calloc(1, c->nbytes)) || !(c->judged = calloc(1, c->nbytes)) ||
+	    !(c->disk = calloc(1, c->nbytes)) || !(c->now = calloc(1, c->nbytes)) ||
+	    !(c->desc = malloc(fs->group_desc_count * dsz)) ||
+	    !(c->gfree = calloc(fs->group_desc_count, sizeof(*c->gfree))) ||
+	    !(c->it = calloc(fs->group_desc_count, sizeof(*c->it))) ||
+	    !(c->touched = calloc(fs->group_desc_count, 1)))
+		return "no memory for the cache";
+	c->bytes = 5 * c->nbytes + fs->group_desc_count * (dsz + sizeof(uint64_t) +
+							   sizeof(struct itab) + 1);
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		memcpy(c->desc + (size_t)g * dsz, ext2fs_group_desc(fs, fs->group_desc, g), dsz);
+		c->it[g] = (struct itab){ ext2fs_inode_table_loc(fs, g), fs->inode_blocks_per_group,
+					  g };
+	}
+	qsort(c->it, fs->group_desc_count, sizeof(*c->it), cmp_itab);
+	/* the inodes in use, as the superblock counts them (a hint) */
+	if (fs->super->s_free_inodes_count < fs->super->s_inodes_count &&
+	    (ick_u64map_reserve(&c->recs, fs->super->s_inodes_count -
+				fs->super->s_free_inodes_count) ||
+	     ick_u64map_reserve(&c->watch, (fs->super->s_inodes_count -
+					   fs->super->s_free_inodes_count) / 8)))
+		return "no memory for the cache";
+	return NULL;
+}
+
+/* Units of group @g inside the file system, as ick_bitmap_group counts them. */
+static uint64_t group_units(ext2_filsys fs, dgrp_t g)
+{
+	return ext2fs_group_last_block2(fs, g) - ext2fs_group_first_block2(fs, g) + 1;
+}
+
+static uint64_t popcount(const unsigned char *a, uint64_t n)
+{
+	uint64_t r = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		r += bit(a, i);
+	return r;
+}
+
+static errcode_t full(struct ick_incr *c, struct ick_image *img, unsigned mask,
+		      const struct ick_check_opts *opts, struct ick_report *rep, const char *why)
+{
+	ext2_filsys fs = img->fs;
+	size_t base = rep->nr;
+	uint64_t dropped = rep->dropped;
+	struct ovl o = { 0 };
+	errcode_t err;
+
+	c->st.full++;
+	c->st.why_full = why;
+	why = NULL;
+	drop_all(c);
+	why = not_incremental(img, mask, opts);
+	if (!why)
+		why = prepare(c, img);
+	if (!why && !fs->block_map && (err = ext2fs_read_block_bitmap(fs)))
+		why = "the block bitmap cannot be read";
+	if (why) {
+		c->st.why_full = why;
+		drop_all(c);
+		return ick_checks_run_opts(img, mask, opts, rep);
+	}
+	c->fs = fs;
+	c->rep = rep;
+	c->fast = c->bail = c->impure = 0;
+	c->err = 0;
+	{
+		/* the walk memo's maps serve points in full one after another (findings that
+		 * keep the cache off); at a point that builds the cache they cost, not save */
+		struct ick_check_opts o2 = { 0 };
+		if (opts)
+			o2 = *opts;
+		if (!c->last_impure)
+			o2.memo = NULL;
+		err = ick_checks_run_rec(img, mask, &o2, rep, &rec_ops, c);
+	}
+	if (err)
+		goto off;
+	if (c->err) {
+		why = "no memory for the cache";
+		goto off;
+	}
+	for (size_t i = base; i < rep->nr && !c->impure; i++)
+		c->impure = !pure(rep->f[i].code);
+	c->last_impure = c->impure || c->bail || rep->dropped != dropped;
+	if (c->last_impure) {
+		why = "findings that depend on more than one inode";
+		goto off;
+	}
+	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, c->geo.first_data,
+						  (c->nbytes - 8) * 8, c->disk)))
+		goto off;
+	c->nfree = 0;
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		uint64_t n = group_units(fs, g);
+		c->gfree[g] = n - popcount(c->disk + (size_t)g * (c->geo.bpg / 8), n);
+		c->nfree += c->gfree[g];
+	}
+	if ((err = ov_blocks(img, &o)))
+		goto off;
+	free(c->ov);
+	c->ov = o.b;
+	c->nov = o.nr;
+	c->valid = 1;
+	return 0;
+off:
+	c->st.why_full = why ? why : "an error during the walk";
+	drop_all(c);
+	return err;
+}
+
+/* ---- a point from the cache ---- */
+
+struct dirty { ext2_ino_t *v; size_t nr, cap; };
+
+static errcode_t dirty_add(struct dirty *d, ext2_ino_t ino)
+{
+	if (d->nr == d->cap) {
+		ext2_ino_t *n = ick_array_grow(d->v, &d->cap, sizeof(*n), 64);
+		if (!n)
+			return ENOMEM;
+		d->v = n;
+	}
+	d->v[d->nr++] = ino;
+	return 0;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The inode table holding @blk: its group and the block's index in it, or -1. */
+static int itable_of(const struct ick_incr *c, blk64_t blk, dgrp_t *g, uint64_t *idx)
+{
+	size_t lo = 0, hi = c->geo.ngroups;
+
+	while (lo < hi) { /* the last table starting at or before blk */
+		size_t mid = (lo + hi) / 2;
+		if (c->it[mid].start <= blk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || !c->it[lo - 1].start || blk - c->it[lo - 1].start >= c->it[lo - 1].len)
+		return -1;
+	*g = c->it[lo - 1].g;
+	*idx = blk - c->it[lo - 1].start;
+	return 0;
+}
+
+/* Does the inode scan (ext2fs_get_next_inode_full) see inode @i (0-based) of group @g? */
+static int scanned(ext2_filsys fs, dgrp_t g, uint64_t i)
+{
+	if (!ext2fs_inode_table_loc(fs, g))
+		return 0; /* EXT2_SF_SKIP_MISSING_ITABLE */
+	if (!ext2fs_has_group_desc_csum(fs))
+		return 1;
+	if (ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT))
+		return 0;
+	return i < fs->super->s_inodes_per_group - ext2fs_bg_itable_unused(fs, g);
+}
+
+/* The inodes of inode-table block @idx of group @g whose walk may differ from the cache. */
+static errcode_t itable_block(struct ick_incr *c, dgrp_t g, uint64_t idx, unsigned char *buf,
+			      struct dirty *d)
+{
+	ext2_filsys fs = c->fs;
+	unsigned isize = EXT2_INODE_SIZE(fs->super), per = fs->blocksize / isize;
+	errcode_t err;
+
+	if ((err = io_channel_read_blk64(fs->io, ext2fs_inode_table_loc(fs, g) + idx, 1, buf)))
+		return err;
+	for (unsigned k = 0; k < per; k++) {
+		uint64_t i = idx * per + k;
+		ext2_ino_t ino = (ext2_ino_t)((uint64_t)g * fs->super->s_inodes_per_group + i + 1);
+		const struct ext2_inode *in = (const void *)(buf + (size_t)k * isize);
+		int have, used;
+		struct rec *r;
+
+		if (i >= fs->super->s_inodes_per_group)
+			break;
+		used = scanned(fs, g, i) && ick_inode_in_use(fs, ino, in);
+		r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, ino, &have);
+		if (used != have || (used && r->digest != digest(in, isize)))
+			if ((err = dirty_add(d, ino)))
+				return err;
+	}
+	return 0;
+}
+
+/* What of a descriptor decides where things are and which inodes the scan sees. */
+struct dsum { blk64_t bb, ib, it; uint16_t flags; uint32_t unused; };
+
+static void dsum_of(const unsigned char *raw, size_t dsz, struct dsum *d)
+{
+	struct ext4_group_desc g;
+
+	memset(&g, 0, sizeof(g));
+	memcpy(&g, raw, dsz < sizeof(g) ? dsz : sizeof(g));
+	d->bb = g.bg_block_bitmap | (dsz >= EXT2_MIN_DESC_SIZE_64BIT ? (blk64_t)g.bg_block_bitmap_hi << 32 : 0);
+	d->ib = g.bg_inode_bitmap | (dsz >= EXT2_MIN_DESC_SIZE_64BIT ? (blk64_t)g.bg_inode_bitmap_hi << 32 : 0);
+	d->it = g.bg_inode_table | (dsz >= EXT2_MIN_DESC_SIZE_64BIT ? (blk64_t)g.bg_inode_table_hi << 32 : 0);
+	d->flags = g.bg_flags;
+	d->unused = g.bg_itable_unused |
+		    (dsz >= EXT2_MIN_DESC_SIZE_64BIT ? (uint32_t)g.bg_itable_unused_hi << 16 : 0);
+}
+
+/* Every group descriptor against the cache's: @rescan marks the groups whose scanned
+ * inodes may differ, @rejudge those to judge again.  Non-zero: a bitmap or inode table
+ * moved (a new geometry). */
+static int descs_changed(struct ick_incr *c, unsigned char *rescan, unsigned char *rejudge)
+{
+	ext2_filsys fs = c->fs;
+	size_t dsz = c->geo.desc_size;
+
+	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
+		const unsigned char *now = (const void *)ext2fs_group_desc(fs, fs->group_desc, g);
+		struct dsum a, b;
+
+		if (!memcmp(now, c->desc + (size_t)g * dsz, dsz))
+			continue;
+		rejudge[g] = 1;
+		dsum_of(now, dsz, &a);
+		dsum_of(c->desc + (size_t)g * dsz, dsz, &b);
+		if (a.bb != b.bb || a.ib != b.ib || a.it != b.it)
+			return 1;
+		if ((a.flags ^ b.flags) & EXT2_BG_INODE_UNINIT || a.unused != b.unused)
+			rescan[g] = 1;
+	}
+	return 0;
+}
+
+/* Try the point from the cache: 0 with *@ok set when answered (findings added to @rep);
+ * *@ok 0 and *@why when it must be full (the cache is then stale: the caller redoes it). */
+static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
+		      const struct ick_check_opts *opts, struct ick_report *rep, int *ok,
+		      const char **why)
+{
+	ext2_filsys fs = img->fs;
+	struct geo g;
+	struct ovl o = { 0 };
+	struct dirty d = { 0 };
+	struct ick_report scratch;
+	unsigned char *rescan = NULL, *rejudge = NULL, *buf = NULL;
+	blk64_t *ch = NULL, *chg = NULL;
+	unsigned char *prev = NULL;
+	size_t nch = 0, nchg = 0;
+	uint64_t total = 0;
+	size_t nr;
+	unsigned inode_mask = 0;
+	const struct ick_check_def *const *defs = ick_checks(&nr);
+	errcode_t err = 0;
+
+	*ok = 0;
+	*why = NULL;
+	if ((err = ick_report_init(&scratch, NULL)))
+		return err;
+	c->fs = fs;
+	geo_of(img, &g);
+	if (memcmp(&g, &c->geo, sizeof(g))) {
+		*why = "the geometry changed";
+		goto out;
+	}
+	if (c->pend_lost) {
+		*why = "too many changed blocks";
+		goto out;
+	}
+	if (!fs->block_map && (err = ext2fs_read_block_bitmap(fs))) {
+		err = 0;
+		*why = "the block bitmap cannot be read";
+		goto out;
+	}
+	if ((err = ov_blocks(img, &o)))
+		goto out;
+	/* every block that may read differently: the device's writes, both overlays */
+	for (size_t i = 0; i < c->npend; i++)
+		total += c->pend[i].n;
+	if (total + o.nr + c->nov > ICK_INCR_MAX_CHANGED) {
+		*why = "too many changed blocks";
+		goto out;
+	}
+	if (!(ch = malloc((total + o.nr + c->nov + 1) * sizeof(*ch))) ||
+	    !(rescan = calloc(fs->group_desc_count, 1)) ||
+	    !(rejudge = calloc(fs->group_desc_count, 1)) || !(buf = malloc(fs->blocksize))) {
+		err = ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < c->npend; i++)
+		for (uint64_t k = 0; k < c->pend[i].n; k++)
+			ch[nch++] = c->pend[i].blk + k;
+	memcpy(ch + nch, o.b, o.nr * sizeof(*ch));
+	nch += o.nr;
+	memcpy(ch + nch, c->ov, c->nov * sizeof(*ch));
+	nch += c->nov;
+	qsort(ch, nch, sizeof(*ch), cmp_blk);
+	{
+		size_t w = 0;
+		for (size_t i = 0; i < nch; i++)
+			if (!w || ch[w - 1] != ch[i])
+				ch[w++] = ch[i];
+		nch = w;
+	}
+	if (descs_changed(c, rescan, rejudge)) {
+		*why = "a group's bitmap or inode table moved";
+		goto out;
+	}
+	/* the inodes whose walk may differ */
+	for (size_t i = 0; i < nch; i++) {
+		dgrp_t gr;
+		uint64_t idx;
+		int have;
+		uint64_t v = ick_u64map_get(&c->watch, ch[i], &have);
+
+		if (have && !v) {
+			*why = "a map block more than one inode read changed";
+			goto out;
+		}
+		if (have && (err = dirty_add(&d, (ext2_ino_t)v)))
+			goto out;
+		if (!itable_of(c, ch[i], &gr, &idx) && !rescan[gr] &&
+		    (err = itable_block(c, gr, idx, buf, &d))) {
+			err = 0;
+			*why = "an inode table block cannot be read";
+			goto out;
+		}
+	}
+	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
+		for (uint64_t idx = 0; rescan[gr] && idx < fs->inode_blocks_per_group; idx++)
+			if ((err = itable_block(c, gr, idx, buf, &d))) {
+				err = 0;
+				*why = "an inode table block cannot be read";
+				goto out;
+			}
+	qsort(d.v, d.nr, sizeof(*d.v), cmp_ino);
+	{
+		size_t w = 0;
+		for (size_t i = 0; i < d.nr; i++)
+			if (!w || d.v[w - 1] != d.v[i])
+				d.v[w++] = d.v[i];
+		d.nr = w;
+	}
+	/* the on-disk bitmap now, the units whose bit changed and whether they were owned */
+	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, c->geo.first_data,
+						  (c->nbytes - 8) * 8, c->now))) {
+		err = 0;
+		*why = "the block bitmap cannot be read";
+		goto out;
+	}
+	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++) {
+		size_t off = (size_t)gr * (c->geo.bpg / 8), n = c->geo.bpg / 8;
+		if (memcmp(c->now + off, c->disk + off, n))
+			rejudge[gr] = 1;
+	}
+	{
+		size_t cap = 0;
+		for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++) {
+			size_t off = (size_t)gr * (c->geo.bpg / 8);
+			for (size_t b = 0; rejudge[gr] && b < c->geo.bpg / 8; b++) {
+				unsigned char x = c->now[off + b] ^ c->disk[off + b];
+				for (int k = 0; x && k < 8; k++) {
+					if (!(x & (1u << k)))
+						continue;
+					if (nchg == cap) {
+						blk64_t *n = ick_array_grow(chg, &cap, sizeof(*n), 64);
+						unsigned char *np;
+						if (!n) {
+							err = ENOMEM;
+							goto out;
+						}
+						chg = n;
+						if (!(np = realloc(prev, cap))) {
+							err = ENOMEM;
+							goto out;
+						}
+						prev = np;
+					}
+					chg[nchg] = (off + b) * 8 + (unsigned)k;
+					prev[nchg] = (unsigned char)bit(c->found, chg[nchg]);
+					nchg++;
+				}
+			}
+		}
+		if (nchg > ICK_INCR_MAX_CHANGED) {
+			*why = "too many bitmap bits changed";
+			goto out;
+		}
+	}
+	/* blocks that left the overlay: the stale check judged them not at all before */
+	for (size_t i = 0; i < c->nov; i++)
+		if (!in_sorted(o.b, o.nr, c->ov[i]) && inside(c, c->ov[i], 1) &&
+		    bit(c->judged, unit(c, c->ov[i])))
+			c->ov[i] |= 1ULL << 63; /* judged before: looked at again below */
+	/* out with the old, in with the new */
+	memset(c->touched, 0, fs->group_desc_count);
+	c->err = 0;
+	for (size_t i = 0; i < d.nr; i++)
+		forget_inode(c, d.v[i]);
+	for (size_t i = 0; i < nr; i++)
+		if (defs[i]->id != ICK_CHECK_BITMAP && defs[i]->id != ICK_CHECK_QUOTA)
+			inode_mask |= 1u << defs[i]->id;
+	c->rep = &scratch;
+	c->fast = 1;
+	c->bail = c->impure = 0;
+	{
+		size_t w = 0; /* forgotten all; walked those the scan sees */
+		for (size_t i = 0; i < d.nr; i++) {
+			uint64_t i0 = d.v[i] - 1;
+			if (d.v[i] <= fs->super->s_inodes_count &&
+			    scanned(fs, (dgrp_t)(i0 / fs->super->s_inodes_per_group),
+				    i0 % fs->super->s_inodes_per_group))
+				d.v[w++] = d.v[i];
+		}
+		d.nr = w;
+	}
+	err = d.nr ? ick_checks_run_inodes(img, mask & inode_mask, opts, &scratch, d.v, d.nr,
+					   &rec_ops, c) : 0;
+	c->fast = 0;
+	c->st.rewalked += d.nr;
+	if (err || c->err || c->bail) {
+		err = 0;
+		*why = "a re-walked inode reports more than its own findings";
+		goto out;
+	}
+	for (size_t i = 0; i < scratch.nr; i++)
+		if (!pure(scratch.f[i].code)) {
+			*why = "a re-walked inode reports more than its own findings";
+			goto out;
+		}
+	for (size_t i = 0; i < nchg; i++)
+		if (prev[i] && bit(c->found, chg[i])) {
+			*why = "a block owned at both points changed its bitmap bit";
+			goto out;
+		}
+	for (size_t i = 0; i < c->nov; i++)
+		if ((c->ov[i] >> 63) && bit(c->judged, unit(c, c->ov[i] & ~(1ULL << 63)))) {
+			*why = "written data left the journal's overlay";
+			goto out;
+		}
+	/* the groups to judge again */
+	{
+		size_t before = scratch.nr;
+		unsigned char *disk;
+
+		if (!(disk = malloc(c->geo.bpg / 8 + 8))) {
+			err = ENOMEM;
+			goto out;
+		}
+		for (dgrp_t gr = 0; gr < fs->group_desc_count && !err; gr++) {
+			uint64_t nf;
+			if (!rejudge[gr] && !c->touched[gr])
+				continue;
+			err = ick_bitmap_group(fs, gr, c->found + (size_t)gr * (c->geo.bpg / 8), disk,
+					       opts ? opts->memo : NULL, &scratch, &nf);
+			c->nfree = c->nfree - c->gfree[gr] + nf;
+			c->gfree[gr] = nf;
+		}
+		free(disk);
+		if (!err)
+			err = ick_bitmap_total(fs, c->nfree, &scratch);
+		if (err) {
+			err = 0;
+			*why = "a group cannot be judged";
+			goto out;
+		}
+		if (scratch.nr != before || scratch.dropped) {
+			*why = "a group's bitmap or counts report";
+			goto out;
+		}
+	}
+	/* answered: the new state becomes the cache's, the report its segments */
+	memcpy(c->disk, c->now, c->nbytes);
+	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
+		memcpy(c->desc + (size_t)gr * c->geo.desc_size,
+		       ext2fs_group_desc(fs, fs->group_desc, gr), c->geo.desc_size);
+	free(c->ov);
+	c->ov = o.b;
+	c->nov = o.nr;
+	o.b = NULL;
+	for (size_t i = 0; i < c->nsegs && !err; i++) {
+		struct rec *r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, c->segs[i], NULL);
+		for (size_t k = 0; k < r->nseg && !err; k++)
+			err = r->seg[k].detail ? ick_report_add(rep, &r->seg[k], "%s", r->seg[k].detail)
+					       : ick_report_add(rep, &r->seg[k], NULL);
+	}
+	*ok = !err;
+	c->st.fast++;
+out:
+	ick_report_free(&scratch);
+	free(o.b);
+	free(d.v);
+	free(ch);
+	free(chg);
+	free(prev);
+	free(rescan);
+	free(rejudge);
+	free(buf);
+	return err;
+}
+
+/* ---- the interface ---- */
+
+errcode_t ick_incr_new(struct ick_incr **out)
+{
+	struct ick_incr *c = calloc(1, sizeof(*c));
+	const char *b = getenv("IOMAPCK_INCR_BUDGET");
+
+	*out = c;
+	if (!c)
+		return ENOMEM;
+	c->budget = ICK_INCR_BUDGET;
+	if (b && *b) {
+		char *end;
+		unsigned long long v = strtoull(b, &end, 10);
+		if (!*end && v <= SIZE_MAX)
+			c->budget = (size_t)v;
+	}
+	return 0;
+}
+
+void ick_incr_free(struct ick_incr *c)
+{
+	if (!c)
+		return;
+	drop_all(c);
+	free(c->ov);
+	free(c->segs);
+	free(c->pend);
+	free(c->ccl);
+	free(c->crd);
+	free(c);
+}
+
+void ick_incr_changed(struct ick_incr *c, blk64_t blk, uint64_t n)
+{
+	if (c->pend_lost || !n)
+		return;
+	if (c->npend == c->cappend) {
+		void *m = c->npend < 4096 ? ick_array_grow(c->pend, &c->cappend,
+							    sizeof(*c->pend), 64) : NULL;
+		if (!m) {
+			c->pend_lost = 1;
+			return;
+		}
+		c->pend = m;
+	}
+	c->pend[c->npend].blk = blk;
+	c->pend[c->npend].n = n;
+	c->npend++;
+}
+
+void ick_incr_forget(struct ick_incr *c)
+{
+	c->valid = 0;
+}
+
+errcode_t ick_incr_check(struct ick_incr *c, struct ick_image *img, unsigned mask,
+			 const struct ick_check_opts *opts, struct ick_report *rep)
+{
+	const char *why = NULL;
+	int ok = 0;
+	errcode_t err = 0;
+
+	/* the changes are clipped to the file system: blocks past it hold nothing walked */
+	if (c->valid) {
+		for (size_t i = 0; i < c->npend; i++) {
+			blk64_t end = c->pend[i].blk + c->pend[i].n;
+			if (end < c->pend[i].blk || end > c->geo.blocks)
+				end = c->geo.blocks;
+			c->pend[i].n = c->pend[i].blk < end ? end - c->pend[i].blk : 0;
+		}
+		err = fast(c, img, mask, opts, rep, &ok, &why);
+	} else {
+		why = c->st.why_full ? c->st.why_full : "the first point";
+	}
+	c->npend = 0;
+	c->pend_lost = 0;
+	if (err || ok)
+		return err;
+	return full(c, img, mask, opts, rep, why);
+}
+
+void ick_incr_stats(const struct ick_incr *c, struct ick_incr_stats *st)
+{
+	*st = c ? c->st : (struct ick_incr_stats){ 0 };
+}
