@@ -6,8 +6,13 @@
 # iomapck-replay --fsck, which does what xfstests' replay-log --fsck does), on the same
 # log, side by side in one run.
 #   bench/sweep.sh [WRITES]     (default 300 synced writes: ~5,500 entries, ~600 FUA points)
+#   bench/sweep.sh --big [ARGS] the same at real size: bench/sweep-big.sh
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${1:-}" = --big ]; then
+	shift
+	exec "$here/bench/sweep-big.sh" "$@"
+fi
 DX=${DEBUGFS_EXT:-$here/debugfs-ext/debugfs-ext}
 RP=${IOMAPCK_REPLAY:-$here/logreplay/iomapck-replay}
 E2FSCK=${E2FSCK:-/usr/sbin/e2fsck}

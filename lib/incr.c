@@ -863,6 +863,9 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 		*why = "the geometry changed";
 		goto out;
 	}
+	/* (the base may have been recorded with other options than the points) */
+	if ((*why = not_incremental(img, mask, opts)))
+		goto out;
 	if (c->pend_lost) {
 		*why = "too many changed blocks";
 		goto out;

@@ -7,6 +7,7 @@
  * has no way to write a control byte at all); its decoding is libxml2's xmlGetUTF8Char.
  * The shape (attributes, elements) follows fstests' common/report xunit output.
  */
+#define _GNU_SOURCE
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
@@ -252,11 +253,34 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 		W(xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST j->skipped));
 		W(xmlTextWriterEndElement(w));
 	}
-	for (size_t i = 0; i < j->nf; i++) {
-		W(xmlTextWriterStartElement(w, BAD_CAST "failure"));
-		W(xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST j->f[i].message));
+	/* one <failure> a testcase, as fstests' xunit and the JUnit schema have it: the
+	 * message names the first failing point, the text holds each point in order */
+	if (j->nf) {
+		char *msg = NULL;
+
+		if (asprintf(&msg, "%zu failing point%s%s; the first: %s", j->nf + (size_t)j->omitted,
+			     j->nf + j->omitted > 1 ? "s" : "", j->omitted ? " (not all listed)" : "",
+			     j->f[0].message) < 0) {
+			rc = -1;
+			goto out;
+		}
+		rc = xmlTextWriterStartElement(w, BAD_CAST "failure") < 0 ||
+		     xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST msg) < 0 ? -1 : 0;
+		free(msg);
+		if (rc)
+			goto out;
 		W(xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "TestFail"));
-		W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].text));
+		for (size_t i = 0; i < j->nf; i++) {
+			W(xmlTextWriterWriteString(w, BAD_CAST "== "));
+			W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].message));
+			W(xmlTextWriterWriteString(w, BAD_CAST "\n"));
+			if (i < ICK_JUNIT_FULL_TEXTS)
+				W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].text));
+		}
+		if (j->nf > ICK_JUNIT_FULL_TEXTS)
+			W(xmlTextWriterWriteFormatString(w, "(the findings of the points after the "
+							    "first %d: run the sweep)\n",
+							 ICK_JUNIT_FULL_TEXTS));
 		W(xmlTextWriterEndElement(w));
 	}
 	if (j->omitted) {

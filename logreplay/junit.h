@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * junit - iomapck-replay's --junit report: one JUnit/xunit <testsuite> for the run, one
- * <testcase> for the log, a <failure> per failing crash point, written with libxml2's
- * xmlTextWriter in the shape fstests' common/report gives its xunit reports.
+ * <testcase> for the log with at most one <failure> (the JUnit schema's rule and fstests'
+ * way): its message names the first failing crash point and how many there are, its text
+ * gives each point ("== entry ...", then its findings and the commands that make its state
+ * again); written with libxml2's xmlTextWriter in the shape fstests' common/report gives
+ * its xunit reports.
  */
 #ifndef ICK_JUNIT_H
 #define ICK_JUNIT_H
@@ -12,6 +15,7 @@
 
 #define ICK_JUNIT_MAX_FAILURES 1000     /* <failure> elements kept; the rest counted */
 #define ICK_JUNIT_MAX_TEXT (64 * 1024)  /* bytes of one failure's text */
+#define ICK_JUNIT_FULL_TEXTS 100        /* points whose findings the <failure> text holds */
 
 struct ick_junit;
 

@@ -95,10 +95,15 @@ want_mark = clean(raw)
 if "\\x01" not in want_mark or "\\xFF" not in want_mark or "<" not in want_mark: die("bad test mark")
 fails = tc.findall("failure")
 expect = [l.rstrip("\n") for l in open(points, encoding="utf-8", errors="surrogateescape")]
-if len(fails) != len(expect) or not fails: die("%d failures, the sweep printed %d" % (len(fails), len(expect)))
+if len(fails) != 1 or not expect: die("%d failures (one a testcase), the sweep printed %d points" % (len(fails), len(expect)))
+f = fails[0]
+if f.get("type") != "TestFail": die("type %s" % f.get("type"))
+# each point a block of the text: "== MESSAGE", its findings, its repro commands
+blocks = re.split(r"^== ", f.text or "", flags=re.M)[1:]
+if len(blocks) != len(expect): die("%d points in the failure, the sweep printed %d" % (len(blocks), len(expect)))
 marked = 0
-for f, e in zip(fails, expect):
-    if f.get("type") != "TestFail": die("type %s" % f.get("type"))
+msgs = []
+for b, e in zip(blocks, expect):
     w = e.encode("utf-8", "surrogateescape")
     n = re.match(rb"entry (\d+)", w)[1].decode()
     if b"after mark" in w:
@@ -106,23 +111,28 @@ for f, e in zip(fails, expect):
         marked += 1
     else:
         w = w.decode()
-    if f.get("message") != w: die("failure %r, want %r" % (f.get("message"), w))
-    t = f.text or ""
-    if "[" not in t or "iomapck:" not in t: die("no findings in failure %s" % n)
+    head, _, t = b.partition("\n")
+    if head != w: die("point %r, want %r" % (head, w))
+    msgs.append(w)
+    if "[" not in t or "iomapck:" not in t: die("no findings for point %s" % n)
     if ("--check every --keep-going --limit %d --replay state.img" % (int(n) + 1)) not in t:
-        die("no repro in failure %s: %s" % (n, t))
+        die("no repro for point %s: %s" % (n, t))
     if "e2fsck-ext -E iomapcheck,iomap_poison=5aa5 -fn state.img" not in t: die("no e2fsck-ext line")
+want = "%d failing point%s; the first: %s" % (len(expect), "s" if len(expect) > 1 else "", msgs[0])
+if f.get("message") != want: die("failure message %r, want %r" % (f.get("message"), want))
 if not marked: die("no failure names the mark")
 PY
-echo "--junit: well-formed with a hostile mark name; $(wc -l <points) failures as the sweep printed them, properties as its summary"
+echo "--junit: well-formed with a hostile mark name; one failure holding the $(wc -l <points) points the sweep printed, properties as its summary"
 
 # the first failure's and the last one's repro commands: e2fsck-ext finds errors there,
 # and none at the entry before the first
 python3 - j.xml <<'PY' >repro || fail "no repro lines"
 import xml.etree.ElementTree as ET
-fs = ET.parse("j.xml").getroot().find("testcase").findall("failure")
-for f in (fs[0], fs[-1]):
-    print("; ".join(l.strip() for l in f.text.splitlines() if l.startswith("  ")))
+import re
+f = ET.parse("j.xml").getroot().find("testcase").find("failure")
+bs = re.split(r"^== ", f.text, flags=re.M)[1:]
+for b in (bs[0], bs[-1]):
+    print("; ".join(l.strip() for l in b.splitlines() if l.startswith("  ")))
 PY
 while read -r cmd; do
 	cmd=${cmd//iomapck-replay /$RP }
@@ -135,7 +145,7 @@ first=$(sed -n '1s/^entry \([0-9]*\).*/\1/p' points)
 "$RP" --log b.log --base a.base --check every --keep-going --limit "$first" --replay state.img >/dev/null 2>&1
 "$E2FSCK_EXT" -E iomapcheck,iomap_poison=$POISON -fn state.img >r.out 2>&1
 grep -q "^state.img: iomapck: 0 error" r.out || { cat r.out; fail "errors before the first failing point $first"; }
-echo "--junit: the repro commands of the first and last failures give e2fsck-ext errors, none an entry earlier"
+echo "--junit: the repro commands of the first and last failing points give e2fsck-ext errors, none an entry earlier"
 
 # nothing checked: <skipped/>; a damaged log: <error>, exit 8; an unwritable report: exit 8
 "$RP" --log b.log --limit 1 --junit s.xml >out 2>&1 || { cat out; fail "--limit 1: exit $?"; }
