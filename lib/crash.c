@@ -116,8 +116,12 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 		return err;
 	if (!o->no_stale_log && !o->fsck_cmd && (err = ick_stale_log_new(&d->trk)))
 		return err;
-	if (!o->no_incremental && !o->fsck_cmd &&
-	    ((err = ick_memo_new(&d->memo)) || (err = ick_incr_new(&d->incr))))
+	if (!o->no_incremental && !o->fsck_cmd && (err = ick_memo_new(&d->memo)))
+		return err;
+	/* a shard (a --jobs worker) tracks points it does not check: the cache could not
+	 * follow them (incr.h), so only the memo serves there */
+	if (!o->no_incremental && !o->fsck_cmd && o->nshards <= 1 &&
+	    (err = ick_incr_new(&d->incr)))
 		return err;
 	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
 }
@@ -241,7 +245,8 @@ static struct ick_memo *memo_for(struct dev *d, const struct ick_image *img)
 		return NULL;
 	if (d->pend_lost) {
 		ick_memo_forget(d->memo);
-		ick_incr_forget(d->incr);
+		if (d->incr)
+			ick_incr_forget(d->incr);
 	}
 	for (size_t i = 0; i < d->npend && !err; i++) {
 		uint64_t first = d->pend[i].off / bs;
@@ -249,13 +254,15 @@ static struct ick_memo *memo_for(struct dev *d, const struct ick_image *img)
 		if (d->pend[i].off + (d->pend[i].len - 1) < d->pend[i].off)
 			last = UINT64_MAX / bs;
 		err = ick_memo_changed(d->memo, first, last - first + 1);
-		ick_incr_changed(d->incr, first, last - first + 1);
+		if (d->incr)
+			ick_incr_changed(d->incr, first, last - first + 1);
 	}
 	d->npend = 0;
 	d->pend_lost = 0;
 	if (err) { /* the list of what changed is incomplete: start over */
 		ick_memo_forget(d->memo);
-		ick_incr_forget(d->incr);
+		if (d->incr)
+			ick_incr_forget(d->incr);
 		return NULL;
 	}
 	ick_memo_view(d->memo, img->overlay);

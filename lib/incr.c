@@ -57,6 +57,7 @@ struct ick_incr {
 	unsigned char *desc;       /* group descriptors as last judged */
 	uint64_t *gfree, nfree;    /* free units per group and their sum */
 	struct itab *it;           /* inode tables, by start */
+	struct itab *bb;           /* block bitmaps (one block each), by block */
 	blk64_t *ov;               /* the last point's overlay blocks, sorted */
 	size_t nov;
 	ext2_ino_t *segs;          /* inodes with a segment, ascending */
@@ -145,6 +146,20 @@ static int any_set(const unsigned char *a, uint64_t i, uint64_t n)
 		if (bit(a, i))
 			return 1;
 	return 0;
+}
+
+static int all_set(const unsigned char *a, uint64_t i, uint64_t n)
+{
+	for (; n && (i % 8); i++, n--)
+		if (!bit(a, i))
+			return 0;
+	for (; n >= 8; i += 8, n -= 8)
+		if (a[i / 8] != 0xff)
+			return 0;
+	for (; n; i++, n--)
+		if (!bit(a, i))
+			return 0;
+	return 1;
 }
 
 static void geo_of(const struct ick_image *img, struct geo *g)
@@ -263,10 +278,11 @@ static void drop_all(struct ick_incr *c)
 	free(c->desc);
 	free(c->gfree);
 	free(c->it);
+	free(c->bb);
 	free(c->touched);
 	c->found = c->judged = c->disk = c->now = c->desc = c->touched = NULL;
 	c->gfree = NULL;
-	c->it = NULL;
+	c->it = c->bb = NULL;
 	c->nsegs = 0;
 	c->valid = 0;
 	c->bytes = 0;
@@ -385,11 +401,10 @@ static errcode_t rec_claim(void *p, const struct ick_claim *k, struct ick_inode_
 			c->bail = 1;
 			return 0;
 		}
-		for (uint64_t i = 0; i < k->len; i++)
-			if (!ext2fs_fast_test_block_bitmap2(c->fs->block_map, k->pblk + i)) {
-				c->bail = 1;
-				return 0;
-			}
+		if (!all_set(c->now, unit(c, k->pblk), k->len)) { /* the bitmap as it is now */
+			c->bail = 1;
+			return 0;
+		}
 		touch(c, k->pblk, k->len);
 	}
 	set_range(c->found, unit(c, k->pblk), k->len, 1);
@@ -487,8 +502,7 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 	if ((r->ea = ea_block(c, ic->inode))) {
 		uint64_t refs = ick_u64map_get(&c->ea, r->ea, NULL);
 		if (!refs) {
-			if (c->fast && (bit(c->found, unit(c, r->ea)) ||
-					!ext2fs_fast_test_block_bitmap2(c->fs->block_map, r->ea))) {
+			if (c->fast && (bit(c->found, unit(c, r->ea)) || !bit(c->now, unit(c, r->ea)))) {
 				rec_free(r);
 				c->bail = 1;
 				return 0;
@@ -602,16 +616,19 @@ static const char *prepare(struct ick_incr *c, const struct ick_image *img)
 	    !(c->desc = malloc(fs->group_desc_count * dsz)) ||
 	    !(c->gfree = calloc(fs->group_desc_count, sizeof(*c->gfree))) ||
 	    !(c->it = calloc(fs->group_desc_count, sizeof(*c->it))) ||
+	    !(c->bb = calloc(fs->group_desc_count, sizeof(*c->bb))) ||
 	    !(c->touched = calloc(fs->group_desc_count, 1)))
 		return "no memory for the cache";
 	c->bytes = 5 * c->nbytes + fs->group_desc_count * (dsz + sizeof(uint64_t) +
-							   sizeof(struct itab) + 1);
+							   2 * sizeof(struct itab) + 1);
 	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
 		memcpy(c->desc + (size_t)g * dsz, ext2fs_group_desc(fs, fs->group_desc, g), dsz);
 		c->it[g] = (struct itab){ ext2fs_inode_table_loc(fs, g), fs->inode_blocks_per_group,
 					  g };
+		c->bb[g] = (struct itab){ ext2fs_block_bitmap_loc(fs, g), 1, g };
 	}
 	qsort(c->it, fs->group_desc_count, sizeof(*c->it), cmp_itab);
+	qsort(c->bb, fs->group_desc_count, sizeof(*c->bb), cmp_itab);
 	/* the inodes in use, as the superblock counts them (a hint) */
 	if (fs->super->s_free_inodes_count < fs->super->s_inodes_count &&
 	    (ick_u64map_reserve(&c->recs, fs->super->s_inodes_count -
@@ -690,6 +707,7 @@ static errcode_t full(struct ick_incr *c, struct ick_image *img, unsigned mask,
 	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, c->geo.first_data,
 						  (c->nbytes - 8) * 8, c->disk)))
 		goto off;
+	memcpy(c->now, c->disk, c->nbytes);
 	c->nfree = 0;
 	for (dgrp_t g = 0; g < fs->group_desc_count; g++) {
 		uint64_t n = group_units(fs, g);
@@ -731,23 +749,37 @@ static int cmp_ino(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The inode table holding @blk: its group and the block's index in it, or -1. */
-static int itable_of(const struct ick_incr *c, blk64_t blk, dgrp_t *g, uint64_t *idx)
+/* The entry of @t (@n, sorted by start) holding @blk: its group and the block's index in
+ * it, or -1. */
+static int table_of(const struct itab *t, size_t n, blk64_t blk, dgrp_t *g, uint64_t *idx)
 {
-	size_t lo = 0, hi = c->geo.ngroups;
+	size_t lo = 0, hi = n;
 
-	while (lo < hi) { /* the last table starting at or before blk */
+	while (lo < hi) { /* the last entry starting at or before blk */
 		size_t mid = (lo + hi) / 2;
-		if (c->it[mid].start <= blk)
+		if (t[mid].start <= blk)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (!lo || !c->it[lo - 1].start || blk - c->it[lo - 1].start >= c->it[lo - 1].len)
+	if (!lo || !t[lo - 1].start || blk - t[lo - 1].start >= t[lo - 1].len)
 		return -1;
-	*g = c->it[lo - 1].g;
-	*idx = blk - c->it[lo - 1].start;
+	*g = t[lo - 1].g;
+	*idx = blk - t[lo - 1].start;
 	return 0;
+}
+
+static int itable_of(const struct ick_incr *c, blk64_t blk, dgrp_t *g, uint64_t *idx)
+{
+	return table_of(c->it, c->geo.ngroups, blk, g, idx);
+}
+
+/* The group whose block bitmap is @blk (when two share it, one of them), or -1. */
+static int bbitmap_of(const struct ick_incr *c, blk64_t blk, dgrp_t *g)
+{
+	uint64_t idx;
+
+	return table_of(c->bb, c->geo.ngroups, blk, g, &idx);
 }
 
 /* Does the inode scan (ext2fs_get_next_inode_full) see inode @i (0-based) of group @g? */
@@ -843,7 +875,7 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 	struct ovl o = { 0 };
 	struct dirty d = { 0 };
 	struct ick_report scratch;
-	unsigned char *rescan = NULL, *rejudge = NULL, *buf = NULL;
+	unsigned char *rescan = NULL, *rejudge = NULL, *cand = NULL, *buf = NULL;
 	blk64_t *ch = NULL, *chg = NULL;
 	unsigned char *prev = NULL;
 	size_t nch = 0, nchg = 0;
@@ -886,7 +918,8 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 	}
 	if (!(ch = malloc((total + o.nr + c->nov + 1) * sizeof(*ch))) ||
 	    !(rescan = calloc(fs->group_desc_count, 1)) ||
-	    !(rejudge = calloc(fs->group_desc_count, 1)) || !(buf = malloc(fs->blocksize))) {
+	    !(rejudge = calloc(fs->group_desc_count, 1)) ||
+	    !(cand = calloc(fs->group_desc_count, 1)) || !(buf = malloc(fs->blocksize))) {
 		err = ENOMEM;
 		goto out;
 	}
@@ -944,43 +977,57 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 				d.v[w++] = d.v[i];
 		d.nr = w;
 	}
-	/* the on-disk bitmap now, the units whose bit changed and whether they were owned */
-	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, c->geo.first_data,
-						  (c->nbytes - 8) * 8, c->now))) {
-		err = 0;
-		*why = "the block bitmap cannot be read";
-		goto out;
-	}
-	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++) {
-		size_t off = (size_t)gr * (c->geo.bpg / 8), n = c->geo.bpg / 8;
-		if (memcmp(c->now + off, c->disk + off, n))
-			rejudge[gr] = 1;
+	/* the on-disk bitmap now where it may have changed (the group's bitmap block was
+	 * written or overlaid, or its descriptor changed), the units whose bit changed and
+	 * whether they were owned; elsewhere c->now equals c->disk */
+	for (size_t i = 0; i < nch; i++) {
+		dgrp_t gr;
+		if (!bbitmap_of(c, ch[i], &gr))
+			cand[gr] = 1;
 	}
 	{
-		size_t cap = 0;
+		size_t cap = 0, n8 = c->geo.bpg / 8;
 		for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++) {
-			size_t off = (size_t)gr * (c->geo.bpg / 8);
-			for (size_t b = 0; rejudge[gr] && b < c->geo.bpg / 8; b++) {
-				unsigned char x = c->now[off + b] ^ c->disk[off + b];
-				for (int k = 0; x && k < 8; k++) {
-					if (!(x & (1u << k)))
+			size_t off = (size_t)gr * n8;
+			if (!cand[gr] && !rejudge[gr])
+				continue;
+			cand[gr] = 1;
+			if ((err = ext2fs_get_block_bitmap_range2(fs->block_map,
+								  c->geo.first_data + (blk64_t)gr * c->geo.bpg,
+								  c->geo.bpg, c->now + off))) {
+				err = 0;
+				*why = "the block bitmap cannot be read";
+				goto out;
+			}
+			if (!memcmp(c->now + off, c->disk + off, n8))
+				continue;
+			rejudge[gr] = 1;
+			for (size_t b = 0; b < n8; b += 8) {
+				uint64_t xw, dw;
+				memcpy(&xw, c->now + off + b, 8);
+				memcpy(&dw, c->disk + off + b, 8);
+				if (!(xw ^= dw))
+					continue;
+				for (unsigned k = 0; k < 64; k++) {
+					uint64_t u = (off + b) * 8 + k;
+					if (bit(c->now, u) == bit(c->disk, u))
 						continue;
 					if (nchg == cap) {
-						blk64_t *n = ick_array_grow(chg, &cap, sizeof(*n), 64);
+						blk64_t *nb = ick_array_grow(chg, &cap, sizeof(*nb), 64);
 						unsigned char *np;
-						if (!n) {
+						if (!nb) {
 							err = ENOMEM;
 							goto out;
 						}
-						chg = n;
+						chg = nb;
 						if (!(np = realloc(prev, cap))) {
 							err = ENOMEM;
 							goto out;
 						}
 						prev = np;
 					}
-					chg[nchg] = (off + b) * 8 + (unsigned)k;
-					prev[nchg] = (unsigned char)bit(c->found, chg[nchg]);
+					chg[nchg] = u;
+					prev[nchg] = (unsigned char)bit(c->found, u);
 					nchg++;
 				}
 			}
@@ -1073,7 +1120,10 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 		}
 	}
 	/* answered: the new state becomes the cache's, the report its segments */
-	memcpy(c->disk, c->now, c->nbytes);
+	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
+		if (cand[gr])
+			memcpy(c->disk + (size_t)gr * (c->geo.bpg / 8),
+			       c->now + (size_t)gr * (c->geo.bpg / 8), c->geo.bpg / 8);
 	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
 		memcpy(c->desc + (size_t)gr * c->geo.desc_size,
 		       ext2fs_group_desc(fs, fs->group_desc, gr), c->geo.desc_size);
@@ -1098,6 +1148,7 @@ out:
 	free(prev);
 	free(rescan);
 	free(rejudge);
+	free(cand);
 	free(buf);
 	return err;
 }
