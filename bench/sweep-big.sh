@@ -111,22 +111,24 @@ for s in $(seq 1 "$states"); do
 	n=$((n + 60 - ($s > 1 ? 10 : 0)))
 done
 "$LD" "$t/g.log" 4096 $(seq -f "$t/g.%g" 0 "$states")
-entries=$("$RP" --log "$t/g.log" --dump 2>/dev/null | grep -c '^entry' || true)
-[ "$entries" -gt 0 ] || entries=$("$RP" --log "$t/g.log" --check every | sed -n 's/.*: \([0-9]*\) entries.*/\1/p')
 # the entry that ends each tenth: the FUA of session states/10 and of session 9*states/10
-fua_entry() { "$RP" --log "$t/g.log" --base "$t/g.0" --check fua | sed -n 's/^entry \([0-9]*\).*/\1/p' | sed -n "${1}p"; }
+fua_entry() { "$RP" --log "$t/g.log" --base "$t/g.0" --check fua -v | sed -n 's/^entry \([0-9]*\).*/\1/p' | sed -n "${1}p"; }
 e1=$(fua_entry $((states / 10))) e9=$(fua_entry $((states * 9 / 10)))
+[ -n "$e1" ] && [ -n "$e9" ] || { echo "sweep-big.sh: no FUA points in the growing log" >&2; exit 1; }
+# microseconds, read without starting a process
+now_us() { now=${EPOCHREALTIME//[.,]/}; }
+us() { local s0; now_us; s0=$now; "$@" >/dev/null 2>&1 || true; now_us; echo $((now - s0)); }
 f1= f9= fa=
 for r in 1 2 3; do
-	timed g1 "$RP" --log "$t/g.log" --base "$t/g.0" --check fua --limit $((e1 + 1))
-	read -r s k <"$t/g1.time"; f1="$f1 $s"
-	timed g9 "$RP" --log "$t/g.log" --base "$t/g.0" --check fua --limit $((e9 + 1))
-	read -r s k <"$t/g9.time"; f9="$f9 $s"
-	timed ga "$RP" --log "$t/g.log" --base "$t/g.0" --check fua -v
-	read -r s k <"$t/ga.time"; fa="$fa $s"
+	f1="$f1 $(us "$RP" --log "$t/g.log" --base "$t/g.0" --check fua --limit $((e1 + 1)))"
+	f9="$f9 $(us "$RP" --log "$t/g.log" --base "$t/g.0" --check fua --limit $((e9 + 1)))"
+	fa="$fa $(us "$RP" --log "$t/g.log" --base "$t/g.0" --check fua)"
 done
+timed ga "$RP" --log "$t/g.log" --base "$t/g.0" --check fua -v
+read -r s k <"$t/ga.time"
 tenth=$((states / 10))
-a=$(med3 $f1) b=$(med3 $f9) c=$(med3 $fa)
+a=$(echo "$(med3 $f1) / 1000000" | bc -l) b=$(echo "$(med3 $f9) / 1000000" | bc -l)
+c=$(echo "$(med3 $fa) / 1000000" | bc -l)
 last=$(echo "$c - $b" | bc -l)
 printf 'log: %d sessions, ~%d files at the end; whole sweep %.3f s (%d points), peak RSS %d MiB\n' \
 	"$states" "$n" "$c" "$(points_of "$t/ga")" "$((k / 1024))"

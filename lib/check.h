@@ -109,6 +109,22 @@ ICK_MUST_CHECK errcode_t ick_bitmap_group(ext2_filsys fs, dgrp_t g, const unsign
 /* ... and on the superblock's free count, @nfree being the groups' sum. */
 ICK_MUST_CHECK errcode_t ick_bitmap_total(ext2_filsys fs, uint64_t nfree, struct ick_report *rep);
 
+/*
+ * The quota check's usage, kept by a caller across states and updated by deltas (incr.h):
+ * what an inode is charged (as the check charges it; not with ea_inode, whose EA inodes
+ * the check counts from the EA block), a table of usage per type and id, and the
+ * check's comparison of it with every quota file.  @sign < 0 takes a charge back.
+ */
+struct ick_quota_usage;
+struct ick_quota_charge { int charged; uint32_t id[3]; uint64_t space, inodes; };
+ICK_MUST_CHECK errcode_t ick_quota_usage_new(struct ick_quota_usage **out);
+void ick_quota_usage_free(struct ick_quota_usage *u);
+void ick_quota_charge(ext2_filsys fs, const struct ick_inode_ctx *ic, struct ick_quota_charge *q);
+ICK_MUST_CHECK errcode_t ick_quota_usage_add(struct ick_quota_usage *u, ext2_filsys fs,
+					     const struct ick_quota_charge *q, int sign);
+ICK_MUST_CHECK errcode_t ick_quota_usage_compare(ext2_filsys fs, const struct ick_quota_usage *u,
+						 struct ick_report *rep);
+
 /* Does the stale check judge the written data of inode @ino (a regular file nobody reads
  * only internally)? */
 int ick_stale_judges(ext2_filsys fs, ext2_ino_t ino, const struct ext2_inode_large *in);

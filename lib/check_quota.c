@@ -210,6 +210,12 @@ static int charged(struct qstate *st, const struct ick_inode_ctx *ic)
 	return !inline_symlink(fs, ic);
 }
 
+/* The project id is accounted only where the inode can hold it (q_setup's prj_valid). */
+static int prj_valid(ext2_filsys fs)
+{
+	return EXT2_INODE_SIZE(fs->super) > EXT2_GOOD_OLD_INODE_SIZE;
+}
+
 static errcode_t q_end_inode(void *p, struct ick_inode_ctx *ic)
 {
 	struct qstate *st = p;
@@ -345,12 +351,13 @@ static errcode_t bad_file(struct ick_ctx *ctx, enum ick_quota_type t, ext2_ino_t
 	return err ? err : ick_quota_iterate(qf, salvage_one, &c);
 }
 
-static errcode_t compare_type(struct qstate *st, enum ick_quota_type t)
+/* Type @t's file against @u (@nr entries sorted by id). */
+static errcode_t compare_usage(struct ick_ctx *ctx, enum ick_quota_type t, struct usage *u,
+			       size_t nr)
 {
-	struct ick_ctx *ctx = st->ctx;
 	ext2_ino_t ino = ick_quota_inum(ctx->fs, t);
 	struct ick_quota_file *qf = NULL;
-	struct cmp_ctx c = { .ctx = ctx, .t = t };
+	struct cmp_ctx c = { .ctx = ctx, .t = t, .u = u, .nr = nr };
 	errcode_t err;
 
 	err = ick_quota_open(ctx->fs, t, ICK_QUOTA_SALVAGE, &qf);
@@ -368,8 +375,6 @@ static errcode_t compare_type(struct qstate *st, enum ick_quota_type t)
 					  ick_quota_type_name(t), ino, ick_quota_list_problem(qf))))
 			goto out;
 	}
-	c.nr = st->tab[t].nr;
-	c.u = utab_sorted(&st->tab[t]);
 	if ((err = ick_quota_iterate(qf, cmp_one, &c)))
 		goto out;
 	for (; c.i < c.nr; c.i++)
@@ -378,6 +383,13 @@ static errcode_t compare_type(struct qstate *st, enum ick_quota_type t)
 out:
 	ick_quota_close(qf);
 	return err;
+}
+
+static errcode_t compare_type(struct qstate *st, enum ick_quota_type t)
+{
+	size_t nr = st->tab[t].nr;
+
+	return compare_usage(st->ctx, t, utab_sorted(&st->tab[t]), nr);
 }
 
 static errcode_t q_finish(struct ick_ctx *ctx, void *p)
@@ -400,7 +412,7 @@ static errcode_t q_setup(struct ick_ctx *ctx, void **state)
 	if (!st)
 		return ENOMEM;
 	st->ctx = ctx;
-	st->prj_valid = EXT2_INODE_SIZE(ctx->fs->super) > EXT2_GOOD_OLD_INODE_SIZE;
+	st->prj_valid = prj_valid(ctx->fs);
 	if (!ext2fs_has_feature_quota(ctx->fs->super))
 		return 0;
 	for (int t = 0; t < ICK_QUOTA_NTYPES; t++)
@@ -420,6 +432,89 @@ static void q_cleanup(void *p)
 		free(st->tab[t].v);
 	ext2fs_free_mem(&st->eabuf);
 	free(st);
+}
+
+/* ---- usage kept by the per-inode cache (incr.h), updated by deltas ---- */
+
+struct ick_quota_usage { struct utab tab[ICK_QUOTA_NTYPES]; };
+
+errcode_t ick_quota_usage_new(struct ick_quota_usage **out)
+{
+	return (*out = calloc(1, sizeof(**out))) ? 0 : ENOMEM;
+}
+
+void ick_quota_usage_free(struct ick_quota_usage *u)
+{
+	if (!u)
+		return;
+	for (int t = 0; t < ICK_QUOTA_NTYPES; t++)
+		free(u->tab[t].v);
+	free(u);
+}
+
+void ick_quota_charge(ext2_filsys fs, const struct ick_inode_ctx *ic, struct ick_quota_charge *q)
+{
+	struct qstate st = { 0 };
+	struct ick_ctx ctx = { .fs = fs };
+
+	st.ctx = &ctx;
+	memset(q, 0, sizeof(*q));
+	q->charged = charged(&st, ic);
+	q->id[ICK_QUOTA_USER] = inode_uid(*ic->inode);
+	q->id[ICK_QUOTA_GROUP] = inode_gid(*ic->inode);
+	if (prj_valid(fs))
+		q->id[ICK_QUOTA_PROJECT] = ick_quota_owner(fs, ic->inode, ICK_QUOTA_PROJECT);
+	q->space = ic->nblocks * fs->blocksize;
+	q->inodes = 1;
+}
+
+static int active(ext2_filsys fs, enum ick_quota_type t)
+{
+	return ext2fs_has_feature_quota(fs->super) && ick_quota_inum(fs, t) &&
+	       (t != ICK_QUOTA_PROJECT || prj_valid(fs));
+}
+
+errcode_t ick_quota_usage_add(struct ick_quota_usage *u, ext2_filsys fs,
+			      const struct ick_quota_charge *q, int sign)
+{
+	errcode_t err;
+
+	if (!q->charged)
+		return 0;
+	for (int t = 0; t < ICK_QUOTA_NTYPES; t++)
+		/* unsigned arithmetic: a charge taken back wraps back exactly */
+		if (active(fs, (enum ick_quota_type)t) &&
+		    (err = utab_add(&u->tab[t], q->id[t], sign < 0 ? 0 - q->space : q->space,
+				    sign < 0 ? 0 - q->inodes : q->inodes)))
+			return err;
+	return 0;
+}
+
+errcode_t ick_quota_usage_compare(ext2_filsys fs, const struct ick_quota_usage *u,
+				  struct ick_report *rep)
+{
+	struct ick_ctx ctx = { .fs = fs, .rep = rep };
+	errcode_t err = 0;
+
+	for (int t = 0; t < ICK_QUOTA_NTYPES && !err; t++) {
+		const struct utab *tab = &u->tab[t];
+		struct usage *v;
+		size_t n = 0;
+
+		if (!active(fs, (enum ick_quota_type)t))
+			continue;
+		if (!(v = malloc((tab->nr + 1) * sizeof(*v))))
+			return ENOMEM;
+		/* an id left with no inode has no usage at all, as in a walk that never met it */
+		for (size_t i = 0; i < tab->cap; i++)
+			if (tab->v[i].used && tab->v[i].inodes)
+				v[n++] = tab->v[i];
+		if (n)
+			qsort(v, n, sizeof(*v), cmp_usage);
+		err = compare_usage(&ctx, (enum ick_quota_type)t, v, n);
+		free(v);
+	}
+	return err;
 }
 
 const struct ick_check_def ick_check_quota = {

@@ -29,6 +29,7 @@ struct rec {
 	blk64_t *rd;             /* the map blocks its walk read */
 	struct ick_finding *seg; /* the findings its walk gave, details owned */
 	size_t ncl, nrd, nseg, bytes;
+	struct ick_quota_charge q; /* what it is charged (quota only) */
 };
 
 struct geo {
@@ -49,6 +50,7 @@ struct ick_incr {
 	struct ick_u64map recs;    /* ino -> struct rec * */
 	struct ick_u64map watch;   /* map block -> its inode (0: more than one) */
 	struct ick_u64map ea;      /* EA block -> inodes naming it */
+	struct ick_quota_usage *qu; /* usage per type and id (quota only), by deltas */
 	unsigned char *found;      /* blocks owned */
 	unsigned char *judged;     /* blocks the stale check judges (written data) */
 	unsigned char *disk;       /* the on-disk bitmap as last judged */
@@ -210,9 +212,6 @@ static const char *not_incremental(const struct ick_image *img, unsigned mask,
 		need |= 1u << defs[i]->id;
 	if ((mask & need) != need)
 		return "not every check selected";
-	if (ext2fs_has_feature_quota(fs->super) || fs->super->s_usr_quota_inum ||
-	    fs->super->s_grp_quota_inum || fs->super->s_prj_quota_inum)
-		return "quota (usage is summed over every inode)";
 	if (fs->cluster_ratio_bits)
 		return "bigalloc";
 	if (ext2fs_has_feature_shared_blocks(fs->super))
@@ -271,6 +270,8 @@ static void drop_all(struct ick_incr *c)
 	ick_u64map_free(&c->recs);
 	ick_u64map_free(&c->watch);
 	ick_u64map_free(&c->ea);
+	ick_quota_usage_free(c->qu);
+	c->qu = NULL;
 	free(c->found);
 	free(c->judged);
 	free(c->disk);
@@ -357,6 +358,8 @@ static void forget_inode(struct ick_incr *c, ext2_ino_t ino)
 	for (size_t i = 0; i < r->nrd; i++)
 		if (ick_u64map_get(&c->watch, r->rd[i], NULL) == ino)
 			ick_u64map_del(&c->watch, r->rd[i]);
+	if (c->qu && ick_quota_usage_add(c->qu, c->fs, &r->q, -1))
+		c->err = ENOMEM;
 	if (r->nseg)
 		segs_remove(c, ino);
 	c->bytes -= r->bytes;
@@ -519,6 +522,11 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 		if (ick_u64map_put(&c->watch, r->rd[i], have && v != ic->ino ? 0 : ic->ino))
 			goto nomem;
 	}
+	if (c->qu) {
+		ick_quota_charge(c->fs, ic, &r->q);
+		if (ick_quota_usage_add(c->qu, c->fs, &r->q, 1))
+			goto nomem;
+	}
 	if (ick_u64map_put(&c->recs, ic->ino, (uint64_t)(uintptr_t)r))
 		goto nomem;
 	c->bytes += bytes;
@@ -617,7 +625,8 @@ static const char *prepare(struct ick_incr *c, const struct ick_image *img)
 	    !(c->gfree = calloc(fs->group_desc_count, sizeof(*c->gfree))) ||
 	    !(c->it = calloc(fs->group_desc_count, sizeof(*c->it))) ||
 	    !(c->bb = calloc(fs->group_desc_count, sizeof(*c->bb))) ||
-	    !(c->touched = calloc(fs->group_desc_count, 1)))
+	    !(c->touched = calloc(fs->group_desc_count, 1)) ||
+	    (ext2fs_has_feature_quota(fs->super) && ick_quota_usage_new(&c->qu)))
 		return "no memory for the cache";
 	c->bytes = 5 * c->nbytes + fs->group_desc_count * (dsz + sizeof(uint64_t) +
 							   2 * sizeof(struct itab) + 1);
@@ -1109,6 +1118,9 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 		free(disk);
 		if (!err)
 			err = ick_bitmap_total(fs, c->nfree, &scratch);
+		/* the quota files against the usage the deltas keep */
+		if (!err && c->qu)
+			err = ick_quota_usage_compare(fs, c->qu, &scratch);
 		if (err) {
 			err = 0;
 			*why = "a group cannot be judged";

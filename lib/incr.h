@@ -34,8 +34,10 @@
  * - a geometry change (block and inode counts, features, sizes, checksum seed, the
  *   superblock's internal inodes, where a group's bitmaps and inode table are), an
  *   unreadable block, more than ICK_INCR_MAX_CHANGED changed blocks: full.
- * Not incremental at all (every point full, say so in -v): quota (usage is summed over
- * all inodes: check_quota.c), bigalloc (cluster charging follows the previous mapping),
+ * Quota usage is kept per type and id by deltas (each inode's charge taken back and
+ * added again: ick_quota_usage_add) and compared with the quota files at every point.
+ * Not incremental at all (every point full, say so in -v): bigalloc (cluster charging
+ * follows the previous mapping),
  * shared_blocks, ea_inode (an EA inode's blocks are charged to the inodes naming it), a
  * poison pattern (content evidence reads every data block: check_stale.c), a bad-blocks
  * inode with blocks (the scan reports unreadable inode tables), and a subset of checks.
