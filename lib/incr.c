@@ -30,6 +30,7 @@ struct rec {
 	struct ick_finding *seg; /* the findings its walk gave, details owned */
 	size_t ncl, nrd, nseg, bytes;
 	struct ick_quota_charge q; /* what it is charged (quota only) */
+	int partial;             /* its claims were past the budget: not kept */
 };
 
 struct geo {
@@ -69,6 +70,8 @@ struct ick_incr {
 	size_t npend, cappend;
 	int pend_lost;
 	size_t bytes, budget;
+	size_t claim_bytes, claims_budget; /* of the claims kept (a test knob bounds it apart) */
+	int over;                  /* the last full point ran past the budget */
 	/* recording (a full walk, or the inodes re-walked) */
 	ext2_filsys fs;
 	struct ick_report *rep;
@@ -286,7 +289,7 @@ static void drop_all(struct ick_incr *c)
 	c->it = c->bb = NULL;
 	c->nsegs = 0;
 	c->valid = 0;
-	c->bytes = 0;
+	c->bytes = c->claim_bytes = 0;
 }
 
 static errcode_t segs_insert(struct ick_incr *c, ext2_ino_t ino)
@@ -363,6 +366,7 @@ static void forget_inode(struct ick_incr *c, ext2_ino_t ino)
 	if (r->nseg)
 		segs_remove(c, ino);
 	c->bytes -= r->bytes;
+	c->claim_bytes -= r->ncl * sizeof(struct cl);
 	ick_u64map_del(&c->recs, ino);
 	rec_free(r);
 }
@@ -467,6 +471,7 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 {
 	struct ick_incr *c = p;
 	size_t nseg = c->rep->nr - c->seg_from, bytes;
+	int partial = 0;
 	struct rec *r;
 	unsigned char *q;
 
@@ -479,13 +484,27 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 		}
 	bytes = sizeof(*r) + c->nccl * sizeof(struct cl) + c->ncrd * sizeof(blk64_t) +
 		nseg * sizeof(struct ick_finding);
-	if (c->bytes + bytes > c->budget || !(r = calloc(1, bytes))) {
+	/* past the budget an inode keeps no claims: the cache still serves until it changes */
+	if (c->bytes + bytes > c->budget ||
+	    c->claim_bytes + c->nccl * sizeof(struct cl) > c->claims_budget) {
+		bytes -= c->nccl * sizeof(struct cl);
+		c->nccl = 0;
+		partial = 1;
+	}
+	if (c->bytes + bytes > c->budget) {
+		c->over = 1;
 		c->bail = c->impure = 1;
 		return 0;
 	}
+	if (!(r = calloc(1, bytes))) {
+		c->bail = c->impure = 1;
+		return 0;
+	}
+	c->claim_bytes += c->nccl * sizeof(struct cl);
 	q = (unsigned char *)(r + 1);
 	r->ino = ic->ino;
 	r->bytes = bytes;
+	r->partial = partial;
 	r->digest = digest(ic->inode, EXT2_INODE_SIZE(c->fs->super));
 	r->cl = (struct cl *)q;
 	memcpy(r->cl, c->ccl, c->nccl * sizeof(struct cl));
@@ -688,7 +707,7 @@ static errcode_t full(struct ick_incr *c, struct ick_image *img, unsigned mask,
 	}
 	c->fs = fs;
 	c->rep = rep;
-	c->fast = c->bail = c->impure = 0;
+	c->fast = c->bail = c->impure = c->over = 0;
 	c->err = 0;
 	{
 		/* the walk memo's maps serve points in full one after another (findings that
@@ -710,7 +729,7 @@ static errcode_t full(struct ick_incr *c, struct ick_image *img, unsigned mask,
 		c->impure = !pure(rep->f[i].code);
 	c->last_impure = c->impure || c->bail || rep->dropped != dropped;
 	if (c->last_impure) {
-		why = "findings that depend on more than one inode";
+		why = c->over ? "past the cache's budget" : "findings that depend on more than one inode";
 		goto off;
 	}
 	if ((err = ext2fs_get_block_bitmap_range2(fs->block_map, c->geo.first_data,
@@ -1052,6 +1071,13 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 		    bit(c->judged, unit(c, c->ov[i])))
 			c->ov[i] |= 1ULL << 63; /* judged before: looked at again below */
 	/* out with the old, in with the new */
+	for (size_t i = 0; i < d.nr; i++) {
+		struct rec *r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, d.v[i], NULL);
+		if (r && r->partial) {
+			*why = "an inode whose claims were past the budget changed";
+			goto out;
+		}
+	}
 	memset(c->touched, 0, fs->group_desc_count);
 	c->err = 0;
 	for (size_t i = 0; i < d.nr; i++)
@@ -1181,6 +1207,13 @@ errcode_t ick_incr_new(struct ick_incr **out)
 		unsigned long long v = strtoull(b, &end, 10);
 		if (!*end && v <= SIZE_MAX)
 			c->budget = (size_t)v;
+	}
+	c->claims_budget = c->budget;
+	if ((b = getenv("IOMAPCK_INCR_CLAIMS_BUDGET")) && *b) {
+		char *end;
+		unsigned long long v = strtoull(b, &end, 10);
+		if (!*end && v <= SIZE_MAX)
+			c->claims_budget = (size_t)v;
 	}
 	return 0;
 }

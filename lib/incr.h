@@ -46,9 +46,12 @@
  *
  * Memory: about 100 bytes per in-use inode plus 16 per owned extent and 24 per map block,
  * and 3 bits per block of the file system (owned, judged, the on-disk bitmap), within
- * ICK_INCR_BUDGET (IOMAPCK_INCR_BUDGET in the environment, bytes, overrides it: a test
- * knob).  Past the budget at a full point the cache is dropped and every point is full
- * until the file system shrinks back under it; the walk memo (memo.h) still serves.
+ * ICK_INCR_BUDGET (IOMAPCK_INCR_BUDGET in the environment, bytes, overrides it, and
+ * IOMAPCK_INCR_CLAIMS_BUDGET bounds the claims kept apart: test knobs).  Past the budget, inodes (in inode order) keep no claims: the cache still
+ * answers every point at which none of them changes, and a point where one does is full
+ * (so the cost grows with how much of the file system is both over the budget and
+ * written, not all at once); if not even the bit arrays and the inodes' digests fit, the
+ * cache is off and every point is full (the walk memo, memo.h, still serves).
  * A digest collision (2^-64 a changed inode) would go unseen.  Not thread-safe.
  */
 #ifndef ICK_INCR_H
