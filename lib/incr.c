@@ -507,11 +507,13 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 	r->partial = partial;
 	r->digest = digest(ic->inode, EXT2_INODE_SIZE(c->fs->super));
 	r->cl = (struct cl *)q;
-	memcpy(r->cl, c->ccl, c->nccl * sizeof(struct cl));
+	if (c->nccl)
+		memcpy(r->cl, c->ccl, c->nccl * sizeof(struct cl));
 	r->ncl = c->nccl;
 	q += c->nccl * sizeof(struct cl);
 	r->rd = (blk64_t *)q;
-	memcpy(r->rd, c->crd, c->ncrd * sizeof(blk64_t));
+	if (c->ncrd)
+		memcpy(r->rd, c->crd, c->ncrd * sizeof(blk64_t));
 	r->nrd = c->ncrd;
 	q += c->ncrd * sizeof(blk64_t);
 	r->seg = (struct ick_finding *)q;
@@ -599,7 +601,8 @@ static errcode_t ov_blocks(const struct ick_image *img, struct ovl *o)
 		return 0;
 	if ((err = ick_overlay_iterate(img->overlay, ov_one, o)))
 		return err;
-	qsort(o->b, o->nr, sizeof(*o->b), cmp_blk);
+	if (o->nr)
+		qsort(o->b, o->nr, sizeof(*o->b), cmp_blk);
 	return 0;
 }
 
@@ -954,11 +957,14 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 	for (size_t i = 0; i < c->npend; i++)
 		for (uint64_t k = 0; k < c->pend[i].n; k++)
 			ch[nch++] = c->pend[i].blk + k;
-	memcpy(ch + nch, o.b, o.nr * sizeof(*ch));
+	if (o.nr)
+		memcpy(ch + nch, o.b, o.nr * sizeof(*ch));
 	nch += o.nr;
-	memcpy(ch + nch, c->ov, c->nov * sizeof(*ch));
+	if (c->nov)
+		memcpy(ch + nch, c->ov, c->nov * sizeof(*ch));
 	nch += c->nov;
-	qsort(ch, nch, sizeof(*ch), cmp_blk);
+	if (nch)
+		qsort(ch, nch, sizeof(*ch), cmp_blk);
 	{
 		size_t w = 0;
 		for (size_t i = 0; i < nch; i++)
@@ -997,7 +1003,8 @@ static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 				*why = "an inode table block cannot be read";
 				goto out;
 			}
-	qsort(d.v, d.nr, sizeof(*d.v), cmp_ino);
+	if (d.nr)
+		qsort(d.v, d.nr, sizeof(*d.v), cmp_ino);
 	{
 		size_t w = 0;
 		for (size_t i = 0; i < d.nr; i++)

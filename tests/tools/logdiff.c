@@ -83,14 +83,14 @@ int main(int argc, char **argv)
 
 		if (a < 0 || b < 0 || fstat(a, &sa) || fstat(b, &sb)) {
 			perror(argv[i]);
-			return 1;
+			goto fail_io;
 		}
 		nblk = ((uint64_t)(sa.st_size > sb.st_size ? sa.st_size : sb.st_size) + bs - 1) / bs;
 		if (!(chg = calloc(nblk / 8 + 1, 1)))
 			goto fail_msg;
 		if (diff_extents(b, a, b, bs, nblk, chg, x, y) || diff_extents(a, a, b, bs, nblk, chg, x, y)) {
 			perror(argv[i]);
-			return 1;
+			goto fail_io;
 		}
 		for (k = 0; k < nblk; k++)
 			if (chg[k / 8] & (1u << (k % 8)))
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 			while (k + n < nblk && n < 256 && (chg[(k + n) / 8] & (1u << ((k + n) % 8)))) {
 				if (readblk(b, k + n, bs, run + n * bs)) {
 					perror(argv[i]);
-					return 1;
+					goto fail_io;
 				}
 				n++;
 			}
@@ -121,14 +121,22 @@ int main(int argc, char **argv)
 		close(a);
 		close(b);
 	}
-	if ((err = ick_logw_close(out)))
-		goto fail_out;
+	err = ick_logw_close(out);
+	out = NULL;
+	if (err)
+		goto fail;
+	free(x);
+	free(y);
+	free(run);
 	return 0;
 fail_msg:
 	err = ENOMEM;
 fail:
-	ick_logw_close(out);
-fail_out:
 	com_err("logdiff", err, "%s", argv[1]);
+fail_io: /* (a test tool: a failed run's per-image buffers and descriptors go with it) */
+	ick_logw_close(out);
+	free(x);
+	free(y);
+	free(run);
 	return 1;
 }
