@@ -3,7 +3,9 @@
 # tests/compare-model.sh - vm/compare-model (iomapck-vm compare-model) without a VM:
 #  1. the translator: a wl script into debugfs-ext requests (da/non-da mode per config,
 #     an mmap store as the pages it touches up to the size, truncate as a writeback +
-#     debugfs punch + sif, a not-modelled op stopping the translation, bad scripts refused);
+#     debugfs punch + sif, O_DIRECT as a non-da write written back, zero range as punch +
+#     fallocate, punch past EOF cut at the EOF block, the op log's seeded-only ops and
+#     "enospc" results, bad scripts refused);
 #  2. the whole comparison on a run directory whose "kernel" log is recorded by debugfs-ext
 #     itself (-L, the same operations, log_mark at the script's marks), from a base image
 #     made by mkfs: every mark "same", exit 0; the log with one extra fallocate before
@@ -31,6 +33,14 @@ truncate /f 9000
 fsync /f
 dwrite /f 0 4096 2
 write /f 0 1 1
+zero_range /f 1000 10000
+punch /f 5000 100000
+sfr /f
+chown /f 1000 1001
+projid /f 3
+orphan-sync fdatasync
+write /f 20000 100000 4 enospc = 4096
+falloc /f 0 64m keep enospc = -ENOSPC
 EOF
 $CM translate --config iomap "$T/s.ops" >"$T/da.cmds" || fail "translate exit $?"
 $CM translate --config iomap_nodelalloc "$T/s.ops" >"$T/nonda.cmds" || fail "translate exit $?"
@@ -42,9 +52,18 @@ grep -qx 'iomap_write --mode auto --seed 3 /f 4096 4096' "$T/da.cmds" || fail "m
 grep -qx 'punch /f 3' "$T/da.cmds" && grep -qx 'sif /f size 9000' "$T/da.cmds" || fail "truncate not translated"
 n=$(grep -c '^# @@cm mark fsync-' "$T/da.cmds")
 [ "$n" = 2 ] || fail "expected 2 marks, got $n"
-grep -q '^# not modelled from here: dwrite (script line 8)' "$T/da.cmds" || fail "dwrite not stopping"
-[ "$(tail -n1 "$T/da.cmds")" = '# not modelled from here: dwrite (script line 8)' ] ||
-	fail "requests after a not-modelled op"
+# O_DIRECT: the non-da allocation, written back at once
+grep -A1 -x 'iomap_write --mode nonda --seed 2 /f 0 4096' "$T/da.cmds" | grep -qx 'iomap_writeback /f' ||
+	fail "dwrite not a non-da write + writeback"
+# zero range 1000+10000 (size 10000 -> 11000): whole blocks 1-1 punched, then the range preallocated
+grep -A2 -x 'punch /f 1 1' "$T/da.cmds" | grep -qx 'iomap_fallocate /f 1000 10000' || fail "zero_range"
+# punch 5000+100000 past EOF (11000): cut at the end of block 2 (12288): block 2 only
+grep -qx 'punch /f 2 2' "$T/da.cmds" || fail "punch past EOF not cut at the EOF block"
+grep -qx 'sif /f uid 1000' "$T/da.cmds" && grep -qx 'sif /f gid 1001' "$T/da.cmds" &&
+	grep -qx 'sif /f projid 3' "$T/da.cmds" || fail "chown/projid"
+grep -qx '# @@cm mark fdatasync-3' "$T/da.cmds" || fail "orphan-sync not a mark"
+[ "$(grep -c '^# @@cm result ' "$T/da.cmds")" = 2 ] || fail "enospc results not tagged"
+grep -qx 'iomap_fallocate --keep-size /f 0 67108864' "$T/da.cmds" || fail "falloc enospc"
 printf 'create /f\nwrite /g 0 1 1\n' >"$T/bad.ops"
 $CM translate --config iomap "$T/bad.ops" >/dev/null 2>"$T/bad.err"; rc=$?
 [ $rc = 2 ] && grep -q 'line 2: write: /g was not created' "$T/bad.err" || fail "bad script: rc $rc $(cat "$T/bad.err")"
