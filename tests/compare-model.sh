@@ -11,7 +11,8 @@
 #     made by mkfs: every mark "same", exit 0; the log with one extra fallocate before
 #     fsync-2: exactly that range (and i_blocks) reported from fsync-2 on, exit 1;
 #  3. the image comparer on two images differing in i_size, and delalloc left in a
-#     model's iomap_map output detected;
+#     model's iomap_map output detected; i_blocks with extent tree blocks, the write order
+#     of an epoch, quota rows and the model's "enospc" results parsed and compared;
 #  4. bad input: one line, exit 2; no kernel: SKIP, exit 77.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip "no python3"
@@ -161,6 +162,41 @@ m = cm.parse_file("           0         8192  DELALLOC                  dirty 2 
 d = cm.compare_file("/f", k, m)
 assert d == [("/f", "delalloc left after writeback", "-", "0+8192")], d
 assert cm.compare_file("/f", k, cm.parse_file(stat + ex)) == []
+# i_blocks: one more tree block with one more extent is placement; with as many, a difference
+ex2 = " 0/ 1   1/  1     0 -     1  1557      2\n 1/ 1   1/  2     0 -     0  1300 -  1300      1 \n" \
+      " 1/ 1   2/  2     1 -     1  1400 -  1400      1 \n"
+k2 = cm.parse_file(stat.replace("Blockcount: 16", "Blockcount: 24") + ex2)
+assert (k2["tree"], k2["leaves"], k2["phys"]) == (1, 2, [(1300, 1301), (1400, 1401)]), k2
+assert cm.compare_file("/f", k2, m | {"delalloc": []}) == []
+assert cm.compare_file("/f", k2 | {"leaves": 1}, m | {"delalloc": []}) == \
+    [("/f", "i_blocks", 24, 16)]
+# the order within an epoch: journal writes C, the file's data D, other writes left out
+w = [(8 * 30, 8), (8 * 1300, 16), (8 * 501, 8)]
+assert cm.order_of(w, 4096, [(1300, 1302)], [(500, 600)]) == "DC"
+assert cm.order_of(w, 4096, [(1300, 1302)], None) == "CDC"
+assert cm.order_kinds("CDC") == (True, True, True) and cm.order_kinds("C") is None
+tr = ["  commit: allocate unwritten", "  data: ino 12 blocks 0+2 written", "  data: ino 13 x",
+      "  commit: I/O end"]
+assert cm.model_order(tr, 12) == "CDC" and cm.model_order(tr, 14) == "C"
+# quota rows of debugfs lq, compared per id
+lq = "debugfs-ext: lq user\n   user id      space    quota    limit      inodes    quota    limit\n" \
+     "         0      23552        0        0           3        0        0\n" \
+     "      1000       4096        0        0           1        0        0\ndebugfs-ext: stat /f\n" \
+     "         7          1        0        0           1        0        0\n"
+q = cm.parse_lq(lq)
+assert q == {0: (23552, 3), 1000: (4096, 1)}, q
+assert cm.compare_quota("user", q, {0: (23552, 3)}) == \
+    [("quota user id 1000", "space", 4096, 0), ("quota user id 1000", "inodes", 1, 0)]
+# the model's result of an "enospc" op, from its tagged part of the session
+out = "# @@cm result 0\ndebugfs-ext: iomap_write --mode nonda --seed 2 /f 0 786432\n" \
+      "iomap_write: short write: 524288 of 786432 bytes (inode 12, i_size 524288)\n" \
+      "# @@cm result 1\ndebugfs-ext: iomap_write --mode nonda --seed 3 /g 0 16384\n" \
+      "iomap_write: No space left on device after 0 of 16384 bytes (inode 13)\n" \
+      "# @@cm result 2\ndebugfs-ext: iomap_fallocate --keep-size /fill 0 67108864\n" \
+      "iomap_fallocate: No space left on device while allocating in /fill\n" \
+      "# @@cm result 3\ndebugfs-ext: iomap_write --mode auto --seed 4 /g 0 100\n"
+assert cm.session_results(out, 4) == ["524288", "-ENOSPC", "-ENOSPC", "100"], \
+    cm.session_results(out, 4)
 PY
 
 # ---- 4. bad input, SKIP ----
