@@ -875,6 +875,10 @@ static int cmd_run(int argc, char **argv)
  *	sync                         sync(), then mark sync-N (everything durable)
  *	mark NAME                    a mark (and manifest section) named NAME
  *	sleep SECONDS                sleep
+ *
+ * A trailing "enospc" after write or falloc (mode 0 or keep) lets the call fail or
+ * stop short with ENOSPC (logged: "#op ... enospc = N" or "= -ENOSPC"), and a falloc
+ * keep from at or past the size may be of any length (to fill the disk).
  */
 static const char *script_name;
 static unsigned script_line;
