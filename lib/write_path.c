@@ -664,14 +664,27 @@ static errcode_t map_run(struct wpi *wi, ext2_extent_handle_t h, uint64_t lblk, 
 	return ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)&wi->inode, i) ? EOVERFLOW : err;
 }
 
+/* ext4_mb_new_blocks: a request not reserved by delalloc is halved until
+ * ext4_claim_free_clusters (ext4_has_free_clusters) lets it through; 0: ENOSPC */
+static uint64_t claimable(struct wpi *wi, uint64_t lblk, uint64_t n)
+{
+	if (is_delalloc(wi, lblk))
+		return n;	/* EXT4_MB_DELALLOC_RESERVED: claimed at reservation */
+	while (n && !has_free(wi->wp, wi, n))
+		n >>= 1;
+	return n;
+}
+
 /*
  * Allocate the hole [lblk, lblk+n) as unwritten extents (written with the written_alloc
  * bug) near the inode's goal, and charge the quota by the inode's i_blocks growth (data
- * and tree blocks).  Delalloc blocks in the range have their reservation claimed.  The
- * caller commits.  (ext2fs_fallocate is not used: given a range short of the next extent
- * it also fills the gap up to that extent.)
+ * and tree blocks).  Delalloc blocks in the range have their reservation claimed; other
+ * blocks only as far as the free-space rules allow (claimable; ENOSPC beyond, with the
+ * blocks before it allocated, *@done of them).  The caller commits.  (ext2fs_fallocate is
+ * not used: given a range short of the next extent it also fills the gap up to that
+ * extent.)
  */
-static errcode_t alloc_range(struct wpi *wi, uint64_t lblk, uint64_t n)
+static errcode_t alloc_range_n(struct wpi *wi, uint64_t lblk, uint64_t n, uint64_t *done_out)
 {
 	struct ick_wp *wp = wi->wp;
 	ext2_filsys fs = wp->fs;
@@ -687,13 +700,18 @@ static errcode_t alloc_range(struct wpi *wi, uint64_t lblk, uint64_t n)
 		blk64_t goal = ext2fs_find_inode_goal(fs, wi->ino, (struct ext2_inode *)&wi->inode,
 						      lblk + done);
 		blk64_t pblk, plen;
+		uint64_t want = claimable(wi, lblk + done, n - done);
 
-		if ((err = ext2fs_new_range(fs, 0, goal, n - done, NULL, &pblk, &plen)) &&
-		    (err = ext2fs_new_range(fs, 0, fs->super->s_first_data_block, n - done, NULL,
+		if (!want) {
+			err = ENOSPC;
+			break;
+		}
+		if ((err = ext2fs_new_range(fs, 0, goal, want, NULL, &pblk, &plen)) &&
+		    (err = ext2fs_new_range(fs, 0, fs->super->s_first_data_block, want, NULL,
 					    &pblk, &plen)))
 			break;
-		if (plen > n - done)
-			plen = n - done;
+		if (plen > want)
+			plen = want;
 		if ((err = map_run(wi, h, lblk + done, pblk, plen,
 				   !(bugs & ICK_WP_BUG_WRITTEN_ALLOC))))
 			break;
@@ -718,7 +736,14 @@ static errcode_t alloc_range(struct wpi *wi, uint64_t lblk, uint64_t n)
 	trace(wp, "alloc: ino %u blocks %llu+%llu %s%s", wi->ino, (unsigned long long)lblk,
 	      (unsigned long long)done, (bugs & ICK_WP_BUG_WRITTEN_ALLOC) ? "written" : "unwritten",
 	      claimed ? " (delalloc claimed)" : "");
+	if (done_out)
+		*done_out = done;
 	return err;
+}
+
+static errcode_t alloc_range(struct wpi *wi, uint64_t lblk, uint64_t n)
+{
+	return alloc_range_n(wi, lblk, n, NULL);
 }
 
 /* Convert the unwritten blocks of [lblk, lblk+n) to written. */
@@ -918,6 +943,7 @@ static errcode_t nonda_get_blocks(struct wpi *wi, uint64_t lblk, uint64_t n, str
 				  unsigned *flags)
 {
 	unsigned bs = wi->wp->fs->blocksize;
+	uint64_t done = 0;
 	errcode_t err;
 
 	/* inside i_size a mapped, unwritten or delalloc range is returned as it is; past it
@@ -928,9 +954,15 @@ static errcode_t nonda_get_blocks(struct wpi *wi, uint64_t lblk, uint64_t n, str
 		return 0;
 	if (wi->call->fail)
 		return fail_alloc(wi, m->len, injected_failure(wi, "alloc"));
-	if ((err = alloc_range(wi, lblk, m->len)) ||
-	    (err = commit(wi->wp, wi, "allocate unwritten")) ||
-	    (err = disk_lookup(wi, lblk, m->len, m)))
+	/* ENOSPC part way (ext4_mb_new_blocks gave fewer blocks, the next map none): the
+	 * blocks allocated are mapped and written, the write stops short after them */
+	err = alloc_range_n(wi, lblk, m->len, &done);
+	if (err == ENOSPC && done)
+		err = 0;
+	else
+		done = m->len;
+	if (err || (err = commit(wi->wp, wi, "allocate unwritten")) ||
+	    (err = disk_lookup(wi, lblk, done, m)))
 		return err;
 	if (m->type == ICK_IOMAP_HOLE)
 		return ICK_ET_INTERNAL;
@@ -1291,17 +1323,35 @@ errcode_t ick_wp_fallocate(struct ick_wp *wp, ext2_ino_t ino, uint64_t pos, uint
 	wi->call = &no_call;
 	range_of(wi, pos, len, &lblk, &n);
 	for (b = lblk; b < lblk + n; b += m.len) {
+		uint64_t done = 0;
+
 		if ((err = disk_lookup(wi, b, lblk + n - b, &m)))
 			break;
-		if (m.type == ICK_IOMAP_HOLE && (err = alloc_range(wi, b, m.len)))
+		if (m.type == ICK_IOMAP_HOLE && (err = alloc_range_n(wi, b, m.len, &done))) {
+			b += done;
 			break;
+		}
 	}
-	if (!err && !keep_size && pos + len > wi->i_size) {
-		wi->i_size = pos + len;
-		err = ext2fs_inode_size_set(wp->fs, (struct ext2_inode *)&wi->inode, pos + len);
+	/* ext4_alloc_file_blocks: on ENOSPC what was allocated stays, and without KEEP_SIZE
+	 * the size goes to the end of it (epos), at most to the end asked */
+	if ((!err || err == ENOSPC) && !keep_size) {
+		uint64_t end = err ? b * (uint64_t)wp->fs->blocksize : pos + len;
+		errcode_t e = 0;
+
+		if (end > pos + len)
+			end = pos + len;
+		if (end > wi->i_size) {
+			wi->i_size = end;
+			e = ext2fs_inode_size_set(wp->fs, (struct ext2_inode *)&wi->inode, end);
+		}
+		if (e)
+			err = e;
 	}
-	if (!err)
-		err = commit(wp, wi, keep_size ? "fallocate keep_size" : "fallocate");
+	if (!err || err == ENOSPC) {
+		errcode_t e = commit(wp, wi, keep_size ? "fallocate keep_size" : "fallocate");
+		if (e)
+			err = e;
+	}
 	wi->call = NULL;
 	return err;
 }

@@ -3,13 +3,16 @@
 # tests/compare-model.sh - vm/compare-model (iomapck-vm compare-model) without a VM:
 #  1. the translator: a wl script into debugfs-ext requests (da/non-da mode per config,
 #     an mmap store as the pages it touches up to the size, truncate as a writeback +
-#     debugfs punch + sif, a not-modelled op stopping the translation, bad scripts refused);
+#     debugfs punch + sif, O_DIRECT as a non-da write written back, zero range as punch +
+#     fallocate, punch past EOF cut at the EOF block, the op log's seeded-only ops and
+#     "enospc" results, bad scripts refused);
 #  2. the whole comparison on a run directory whose "kernel" log is recorded by debugfs-ext
 #     itself (-L, the same operations, log_mark at the script's marks), from a base image
 #     made by mkfs: every mark "same", exit 0; the log with one extra fallocate before
 #     fsync-2: exactly that range (and i_blocks) reported from fsync-2 on, exit 1;
 #  3. the image comparer on two images differing in i_size, and delalloc left in a
-#     model's iomap_map output detected;
+#     model's iomap_map output detected; i_blocks less the extent tree blocks, the write order
+#     of an epoch, quota rows and the model's "enospc" results parsed and compared;
 #  4. bad input: one line, exit 2; no kernel: SKIP, exit 77.
 . "$top_srcdir/tests/lib.sh"
 command -v python3 >/dev/null || skip "no python3"
@@ -31,6 +34,14 @@ truncate /f 9000
 fsync /f
 dwrite /f 0 4096 2
 write /f 0 1 1
+zero_range /f 1000 10000
+punch /f 5000 100000
+sfr /f
+chown /f 1000 1001
+projid /f 3
+orphan-sync fdatasync
+write /f 20000 100000 4 enospc = 4096
+falloc /f 0 64m keep enospc = -ENOSPC
 EOF
 $CM translate --config iomap "$T/s.ops" >"$T/da.cmds" || fail "translate exit $?"
 $CM translate --config iomap_nodelalloc "$T/s.ops" >"$T/nonda.cmds" || fail "translate exit $?"
@@ -42,9 +53,18 @@ grep -qx 'iomap_write --mode auto --seed 3 /f 4096 4096' "$T/da.cmds" || fail "m
 grep -qx 'punch /f 3' "$T/da.cmds" && grep -qx 'sif /f size 9000' "$T/da.cmds" || fail "truncate not translated"
 n=$(grep -c '^# @@cm mark fsync-' "$T/da.cmds")
 [ "$n" = 2 ] || fail "expected 2 marks, got $n"
-grep -q '^# not modelled from here: dwrite (script line 8)' "$T/da.cmds" || fail "dwrite not stopping"
-[ "$(tail -n1 "$T/da.cmds")" = '# not modelled from here: dwrite (script line 8)' ] ||
-	fail "requests after a not-modelled op"
+# O_DIRECT: the non-da allocation, written back at once
+grep -A1 -x 'iomap_write --mode nonda --seed 2 /f 0 4096' "$T/da.cmds" | grep -qx 'iomap_writeback /f' ||
+	fail "dwrite not a non-da write + writeback"
+# zero range 1000+10000 (size 10000 -> 11000): whole blocks 1-1 punched, then the range preallocated
+grep -A2 -x 'punch /f 1 1' "$T/da.cmds" | grep -qx 'iomap_fallocate /f 1000 10000' || fail "zero_range"
+# punch 5000+100000 past EOF (11000): cut at the end of block 2 (12288): block 2 only
+grep -qx 'punch /f 2 2' "$T/da.cmds" || fail "punch past EOF not cut at the EOF block"
+grep -qx 'sif /f uid 1000' "$T/da.cmds" && grep -qx 'sif /f gid 1001' "$T/da.cmds" &&
+	grep -qx 'sif /f projid 3' "$T/da.cmds" || fail "chown/projid"
+grep -qx '# @@cm mark fdatasync-3' "$T/da.cmds" || fail "orphan-sync not a mark"
+[ "$(grep -c '^# @@cm result ' "$T/da.cmds")" = 2 ] || fail "enospc results not tagged"
+grep -qx 'iomap_fallocate --keep-size /f 0 67108864' "$T/da.cmds" || fail "falloc enospc"
 printf 'create /f\nwrite /g 0 1 1\n' >"$T/bad.ops"
 $CM translate --config iomap "$T/bad.ops" >/dev/null 2>"$T/bad.err"; rc=$?
 [ $rc = 2 ] && grep -q 'line 2: write: /g was not created' "$T/bad.err" || fail "bad script: rc $rc $(cat "$T/bad.err")"
@@ -142,6 +162,41 @@ m = cm.parse_file("           0         8192  DELALLOC                  dirty 2 
 d = cm.compare_file("/f", k, m)
 assert d == [("/f", "delalloc left after writeback", "-", "0+8192")], d
 assert cm.compare_file("/f", k, cm.parse_file(stat + ex)) == []
+# i_blocks: tree blocks are placement (and history); a difference in the data part is not
+ex2 = " 0/ 1   1/  1     0 -     1  1557      2\n 1/ 1   1/  2     0 -     0  1300 -  1300      1 \n" \
+      " 1/ 1   2/  2     1 -     1  1400 -  1400      1 \n"
+k2 = cm.parse_file(stat.replace("Blockcount: 16", "Blockcount: 24") + ex2)
+assert (k2["tree"], k2["leaves"], k2["phys"]) == (1, 2, [(1300, 1301), (1400, 1401)]), k2
+assert cm.compare_file("/f", k2, m | {"delalloc": []}) == []
+assert cm.compare_file("/f", k2 | {"blocks": 32}, m | {"delalloc": []}) == \
+    [("/f", "i_blocks", 32, 16)]
+# the order within an epoch: journal writes C, the file's data D, other writes left out
+w = [(8 * 30, 8), (8 * 1300, 16), (8 * 501, 8)]
+assert cm.order_of(w, 4096, [(1300, 1302)], [(500, 600)]) == "DC"
+assert cm.order_of(w, 4096, [(1300, 1302)], None) == "CDC"
+assert cm.order_kinds("CDC") == (True, True, True) and cm.order_kinds("C") is None
+tr = ["  commit: allocate unwritten", "  data: ino 12 blocks 0+2 written", "  data: ino 13 x",
+      "  commit: I/O end"]
+assert cm.model_order(tr, 12) == "CDC" and cm.model_order(tr, 14) == "C"
+# quota rows of debugfs lq, compared per id
+lq = "debugfs-ext: lq user\n   user id      space    quota    limit      inodes    quota    limit\n" \
+     "         0      23552        0        0           3        0        0\n" \
+     "      1000       4096        0        0           1        0        0\ndebugfs-ext: stat /f\n" \
+     "         7          1        0        0           1        0        0\n"
+q = cm.parse_lq(lq)
+assert q == {0: (23552, 3), 1000: (4096, 1)}, q
+assert cm.compare_quota("user", q, {0: (23552, 3)}) == \
+    [("quota user id 1000", "space", 4096, 0), ("quota user id 1000", "inodes", 1, 0)]
+# the model's result of an "enospc" op, from its tagged part of the session
+out = "# @@cm result 0\ndebugfs-ext: iomap_write --mode nonda --seed 2 /f 0 786432\n" \
+      "iomap_write: short write: 524288 of 786432 bytes (inode 12, i_size 524288)\n" \
+      "# @@cm result 1\ndebugfs-ext: iomap_write --mode nonda --seed 3 /g 0 16384\n" \
+      "iomap_write: No space left on device after 0 of 16384 bytes (inode 13)\n" \
+      "# @@cm result 2\ndebugfs-ext: iomap_fallocate --keep-size /fill 0 67108864\n" \
+      "iomap_fallocate: No space left on device while allocating in /fill\n" \
+      "# @@cm result 3\ndebugfs-ext: iomap_write --mode auto --seed 4 /g 0 100\n"
+assert cm.session_results(out, 4) == ["524288", "-ENOSPC", "-ENOSPC", "100"], \
+    cm.session_results(out, 4)
 PY
 
 # ---- 4. bad input, SKIP ----

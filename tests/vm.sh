@@ -17,7 +17,8 @@
 #  3. The incremental sweep (inode maps reused between points) says exactly what a sweep
 #     walking every map at every point says, on every log of the matrix.
 #  4. The series kernel (when present): two buffered_iomap configs swept, and
-#     compare-model (the model against the kernel) on one short script.
+#     compare-model (the model against the kernel) on one short script, and on a failed
+#     write on a nearly full file system (non-da ops).
 #  5. fast_commit seed 1: its crash states that do not mount (a fast commit logging an inode
 #     with no links) are confirmed by the kernel refusing the mount (triage), so it passes as
 #     a known kernel bug.
@@ -234,6 +235,17 @@ PY
 	cat "$T/cm.out"
 	[ $rc = 0 ] || { tail -n 5 "$T/cm.err"; fail "compare-model on the series kernel: exit $rc"; }
 	grep -q '^fsync-[0-9]*: same (/f)$' "$T/cm.out" || fail "compare-model: no fsync mark compared"
+	# a failed write on a nearly full file system (non-da ops): the kernel's result of
+	# each enospc op is the model's, and the states after it the same
+	DEBUGFS_EXT=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext} E2FSCK_EXT=$E2FSCK_EXT \
+	"$top_srcdir/vm/iomapck-vm" compare-model --kernel "$SERIES" --config iomap_nodelalloc \
+		--script "$top_srcdir/vm/model/enospc-nearly-full.ops" --out "$T/cm-enospc" \
+		${IOMAPCK_VM_CACHE:+--cache "$IOMAPCK_VM_CACHE"} >"$T/cme.out" 2>"$T/cme.err"
+	rc=$?
+	grep -v ': same' "$T/cme.out"
+	[ $rc = 0 ] || { tail -n 5 "$T/cme.err"; fail "compare-model enospc on the series kernel: exit $rc"; }
+	grep -q '^result of line [0-9]* (write /f 0 768k 2): kernel \([0-9-][A-Z0-9]*\), model \1$' \
+		"$T/cme.out" || fail "compare-model enospc: the failed write's result not compared"
 else
 	echo "SKIP: $SERIES absent: the series-kernel part (and compare-model) is skipped"
 fi

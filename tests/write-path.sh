@@ -13,7 +13,9 @@
 #  3. every bug toggle fires its check, and the same write without it does not;
 #  4. the validity cookie: a writeback between begin and the copy makes the copy re-map;
 #  5. refusals (needs_recovery, bigalloc, inline data, block-mapped file, read-only), the
-#     da/non-da switch near a full file system.
+#     da/non-da switch near a full file system;
+#  6. ENOSPC: a fallocate keeps what it allocated, up to the reserved clusters; a non-da
+#     write stops short after the blocks it got.
 set -u
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 DX=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext}
@@ -268,7 +270,9 @@ echo "refusals: needs_recovery, bigalloc, inline data, block-mapped, read-only (
 
 # auto: da on a roomy file system, non-da once free clusters fall below dirty+watermark
 WHAT="mode auto"
-mkimg "$img" 8M -b 1024 -m 0
+# 4 MiB of 1 KiB blocks: the reserved clusters (81) below the watermark (128 a CPU), so
+# a non-da filler (which cannot take them) can leave free space between the two
+mkimg "$img" 4M -b 1024 -m 0
 dx "$img" "iomap_write --create --trace --mode auto /a 0 4096" || { cat "$OUT"; fail "auto roomy"; }
 grep -q ", da ops" "$OUT" || { cat "$OUT"; fail "auto did not pick da with room"; }
 free=$("$DEBUGFS" -R stats "$img" 2>/dev/null | sed -n 's/^Free blocks: *//p')
@@ -278,4 +282,33 @@ dx "$img" "iomap_write --mode nonda --create --sync /big 0 $(( (free - 100) * 10
 grep -q ", non-da ops" "$OUT" || { cat "$OUT"; fail "auto did not switch to non-da near full"; }
 judge "$img"
 echo "mode auto: da with room, non-da below the watermark"
+
+# ENOSPC on a nearly full file system, as ext4_mb_new_blocks and ext4_alloc_file_blocks
+# have it (the kernel is compare-model's vm/model/enospc-nearly-full.ops): a fallocate
+# that cannot have it all keeps what it got, which leaves the reserved clusters
+# (ext4_calculate_resv_clusters: 2% of the blocks) free; a non-da write with fewer free
+# blocks than it needs writes into those it got and stops short after them
+WHAT="ENOSPC"
+mkimg "$img" 8M -b 1024 -m 0
+total=$("$DEBUGFS" -R stats "$img" 2>/dev/null | sed -n 's/^Block count: *//p')
+resv=$((total / 50))
+dx "$img" "iomap_write --create /fill 0 0" "iomap_fallocate --keep-size /fill 0 16M"; rc=$?
+[ $rc = 1 ] && grep -q "No space left" "$OUT" || { cat "$OUT"; fail "fallocate of more than the disk: rc $rc"; }
+free=$("$DEBUGFS" -R stats "$img" 2>/dev/null | sed -n 's/^Free blocks: *//p')
+got=$("$DEBUGFS" -R "stat /fill" "$img" 2>/dev/null | sed -n 's/.*Blockcount: \([0-9]*\).*/\1/p')
+# the data stops at the reserve; extent tree blocks (allocated after) may take a few of it
+[ "$free" -le "$resv" ] && [ "$free" -ge $((resv - 4)) ] ||
+	fail "after the failed fallocate $free blocks free, want the $resv reserved (a few less)"
+[ "$got" -gt 0 ] || fail "the failed fallocate kept nothing"
+judge "$img"
+dx "$img" "punch /fill 0 99" || { cat "$OUT"; fail "punch"; }
+dx "$img" "iomap_write --mode nonda --create --sync /g 0 200K"; rc=$?
+n=$(sed -n 's/.*short write: \([0-9]*\) of 204800 bytes.*/\1/p' "$OUT")
+[ $rc = 0 ] && [ -n "$n" ] && [ "$n" -gt 0 ] && [ $((n % 1024)) = 0 ] ||
+	{ cat "$OUT"; fail "non-da write into about 100 free blocks: rc $rc, not short"; }
+size=$("$DEBUGFS" -R "stat /g" "$img" 2>/dev/null | sed -n 's/^User:.*Size: \([0-9]*\).*/\1/p')
+[ "$size" = "$n" ] || fail "short write of $n bytes, i_size $size"
+"$DEBUGFS" -R "ex /g" "$img" 2>/dev/null | grep -q Uninit && fail "unwritten blocks left after the short write"
+judge "$img"
+echo "ENOSPC: fallocate keeps $((got / 2)) blocks, $free free (reserve $resv); a non-da write stops after $n bytes"
 echo "write-path: PASS ($NCHECK images judged clean by e2fsck -fn and by us)"

@@ -30,6 +30,14 @@
  * name $WL_DM_NAME, default "lw"); if that fails, "dmsetup message" is run.
  * WL_NOMARK=1 disables marks (for trying wl on a host directory); WL_TRACE=1
  * prints every operation.
+ *
+ * The op log: every operation that took effect is also a manifest comment
+ * "#op OP ARGS" in the syntax of "wl script" (below), in the order done, so a
+ * seeded run can be replayed elsewhere (iomapck-vm compare-model).  Seeded-only
+ * operations: "sfr PATH" (sync_file_range of the whole file), "chown PATH UID
+ * GID", "projid PATH ID" and "orphan-sync fsync|fdatasync" (a sync mark from an
+ * fsync of a file already unlinked); a write is logged with the bytes it wrote;
+ * operations on an unlinked file are logged as comments ("#op # ...").
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -82,6 +90,7 @@ static struct {
 	int ctl_fd;
 	const char *dm_name;
 	int nomark;
+	int oplog;		/* wl run: log operations in the manifest (#op) */
 	struct wfile f[NSLOTS];
 	unsigned char *buf;	/* DIO-aligned scratch */
 	unsigned char *rbuf;	/* read-back scratch */
@@ -89,6 +98,26 @@ static struct {
 
 static int trace_on;
 static void rel_path(const struct wfile *f, char *out, size_t n);
+
+/* the op log: "#op OP PATH REST" in the manifest (see the top); PATH left out when @f is
+ * NULL; an operation on an unlinked file is logged as a comment */
+static void oplog(const struct wfile *f, const char *op, const char *fmt, ...)
+{
+	char rel[64];
+	va_list ap;
+
+	if (!W.manifest || !W.oplog)
+		return;
+	fprintf(W.manifest, "#op %s%s", f && f->unlinked ? "# unlinked: " : "", op);
+	if (f) {
+		rel_path(f, rel, sizeof(rel));
+		fprintf(W.manifest, " %s", rel);
+	}
+	va_start(ap, fmt);
+	vfprintf(W.manifest, fmt, ap);
+	va_end(ap);
+	fputc('\n', W.manifest);
+}
 
 /* WL_TRACE=1: one line per operation */
 static void trace(const struct wfile *f, const char *fmt, ...)
@@ -390,6 +419,7 @@ static void op_create(void)
 	f->dirty = 1;
 	f->name_pending = 1u << f->dir;
 	trace(f, "create");
+	oplog(f, "create", "");
 }
 
 static uint64_t rand_len(void)
@@ -454,6 +484,7 @@ static void op_buffered_write(struct wfile *f)
 		skip("pwrite", f, errno);
 		return;
 	}
+	oplog(f, mapped ? "mwrite" : "write", " %" PRIu64 " %zd %u", pos, n, W.opno & 0xff);
 	model_write(f, pos, n, W.buf);
 }
 
@@ -480,10 +511,12 @@ static void op_direct_write(struct wfile *f)
 	n = pwrite(fd, W.buf, len, pos);
 	f->dirty = 1;
 	trace(f, "O_DIRECT pwrite %" PRIu64 "+%" PRIu64 " = %zd", pos, len, n);
-	if (n < 0)
+	if (n < 0) {
 		skip("O_DIRECT pwrite", f, errno);
-	else
+	} else {
+		oplog(f, "dwrite", " %" PRIu64 " %zd %u", pos, n, W.opno & 0xff);
 		model_write(f, pos, n, W.buf);
+	}
 	close(fd);
 }
 
@@ -505,6 +538,9 @@ static void op_fallocate(struct wfile *f)
 		skip("fallocate", f, errno);
 		return;
 	}
+	oplog(f, mode & FALLOC_FL_PUNCH_HOLE ? "punch" : mode & FALLOC_FL_ZERO_RANGE ?
+	      "zero_range" : "falloc", " %" PRIu64 " %" PRIu64 "%s", pos, len,
+	      (mode & FALLOC_FL_KEEP_SIZE) && !(mode & FALLOC_FL_PUNCH_HOLE) ? " keep" : "");
 	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
 		uint64_t end = pos + len < f->size ? pos + len : f->size;
 		if (pos < end)
@@ -526,6 +562,7 @@ static void op_truncate(struct wfile *f)
 		skip("ftruncate", f, errno);
 		return;
 	}
+	oplog(f, "truncate", " %" PRIu64, size);
 	model_size(f, size);
 }
 
@@ -555,6 +592,8 @@ static void op_short_write(struct wfile *f)
 		skip("short pwrite", f, errno);
 		return;
 	}
+	/* the VFS cut it to the limit before ext4 saw it: a write of the @n bytes */
+	oplog(f, "write", " %" PRIu64 " %zd %u", pos, n, W.opno & 0xff);
 	model_write(f, pos, n, W.buf);
 }
 
@@ -569,6 +608,10 @@ static void op_fsync(struct wfile *f)
 	verify(f);
 	f->dirty = 0;
 	trace(f, "%s (size %" PRIu64 ")", data ? "fdatasync" : "fsync", f->size);
+	if (f->unlinked)
+		oplog(NULL, "orphan-sync", " %s", data ? "fdatasync" : "fsync");
+	else
+		oplog(f, data ? "fdatasync" : "fsync", "");
 	sync_point(data ? "fdatasync" : "fsync");
 }
 
@@ -577,6 +620,8 @@ static void op_sync_file_range(struct wfile *f)
 	if (sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
 		skip("sync_file_range", f, errno);
+	else
+		oplog(f, "sfr", "");
 }
 
 static void fsync_dir(int dir)
@@ -594,6 +639,7 @@ static void fsync_dir(int dir)
 	if (dir == 0)
 		W.dir_pending = 0;	/* the entries of d1..d3 are durable now */
 	trace(NULL, "fsync dir %s", p);
+	oplog(NULL, "fsyncdir", dir ? " /d%d" : " /", dir);
 	sync_point("dirsync");
 }
 
@@ -619,6 +665,7 @@ static void op_rename(struct wfile *f)
 		skip("rename", f, errno);
 		return;
 	}
+	oplog(f, "rename", " %s", to + strlen(W.mnt));
 	if (old) {
 		old->unlinked = 1;
 		if (old->fd < 0)
@@ -642,6 +689,7 @@ static void op_unlink_open(struct wfile *f)
 		skip("unlink", f, errno);
 		return;
 	}
+	oplog(f, "unlink", "");
 	f->unlinked = 1;
 	trace(f, "unlink (still open)");
 }
@@ -649,6 +697,7 @@ static void op_unlink_open(struct wfile *f)
 static void op_close(struct wfile *f)
 {
 	trace(f, "close");
+	oplog(f, "close", "");
 	if (f->unlinked) {
 		free_slot(f);
 		return;
@@ -663,8 +712,15 @@ static void op_owner(struct wfile *f)
 	struct fsxattr fa;
 
 	if (below(2)) {
-		if (fchown(f->fd, ids[below(4)], ids[below(4)]))
+		/* gid drawn first: gcc evaluated fchown(fd, ids[below(4)], ids[below(4)])
+		 * right to left, and a seed keeps the owners it had */
+		unsigned gid = ids[below(4)];
+		unsigned uid = ids[below(4)];
+
+		if (fchown(f->fd, uid, gid))
 			skip("fchown", f, errno);
+		else
+			oplog(f, "chown", " %u %u", uid, gid);
 		return;
 	}
 	if (ioctl(f->fd, FS_IOC_FSGETXATTR, &fa)) {
@@ -673,8 +729,12 @@ static void op_owner(struct wfile *f)
 		return;
 	}
 	fa.fsx_projid = (unsigned)below(4);
-	if (ioctl(f->fd, FS_IOC_FSSETXATTR, &fa) && errno != ENOTTY && errno != EOPNOTSUPP)
-		skip("FS_IOC_FSSETXATTR", f, errno);
+	if (ioctl(f->fd, FS_IOC_FSSETXATTR, &fa)) {
+		if (errno != ENOTTY && errno != EOPNOTSUPP)
+			skip("FS_IOC_FSSETXATTR", f, errno);
+	} else {
+		oplog(f, "projid", " %u", fa.fsx_projid);
+	}
 }
 
 static void one_op(void)
@@ -727,6 +787,7 @@ static void setup_dirs(void)
 		dir_path(d, p, sizeof(p));
 		if (mkdir(p, 0755) && errno != EEXIST)
 			die("mkdir %s: %s", p, strerror(errno));
+		oplog(NULL, "mkdir", " /d%d", d);
 	}
 	fsync_dir(0);
 }
@@ -775,6 +836,7 @@ static int cmd_run(int argc, char **argv)
 		die("%s: %s", argv[4], strerror(errno));
 	fprintf(W.manifest, "# iomapck-vm manifest v1 seed=%" PRIu64 " config=%s\n", W.seed,
 		argv[5]);
+	W.oplog = 1;
 	for (int i = 0; i < NSLOTS; i++)
 		W.f[i].fd = -1;
 	setup_dirs();
@@ -813,9 +875,14 @@ static int cmd_run(int argc, char **argv)
  *	sync                         sync(), then mark sync-N (everything durable)
  *	mark NAME                    a mark (and manifest section) named NAME
  *	sleep SECONDS                sleep
+ *
+ * A trailing "enospc" after write or falloc (mode 0 or keep) lets the call fail or
+ * stop short with ENOSPC (logged: "#op ... enospc = N" or "= -ENOSPC"), and a falloc
+ * keep from at or past the size may be of any length (to fill the disk).
  */
 static const char *script_name;
 static unsigned script_line;
+static char script_result[48];	/* " = N" or " = -ENOSPC" of an "enospc" op, for the op log */
 
 static void sdie(const char *fmt, ...)
 {
@@ -922,7 +989,8 @@ static void s_create(const char *p)
 	trace(f, "create");
 }
 
-static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, int direct)
+static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, int direct,
+		    int mayfail)
 {
 	uint64_t key = content_key(f->id, (unsigned)seed) ^ mix64(seed);
 	char ap[160];
@@ -945,20 +1013,49 @@ static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, 
 	      direct == 2 ? "mmap write" : direct ? "O_DIRECT pwrite" : "pwrite", pos, len, seed, n);
 	if (direct == 1)
 		close(fd);
+	if (n != (ssize_t)len && mayfail && (n >= 0 || errno == ENOSPC)) {
+		/* "enospc": a short or failed write is the result, logged */
+		if (n < 0)
+			snprintf(script_result, sizeof(script_result), " = -ENOSPC");
+		else
+			snprintf(script_result, sizeof(script_result), " = %zd", n);
+		f->dirty = 1;
+		if (n > 0)
+			model_write(f, pos, n, W.buf);
+		return;
+	}
 	if (n != (ssize_t)len)
 		sdie("%s: %s", direct == 2 ? "mmap write" : "pwrite",
 		     n < 0 ? strerror(errno) : "short write");
 	f->dirty = 1;
 	model_write(f, pos, len, W.buf);
+	if (mayfail)
+		snprintf(script_result, sizeof(script_result), " = %zd", n);
 }
 
-static void s_fallocate(struct wfile *f, int mode, uint64_t pos, uint64_t len)
+static void s_fallocate(struct wfile *f, int mode, uint64_t pos, uint64_t len, int mayfail)
 {
-	srange(pos, len);
+	struct stat st;
+
+	/* preallocation past the size changes no content: any length (to fill the disk) */
+	if (mode != FALLOC_FL_KEEP_SIZE || pos < f->size || len > (1ull << 40))
+		srange(pos, len);
 	trace(f, "fallocate mode %#x %" PRIu64 "+%" PRIu64 " (size %" PRIu64 ")", mode, pos,
 	      len, f->size);
-	if (fallocate(f->fd, mode, pos, len))
-		sdie("fallocate mode %#x: %s", mode, strerror(errno));
+	if (fallocate(f->fd, mode, pos, len)) {
+		if (!mayfail || errno != ENOSPC || (mode & ~FALLOC_FL_KEEP_SIZE))
+			sdie("fallocate mode %#x: %s", mode, strerror(errno));
+		/* "enospc": what was allocated stays; without KEEP_SIZE the size follows it */
+		snprintf(script_result, sizeof(script_result), " = -ENOSPC");
+		f->dirty = 1;
+		if (fstat(f->fd, &st))
+			sdie("fstat: %s", strerror(errno));
+		if ((uint64_t)st.st_size > f->size)
+			model_size(f, (uint64_t)st.st_size);
+		return;
+	}
+	if (mayfail)
+		snprintf(script_result, sizeof(script_result), " = 0");
 	f->dirty = 1;
 	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
 		uint64_t end = pos + len < f->size ? pos + len : f->size;
@@ -1024,9 +1121,14 @@ static void script_op(int n, char **a)
 {
 	const char *op = a[0];
 	struct wfile *f;
-	int keep;
+	int keep, mayfail;
 
 #define NARGS(lo, hi) do { if (n < (lo) || n > (hi)) sdie("%s: wrong number of arguments", op); } while (0)
+	/* a trailing "enospc": the call may fail or be short with ENOSPC (write, falloc) */
+	mayfail = n > 1 && !strcmp(a[n - 1], "enospc");
+	if (mayfail && strcmp(op, "write") && strcmp(op, "falloc"))
+		sdie("%s: enospc only after write or falloc", op);
+	n -= mayfail;
 	keep = n > 1 && !strcmp(a[n - 1], "keep");
 	if (!strcmp(op, "create")) {
 		NARGS(2, 2);
@@ -1034,7 +1136,7 @@ static void script_op(int n, char **a)
 	} else if (!strcmp(op, "write") || !strcmp(op, "dwrite") || !strcmp(op, "mwrite")) {
 		NARGS(5, 5);
 		s_write(sfile(a[1]), snum(a[2]), snum(a[3]), snum(a[4]),
-			op[0] == 'd' ? 1 : op[0] == 'm' ? 2 : 0);
+			op[0] == 'd' ? 1 : op[0] == 'm' ? 2 : 0, mayfail);
 	} else if (!strcmp(op, "fsync") || !strcmp(op, "fdatasync")) {
 		NARGS(2, 2);
 		s_fsync(sfile(a[1]), op[1] == 'd');
@@ -1057,11 +1159,11 @@ static void script_op(int n, char **a)
 		NARGS(4 + keep, 4 + keep);
 		f = sfile(a[1]);
 		s_fallocate(f, (op[0] == 'z' ? FALLOC_FL_ZERO_RANGE : 0) |
-			    (keep ? FALLOC_FL_KEEP_SIZE : 0), snum(a[2]), snum(a[3]));
+			    (keep ? FALLOC_FL_KEEP_SIZE : 0), snum(a[2]), snum(a[3]), mayfail);
 	} else if (!strcmp(op, "punch")) {
 		NARGS(4, 4);
 		f = sfile(a[1]);
-		s_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, snum(a[2]), snum(a[3]));
+		s_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, snum(a[2]), snum(a[3]), 0);
 	} else if (!strcmp(op, "truncate")) {
 		uint64_t size;
 
@@ -1142,7 +1244,12 @@ static int cmd_script(int argc, char **argv)
 		if (!n)
 			continue;
 		W.opno++;
+		script_result[0] = 0;
 		script_op(n, a);
+		fputs("#op", W.manifest);	/* the op log, with the result of an "enospc" op */
+		for (int i = 0; i < n; i++)
+			fprintf(W.manifest, " %s", a[i]);
+		fprintf(W.manifest, "%s\n", script_result);
 	}
 	fclose(in);
 	close_all();
