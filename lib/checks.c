@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 #include "check.h"
+#include "memo.h"
 
 static const struct ick_check_def *const all_checks[] = {
 	&ick_check_bitmap,

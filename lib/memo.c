@@ -28,7 +28,7 @@ struct kept {
 	const blk64_t *read;
 	const unsigned char *data;   /* the blocks read, as they read then */
 	const unsigned char *key;    /* what the walk read of the inode */
-	struct ick_memo_map map;
+	struct ick_walk_map map;
 	size_t bytes;
 	uint64_t reused;       /* times handed over again */
 };
@@ -238,7 +238,7 @@ static void geo_of(ext2_filsys fs, struct geo *g)
 	g->flags = fs->flags;
 }
 
-void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs)
+static void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs)
 {
 	struct geo g;
 
@@ -256,14 +256,14 @@ void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs)
 	}
 }
 
-void ick_memo_walk_end(struct ick_memo *m)
+static void ick_memo_walk_end(struct ick_memo *m)
 {
 	m->rec = 0;
 	m->fs = NULL;
 	m->epoch++;
 }
 
-const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
+static const struct ick_walk_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
 					     const void *key, size_t len)
 {
 	struct kept *k;
@@ -286,7 +286,7 @@ const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
 	return &k->map;
 }
 
-void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino)
+static void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino)
 {
 	const struct kept *k = m->kcap ? *kept_slot(m, ino) : NULL;
 
@@ -299,7 +299,7 @@ void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino)
 	m->rc_nr = m->rb_nr = 0;
 }
 
-void ick_memo_map_claim(struct ick_memo *m, const struct ick_claim *c)
+static void ick_memo_map_claim(struct ick_memo *m, const struct ick_claim *c)
 {
 	if (!m->rec || m->rec_failed)
 		return;
@@ -324,7 +324,7 @@ void ick_memo_view(struct ick_memo *m, const struct ick_overlay *ov)
 	m->ov = ov;
 }
 
-void ick_memo_map_read(struct ick_memo *m, blk64_t blk)
+static void ick_memo_map_read(struct ick_memo *m, blk64_t blk)
 {
 	if (!m->rec || m->rec_failed)
 		return;
@@ -347,14 +347,14 @@ void ick_memo_map_read(struct ick_memo *m, blk64_t blk)
 	m->rb[m->rb_nr++] = blk;
 }
 
-void ick_memo_map_abandon(struct ick_memo *m)
+static void ick_memo_map_abandon(struct ick_memo *m)
 {
 	m->rec = 0;
 }
 
 /* One allocation: the record, then the claims, the blocks read, their bytes and the key. */
 static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
-			      const struct ick_memo_map *sum)
+			      const struct ick_walk_map *sum)
 {
 	size_t cb, rb, db, bytes;
 	struct kept *k;
@@ -399,8 +399,8 @@ static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
 	return k;
 }
 
-void ick_memo_map_keep(struct ick_memo *m, const void *key, size_t len,
-		       const struct ick_memo_map *sum)
+static void ick_memo_map_keep(struct ick_memo *m, const void *key, size_t len,
+		       const struct ick_walk_map *sum)
 {
 	struct kept *k, **slot;
 
@@ -514,4 +514,39 @@ int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const voi
 	return ick_memo_verdict(m, ICK_MEMO_BITMAP, g,
 				(uint64_t)fs->csum_seed | (uint64_t)fs->super->s_feature_incompat << 32,
 				ext2fs_block_bitmap_checksum(fs, g), bytes, n, bitmap_compute, &a);
+}
+
+/* ---- the walk's map cache ---- */
+
+static void c_start(void *p, ext2_filsys fs) { ick_memo_walk_start(p, fs); }
+static void c_end(void *p) { ick_memo_walk_end(p); }
+static const struct ick_walk_map *c_find(void *p, ext2_ino_t ino, const void *key, size_t len)
+{
+	return ick_memo_map_find(p, ino, key, len);
+}
+static void c_begin(void *p, ext2_ino_t ino) { ick_memo_map_begin(p, ino); }
+static void c_claim(void *p, const struct ick_claim *c) { ick_memo_map_claim(p, c); }
+static void c_read(void *p, blk64_t blk) { ick_memo_map_read(p, blk); }
+static void c_keep(void *p, const void *key, size_t len, const struct ick_walk_map *sum)
+{
+	ick_memo_map_keep(p, key, len, sum);
+}
+static void c_abandon(void *p) { ick_memo_map_abandon(p); }
+
+void ick_memo_map_cache(struct ick_memo *m, struct ick_map_cache *out)
+{
+	*out = (struct ick_map_cache){ .priv = m, .walk_start = c_start, .walk_end = c_end,
+				       .find = c_find, .begin = c_begin, .claim = c_claim,
+				       .read = c_read, .keep = c_keep, .abandon = c_abandon };
+}
+
+errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv,
+			       struct ick_memo *memo)
+{
+	struct ick_map_cache c;
+
+	if (!memo)
+		return ick_walk_cached(fs, ops, priv, NULL);
+	ick_memo_map_cache(memo, &c);
+	return ick_walk_cached(fs, ops, priv, &c);
 }

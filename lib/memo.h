@@ -69,33 +69,13 @@ int ick_memo_verdict(struct ick_memo *m, enum ick_memo_kind kind, uint64_t index
 int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
 			 size_t n);
 
-/* ---- for walk.c ---- */
+/* ---- the walk's map cache (walk.h) ---- */
 
-/* What an inode's block map gave, or gives again. */
-struct ick_memo_map {
-	const struct ick_claim *claims;
-	size_t nclaims;
-	uint64_t nblocks;      /* added to ic->nblocks */
-	int64_t last_written, last_mapped;
-	unsigned nbad;         /* added to ic->nbad */
-	int extents;
-	const blk64_t *read;   /* the map blocks the walk read */
-	size_t nread;
-};
-
-/* A walk of @fs starts / ends (every start is ended, whatever the walk's outcome). */
-void ick_memo_walk_start(struct ick_memo *m, ext2_filsys fs);
-void ick_memo_walk_end(struct ick_memo *m);
-/* The map of @ino as last kept, if still valid for this key; else NULL. */
-const struct ick_memo_map *ick_memo_map_find(struct ick_memo *m, ext2_ino_t ino,
-					     const void *key, size_t len);
-/* Keeping one inode's map while it is walked: begin, then each claim handed over and each
- * block read (before it is read), then end with the summary, or abandon. */
-void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino);
-void ick_memo_map_claim(struct ick_memo *m, const struct ick_claim *c);
-void ick_memo_map_read(struct ick_memo *m, blk64_t blk);
-void ick_memo_map_keep(struct ick_memo *m, const void *key, size_t len,
-		       const struct ick_memo_map *sum);
-void ick_memo_map_abandon(struct ick_memo *m);
+/* @out: the memo as the cache a walk asks (valid while @m lives). */
+void ick_memo_map_cache(struct ick_memo *m, struct ick_map_cache *out);
+/* ick_walk reusing the block maps @memo kept from earlier walks where they still hold and
+ * keeping this walk's; NULL @memo is ick_walk. */
+ICK_MUST_CHECK errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops,
+					      void *priv, struct ick_memo *memo);
 
 #endif

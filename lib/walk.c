@@ -16,7 +16,6 @@
 #include "report.h"
 #include "ick_err.h"
 #include "ea_inode.h"
-#include "memo.h"
 
 struct region { uint64_t start, end; }; /* logical, end exclusive */
 
@@ -32,7 +31,7 @@ struct walker {
 	size_t reg_nr, reg_cap;
 	uint64_t entries, max_entries; /* per-inode work cap */
 	char *buf;                     /* one block */
-	struct ick_memo *memo;    /* NULL: every map is walked */
+	const struct ick_map_cache *cache; /* NULL: every map is walked */
 	int ea_every;                  /* hand a shared EA block to every inode naming it */
 	blk64_t first, total;          /* s_first_data_block, blocks_count */
 	blk64_t prev_pblk, prev_lblk;  /* bigalloc: e2fsck's pb->previous_block, last_block */
@@ -78,16 +77,16 @@ static errcode_t emit(struct walker *w, struct ick_claim *c, struct ick_inode_ct
 		c->bad = ICK_BAD_RANGE;
 	if (ic && c->bad)
 		ic->nbad++;
-	if (ic && w->memo)
-		ick_memo_map_claim(w->memo, c);
+	if (ic && w->cache)
+		w->cache->claim(w->cache->priv, c);
 	return w->ops->claim ? w->ops->claim(w->priv, c, ic) : 0;
 }
 
 /* The current inode's map walk reads @blk next. */
 static void map_read(struct walker *w, blk64_t blk)
 {
-	if (w->memo)
-		ick_memo_map_read(w->memo, blk);
+	if (w->cache)
+		w->cache->read(w->cache->priv, blk);
 	if (w->ops->map_read)
 		w->ops->map_read(w->priv, blk);
 }
@@ -559,7 +558,7 @@ static errcode_t walk_ea(struct walker *w, struct ick_inode_ctx *ic)
 
 /* The inode's block map again, as a walk of the same bytes and blocks gave it. */
 static errcode_t replay_map(struct walker *w, struct ick_inode_ctx *ic,
-			    const struct ick_memo_map *m)
+			    const struct ick_walk_map *m)
 {
 	errcode_t err;
 
@@ -608,27 +607,27 @@ static errcode_t walk_map_fresh(struct walker *w, struct ick_inode_ctx *ic)
 static errcode_t walk_map(struct walker *w, struct ick_inode_ctx *ic)
 {
 	struct map_key key;
-	const struct ick_memo_map *kept;
-	struct ick_memo_map sum;
+	const struct ick_walk_map *kept;
+	struct ick_walk_map sum;
 	uint64_t nblocks = ic->nblocks;
 	unsigned nbad = ic->nbad;
 	errcode_t err;
 
-	if (!w->memo)
+	if (!w->cache)
 		return walk_map_fresh(w, ic);
 	map_key(w->fs, ic->inode, &key);
-	if ((kept = ick_memo_map_find(w->memo, ic->ino, &key, sizeof(key))))
+	if ((kept = w->cache->find(w->cache->priv, ic->ino, &key, sizeof(key))))
 		return replay_map(w, ic, kept);
-	ick_memo_map_begin(w->memo, ic->ino);
+	w->cache->begin(w->cache->priv, ic->ino);
 	if ((err = walk_map_fresh(w, ic))) {
-		ick_memo_map_abandon(w->memo);
+		w->cache->abandon(w->cache->priv);
 		return err;
 	}
-	sum = (struct ick_memo_map){ .nblocks = ic->nblocks - nblocks,
+	sum = (struct ick_walk_map){ .nblocks = ic->nblocks - nblocks,
 				     .last_written = ic->last_written,
 				     .last_mapped = ic->last_mapped, .nbad = ic->nbad - nbad,
 				     .extents = ic->extents };
-	ick_memo_map_keep(w->memo, &key, sizeof(key), &sum);
+	w->cache->keep(w->cache->priv, &key, sizeof(key), &sum);
 	return 0;
 }
 
@@ -700,7 +699,7 @@ out_free:
 
 errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv)
 {
-	return ick_walk_incremental(fs, ops, priv, NULL);
+	return ick_walk_cached(fs, ops, priv, NULL);
 }
 
 static errcode_t walker_init(struct walker *w, ext2_filsys fs, const struct ick_walk_ops *ops,
@@ -731,21 +730,21 @@ static void walker_fini(struct walker *w)
 	ext2fs_free_mem(&w->buf);
 }
 
-errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv,
-			    struct ick_memo *memo)
+errcode_t ick_walk_cached(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv,
+			  const struct ick_map_cache *cache)
 {
 	struct walker w;
 	errcode_t err;
 
 	if (!(err = walker_init(&w, fs, ops, priv))) {
-		w.memo = memo;
-		if (memo)
-			ick_memo_walk_start(memo, fs);
+		w.cache = cache;
+		if (cache)
+			cache->walk_start(cache->priv, fs);
 		err = walk_groups(&w);
 		if (!err)
 			err = walk_inodes(&w);
-		if (memo)
-			ick_memo_walk_end(memo);
+		if (cache)
+			cache->walk_end(cache->priv);
 	}
 	walker_fini(&w);
 	return err;

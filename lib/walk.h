@@ -82,11 +82,39 @@ const char *ick_bad_name(enum ick_bad b);
  * not be loaded. */
 ICK_MUST_CHECK errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv);
 
-/* ick_walk, reusing the block maps @memo kept from earlier walks where they still hold and
- * keeping this walk's (memo.h); NULL @memo is ick_walk. */
-struct ick_memo;
-ICK_MUST_CHECK errcode_t ick_walk_incremental(ext2_filsys fs, const struct ick_walk_ops *ops,
-					      void *priv, struct ick_memo *memo);
+/*
+ * A cache of inode block maps the walk asks before walking one (memo.c keeps one across
+ * crash points).  find: the map of @ino as kept for this key, or NULL; on a miss the walk
+ * calls begin, then claim for each claim it hands over and read for each map block before
+ * reading it, then keep with the summary (or abandon).  walk_start and walk_end bracket
+ * every walk.  Claim handlers see a found map's claims as in a walk (memo.h says what
+ * differs for them).
+ */
+struct ick_walk_map {
+	const struct ick_claim *claims;
+	size_t nclaims;
+	uint64_t nblocks;      /* added to ic->nblocks */
+	int64_t last_written, last_mapped;
+	unsigned nbad;         /* added to ic->nbad */
+	int extents;
+	const blk64_t *read;   /* the map blocks the walk read */
+	size_t nread;
+};
+struct ick_map_cache {
+	void *priv;
+	void (*walk_start)(void *priv, ext2_filsys fs);
+	void (*walk_end)(void *priv);
+	const struct ick_walk_map *(*find)(void *priv, ext2_ino_t ino, const void *key, size_t len);
+	void (*begin)(void *priv, ext2_ino_t ino);
+	void (*claim)(void *priv, const struct ick_claim *c);
+	void (*read)(void *priv, blk64_t blk);
+	void (*keep)(void *priv, const void *key, size_t len, const struct ick_walk_map *sum);
+	void (*abandon)(void *priv);
+};
+
+/* ick_walk, asking @cache (NULL: none) for each inode's block map. */
+ICK_MUST_CHECK errcode_t ick_walk_cached(ext2_filsys fs, const struct ick_walk_ops *ops,
+					 void *priv, const struct ick_map_cache *cache);
 
 /*
  * ick_walk_inodes - the same visits for the inodes @inos only (@n of them, ascending),
