@@ -5,6 +5,10 @@
  * groups synthesised by libext2fs, as e2fsck pass 5 sees them) and with the group and
  * superblock free counts.  Blocks claimed twice are traced to every claimant by a second walk
  * (e2fsck's pass 1b idea), run only when there are any.  Never writes the image.
+ * Incrementally (incr.h) the owned set is kept by deltas and only the groups that changed
+ * are judged again (ick_bitmap_group); a block claimed twice, or in use but free, sends
+ * the point to this full check, and so does bigalloc (a cluster's charge follows the
+ * file's previous mapping, walk.c).
  */
 #include "config.h"
 #include <errno.h>

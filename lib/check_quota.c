@@ -17,7 +17,8 @@
  *    to hold it, else 0; no project accounting at all on 128-byte inodes.
  * A file entry with zero usage and no computed usage is consistent (e2fsck compares against
  * zero).  Findings carry exact bytes and inode counts; the id and type are in the detail.
- * Never writes.
+ * Never writes.  Incrementally (incr.h) the usage is kept by deltas of each inode's charge
+ * (ick_quota_usage_*) and compared with the files at every point; not with ea_inode.
  */
 #include "config.h"
 #include <errno.h>

@@ -14,6 +14,10 @@
  *   block since it was allocated (stale_log.h says how that is known).
  * Unwritten extents are not judged (reads return zeros), nor internal files nobody reads
  * through read(2).  Reads data blocks (content evidence); never writes.
+ * Incrementally (incr.h): log evidence is judged again only for the inodes a point walks
+ * again (a block owned at both points changes its verdict only with its bitmap bit, which
+ * sends the point to the full checks); content evidence cannot be kept (any data block
+ * written may now hold the pattern), so with a pattern every point is checked in full.
  */
 #include "config.h"
 #include <errno.h>
