@@ -120,6 +120,7 @@ export LOAD_FACTOR=${LOAD_FACTOR:-1}
 export MKFS_OPTIONS="$MKFS_OPTIONS"
 export MOUNT_OPTIONS="$MOUNT_OPTIONS"
 EOF
+	[ -z "${EXTRA_CONFIG:-}" ] || printf '%s\n' "$EXTRA_CONFIG" >>$tree/local.config
 	# the upstream way never sees our tools, even through the patched helper's default
 	if [ $way = upstream ]; then echo 'export IOMAPCK_REPLAY_PROG=""' >>$tree/local.config; fi
 	mkdir -p /tmp/out/$way

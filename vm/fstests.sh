@@ -101,6 +101,7 @@ fst_root() {	# -> FST_ROOT (the tarball), FST_ROOT_KEY
 		>"$tmp/mmdebstrap.log" 2>&1 ||
 		{ tail -n 30 "$tmp/mmdebstrap.log" >&2; rm -rf "$tmp"
 		  skip "mmdebstrap failed (no mirror reachable?); its log's tail is above"; }
+	rm -f "$CACHE"/fstests-root-*.tar	# one root at a time (about 500 MB)
 	mv "$tmp/root.tar" "$FST_ROOT"
 	rm -rf "$tmp"
 	say "root ready in $(elapsed "$t0") s"
@@ -245,8 +246,9 @@ fst_conf() {	# the guest's configuration (shell)
 	entry=$(matrix_entry "$FST_CONFIG")
 	IFS='|' read -r name mkfs mnt <<<"$entry"
 	FST_MKFS=$mkfs FST_MOUNT=$mnt
-	printf 'MODE=%q\nTESTS=%q\nWAYS=%q\nMKFS_OPTIONS=%q\nMOUNT_OPTIONS=%q\nMOUNT_OPTS_LOOP=%q\nTEST_TIMEOUT=%q\nLOAD_FACTOR=1\n' \
-		"$1" "$FST_TESTS" "$FST_WAYS" "$mkfs" "${mnt:+-o $mnt}" "${mnt:+-o $mnt}" "$FST_TIMEOUT"
+	printf 'MODE=%q\nTESTS=%q\nWAYS=%q\nMKFS_OPTIONS=%q\nMOUNT_OPTIONS=%q\nMOUNT_OPTS_LOOP=%q\nTEST_TIMEOUT=%q\nLOAD_FACTOR=1\nEXTRA_CONFIG=%q\n' \
+		"$1" "$FST_TESTS" "$FST_WAYS" "$mkfs" "${mnt:+-o $mnt}" "${mnt:+-o $mnt}" "$FST_TIMEOUT" \
+		"$(for a in "${FST_SET[@]}"; do printf 'export %q\n' "$a"; done)"
 }
 
 fst_vm_status() {	# console -> 0, or dies naming what failed
