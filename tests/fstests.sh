@@ -67,8 +67,8 @@ for i in range(n):
         log.seek(pos + ss)
         m, bt, sq = struct.unpack(">III", log.read(12))
         if m == 0xc03b3998 and bt == 1 and desc is None:
-            desc = (i, sector, sq)                  # a descriptor block
-        elif desc and data is None and m != 0xc03b3998 and sector == desc[1] + 8:
+            desc = (i, sector, sq, nr)              # a descriptor block (one block)
+        elif desc and data is None and m != 0xc03b3998 and sector == desc[1] + desc[3]:
             data = i                                # the journal block after it
         elif data is not None and m == 0xc03b3998 and bt == 2 and sq == desc[2] and flags & 2:
             print(mkfs, desc[0], data, i, sq)       # its commit block, FUA
