@@ -4,7 +4,8 @@
 # and with contrib/fstests/*.patch (the iomapck-replay sweep), then a seeded lost write.
 #  1. iomapck-vm fstests generic/455 generic/482 (stock Debian kernel, default config):
 #     every test passes both ways (iomapck-vm's exit 0: same verdicts, all pass); the table
-#     (verdict and seconds each way, ratio) is printed.
+#     (verdict and seconds each way, ratio) is printed.  The sweep runs with --no-stale-log
+#     (FSTESTS_STALE_LOG=1: without), for the false positive below.
 #  2. The log generic/482 left on LOGWRITES_DEV (the last test run): the first data block
 #     of the first journal transaction after the mkfs mark removed (tests/tools/logedit),
 #     as a disk that lost an acknowledged write would.  In the VM, generic/482's loop
@@ -30,11 +31,17 @@ t0=$(date +%s)
 
 # 1. the tests, both ways
 rc=0
-VM --out "$T/run" --timeout "${FSTESTS_TIMEOUT:-3600}" generic/455 generic/482 >"$T/run.out" 2>&1 || rc=$?
+# The sweep runs without the log-based stale check unless FSTESTS_STALE_LOG=1: on fsstress
+# logs it flags blocks an extending O_DIRECT write filled before its i_size update
+# (doc/results.md, "fstests' log tests"): our false positive, open.
+stale=(--set IOMAPCK_REPLAY_OPTIONS=--no-stale-log)
+[ "${FSTESTS_STALE_LOG:-0}" = 0 ] || stale=()
+VM --out "$T/run" --timeout "${FSTESTS_TIMEOUT:-3600}" "${stale[@]}" generic/455 generic/482 \
+	>"$T/run.out" 2>&1 || rc=$?
 cat "$T/run.out"
 case $rc in
 0) ;;
-77) grep '^SKIP' "$T/run.out" | head -n 1 | sed 's/^SKIP: //' | { read -r why; skip "$why"; } ;;
+77) skip "$(grep -m1 '^SKIP' "$T/run.out" | sed 's/^SKIP: //')" ;;
 *) fail "iomapck-vm fstests exit $rc (see $T/run.out, $T/run/out/)" ;;
 esac
 for t in generic/455 generic/482; do
@@ -80,7 +87,7 @@ PY
 "$LOGEDIT" "$L" "$T/lost.log" "$data" || fail "logedit"
 echo "seeded: transaction $seq (descriptor entry $desc, commit entry $commit): its first journal block (entry $data) removed"
 rc=0
-VM --out "$T/loop" --timeout "${FSTESTS_TIMEOUT:-3600}" --replay-loop "$T/lost.log" >"$T/loop.out" 2>&1 || rc=$?
+VM --out "$T/loop" --timeout "${FSTESTS_TIMEOUT:-3600}" "${stale[@]}" --replay-loop "$T/lost.log" >"$T/loop.out" 2>&1 || rc=$?
 cat "$T/loop.out"
 [ $rc = 0 ] || fail "the loops on the edited log: exit $rc (see $T/loop.out)"
 up=$(awk '$1 == "replay-loop:" && $2 == "upstream" { print $3 }' "$T/loop.out")

@@ -87,7 +87,11 @@ if [ "$MODE" = replay-loop ]; then
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	echo "@@ LOOP upstream ${first:-none} $n $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
 	t0=$t1
-	iomapck-replay --log $LOG --check fua --start-mark mkfs >/tmp/out/replay-loop-iomapck.txt 2>&1
+	# --set IOMAPCK_REPLAY_OPTIONS=... applies here too
+	eval "${EXTRA_CONFIG:-}"
+	# shellcheck disable=SC2086
+	iomapck-replay --log $LOG ${IOMAPCK_REPLAY_OPTIONS:-} --check fua --start-mark mkfs \
+		>/tmp/out/replay-loop-iomapck.txt 2>&1
 	rc=$?
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	first=$(sed -n 's/^entry \([0-9][0-9]*\) .*/\1/p' /tmp/out/replay-loop-iomapck.txt | head -n 1)
