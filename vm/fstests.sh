@@ -142,6 +142,7 @@ fst_patches() { ls "$FST_PATCHDIR"/*.patch 2>/dev/null; }
 
 fst_image() {	# -> FST_IMG
 	local key tree p t0 modkv
+	# shellcheck disable=SC2046	# the patches' names have no spaces
 	key=$( { echo "$FST_ROOT_KEY"; cat "$KDIR/kv"; sha256sum <"$KDIR/kernel";
 		[ -z "$FST_MODTREE" ] || ls -lR "$FST_MODTREE";
 		sha256sum <"$REPLAY"; [ -z "$FST_E2FSCK" ] || sha256sum <"$FST_E2FSCK";
@@ -318,7 +319,7 @@ fstests_main() {
 		line=$(printf '%-12s %-14s' "$test" "$FST_CONFIG")
 		v=() s=()
 		for way in upstream iomapck; do
-			vv= ss=
+			vv='' ss=''
 			read -r vv ss < <(awk -v w=$way -v t="$test" '$1 == w && $2 == t { print $3, $4 }' "$OUT/results.tsv") || true
 			v+=("${vv:--}") s+=("${ss:--}")
 			line+=$(printf ' %-18s' "${vv:--} ${ss:--} s")
