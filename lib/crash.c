@@ -276,12 +276,36 @@ static int learnable(const struct ick_image *img)
 	return !img->needs_recovery || img->recovered;
 }
 
+/*
+ * The stale tracker learns from the state the running kernel had: journal recovered (the
+ * kernel had it all in memory), but not the orphans released, which a crash at that
+ * point would do and the kernel going on did not (an extending direct write's inode sits
+ * on the orphan list with its old size until the size lands: its blocks are not freed).
+ */
+struct learn { struct dev *d; uint64_t entry; int done; };
+
+static errcode_t learn_before_orphans(void *priv, struct ick_image *img)
+{
+	struct learn *l = priv;
+
+	if (!learnable(img))
+		return 0;
+	l->done = 1;
+	return ick_stale_log_update(l->d->trk, img->fs, l->entry, l->d->off, l->d->memo);
+}
+
 static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 			     struct ick_sweep_point *p, struct ick_sweep_stats *st)
 {
-	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
+	struct learn l = { d, p->entry, 0 };
+	struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
 	errcode_t err;
+
+	if (d->trk && !d->reordered) {
+		vo.before_orphans = learn_before_orphans;
+		vo.priv = &l;
+	}
 
 	if (o->fsck_cmd)
 		return run_fsck(o, d, p, st);
@@ -307,7 +331,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 		if (d->trk) {
 			co.stale_judge = judge_block;
 			co.stale_priv = &j;
-			if (!d->reordered && learnable(img))
+			if (!d->reordered && learnable(img) && !l.done)
 				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off,
 							   co.memo);
 			ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
@@ -337,18 +361,21 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 /* A point another shard checks: only the stale tracker sees its bitmap. */
 static errcode_t track_only(struct dev *d, uint64_t entry)
 {
-	if (d->incr) /* the tracker learns a state the cache does not see */
-		ick_incr_forget(d->incr);
-	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
+	struct learn l = { d, entry, 0 };
+	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo,
+					  .before_orphans = learn_before_orphans, .priv = &l };
 	struct ick_image *img = NULL;
 	errcode_t err;
 
+	if (d->incr) /* the tracker learns a state the cache does not see */
+		ick_incr_forget(d->incr);
 	ick_logdev_io_attach(d->ld);
 	if (ick_view_open(d->path, &vo, NULL, &img)) {
 		ick_image_close(img);
 		return 0; /* not a file system (yet), or refused: the checking shard says so */
 	}
-	err = learnable(img) ? ick_stale_log_update(d->trk, img->fs, entry, d->off, d->memo) : 0;
+	err = learnable(img) && !l.done ?
+	      ick_stale_log_update(d->trk, img->fs, entry, d->off, d->memo) : 0;
 	ick_image_close(img);
 	return err;
 }

@@ -3,8 +3,12 @@
  * stale_log.h - stale-data evidence from a dm-log-writes log: which blocks in a crash
  * state were never written since they were allocated.
  *
- * The tracker follows the block bitmap of the state the sweep checks (journal recovered,
- * orphans released, as a mount sees it) from crash point to crash point.  For a block that
+ * The tracker follows the block bitmap of the state the running kernel had at each crash
+ * point, from point to point: the journal recovered (the kernel had every committed
+ * transaction in memory) but the orphans not released (a crash at that point would free
+ * an orphan's blocks, the kernel going on did not: an extending direct write leaves its
+ * inode on the orphan list with the old size until the size lands; ick_view_opts.
+ * before_orphans hands the sweep that state).  For a block that
  * was seen allocated at point A, then seen free, then is allocated again, every write the
  * log holds up to A belongs to its earlier life: ext4 with a journal (data=ordered and
  * data=journal) does not reuse a freed block before the transaction that freed it

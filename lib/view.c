@@ -224,6 +224,11 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	if ((err = open_over(path, ov, 0, &use, &img)))
 		goto fail;
 	if (ick_orphans_present(img->fs)) {
+		if (o->before_orphans) {
+			img->recovered = img->needs_recovery = recovered;
+			if ((err = o->before_orphans(o->priv, img)))
+				goto fail;
+		}
 		ick_image_close(img);
 		img = NULL;
 		if ((err = release_orphans(path, ov, &use, rep, &os)) || (err = orphan_note(rep, &os)) ||

@@ -33,6 +33,11 @@ struct ick_view_opts {
 	io_manager io;           /* reads the image (NULL: unix_io after a libblkid probe) */
 	struct ick_memo *memo;   /* journal checksum verdicts kept between views, or NULL */
 	struct ick_sb_choice sb; /* e2fsck's -b/-B; zero: primary, or backup as e2fsck falls back */
+	/* Called, when there are orphans, with the view recovered but before they are
+	 * released: the state the running kernel had, which only a crash's orphan release
+	 * changes (the stale tracker follows this one: stale_log.h).  NULL: none. */
+	errcode_t (*before_orphans)(void *priv, struct ick_image *img);
+	void *priv;
 };
 
 /*
