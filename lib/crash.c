@@ -189,6 +189,9 @@ static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_
 {
 	errcode_t err = ick_logdev_apply(d->ld, e);
 
+	/* a discard moves the stale evidence of blocks the cache would not walk again */
+	if (!err && d->incr && (e->flags & ICK_LOG_DISCARD) && e->nr_sectors)
+		ick_incr_forget(d->incr);
 	if (!err && d->memo && !(e->flags & ICK_LOG_MARK) && e->nr_sectors) {
 		uint64_t ss = ick_log_sectorsize(log);
 		/* a discard's range is unbounded: clamp instead of overflowing */

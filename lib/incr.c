@@ -40,6 +40,7 @@ struct geo {
 	uint32_t compat, incompat, ro_compat, csum_seed, creator_os, first_meta_bg;
 	uint32_t journal_ino, quota_ino[3], orphan_ino, backup_bgs[2];
 	uint16_t reserved_gdt;
+	uint8_t prealloc_dir;      /* the size check's directory rule reads it */
 	int flags;
 };
 
@@ -199,6 +200,7 @@ static void geo_of(const struct ick_image *img, struct geo *g)
 	g->backup_bgs[0] = s->s_backup_bgs[0];
 	g->backup_bgs[1] = s->s_backup_bgs[1];
 	g->reserved_gdt = s->s_reserved_gdt_blocks;
+	g->prealloc_dir = s->s_prealloc_dir_blocks;
 	g->flags = fs->flags;
 }
 
@@ -822,7 +824,10 @@ static int scanned(ext2_filsys fs, dgrp_t g, uint64_t i)
 		return 1;
 	if (ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT))
 		return 0;
-	return i < fs->super->s_inodes_per_group - ext2fs_bg_itable_unused(fs, g);
+	/* the scan sees ipg - unused inodes, none when unused is ipg or more (a crafted
+	 * descriptor: the difference must not wrap) */
+	return ext2fs_bg_itable_unused(fs, g) < fs->super->s_inodes_per_group &&
+	       i < fs->super->s_inodes_per_group - ext2fs_bg_itable_unused(fs, g);
 }
 
 /* The inodes of inode-table block @idx of group @g whose walk may differ from the cache. */

@@ -39,10 +39,12 @@
  * Not incremental at all (every point full, say so in -v): bigalloc (cluster charging
  * follows the previous mapping),
  * shared_blocks, ea_inode (an EA inode's blocks are charged to the inodes naming it), a
- * poison pattern (content evidence reads every data block: check_stale.c), a bad-blocks
- * inode with blocks (the scan reports unreadable inode tables), and a subset of checks.
- * The caller forgets the cache for states that are not the next point of one sweep
- * (--reorder, --jobs workers, shards, a point another shard checks).
+ * poison pattern (content evidence reads every data block: check_stale.c), and a subset
+ * of checks; a bad-blocks inode listing inode-table blocks makes the scan report them
+ * unreadable, which keeps the cache off.  The caller forgets the cache for states that
+ * are not the next point of one sweep (--reorder, --jobs workers, shards, a point another
+ * shard checks) and after a discard (a discarded block reads as never written: the stale
+ * evidence on a block nobody re-walks may change).
  *
  * Memory: about 100 bytes per in-use inode plus 16 per owned extent and 24 per map block,
  * and 3 bits per block of the file system (owned, judged, the on-disk bitmap), within

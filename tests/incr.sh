@@ -188,7 +188,32 @@ grep -q 'orphans: 0 deleted, 1 truncated' "$T/oo" || { cat "$T/oo"; fail "the mi
 grep -q 'stale 0x06' "$T/oo" && { cat "$T/oo"; fail "an orphan the view released made its blocks stale later"; }
 echo "  orphan release in a view: not taken for the kernel's history (no stale finding)"
 
-# 4. the big image, a sample of its points, when bench/mkbigimage.sh has made it
+# 4. what an independent review found the cache got wrong (each compared both ways):
+#  a descriptor whose itable_unused exceeds the group's inodes (the scan sees none of
+#  them: the difference must not wrap); a superblock field only the size check reads
+#  (s_prealloc_dir_blocks); a discard under a block of a file nobody rewrites (the stale
+#  evidence moves)
+mkimg "$T/r.0" 64M -b 4096 -N 2048
+cp --sparse=always "$T/r.0" "$T/r.1"
+dbg "$T/r.1" "mkdir /a" "write $T/small /a/f" "mkdir /d" "expand_dir /d" "expand_dir /d" \
+	"sif /d size 4096" "write $T/small /g"
+cp --sparse=always "$T/r.1" "$T/r.2"
+dbg "$T/r.2" "set_bg 0 itable_unused 60000" "set_bg 0 checksum calc"
+cp --sparse=always "$T/r.2" "$T/r.3"
+dbg "$T/r.3" "set_bg 0 itable_unused 0" "set_bg 0 checksum calc" "set_super_value prealloc_dir_blocks 8"
+cp --sparse=always "$T/r.3" "$T/r.4"
+dbg "$T/r.4" "set_super_value prealloc_dir_blocks 0" "write $T/small /h"
+cp --sparse=always "$T/r.4" "$T/r.5"
+dbg "$T/r.5" "write $T/small /i"
+"$LD" "$T/r.log" 4096 "$T/r.0" "$T/r.1" "$T/r.2" "$T/r.3" "$T/r.4" \
+	"discard:$(blk_of "$T/r.1" /g):1" "$T/r.5" || fail "logdiff (review cases)"
+same "$T/r.log" "$T/r.0" any --check fua
+same "$T/r.log" "$T/r.0" any --check every
+"$RP" --log "$T/r.log" --base "$T/r.0" --check fua --keep-going --no-incremental >"$T/rr" 2>&1
+grep -q 'bitmap 0x01' "$T/rr" && grep -q 'size 0x03' "$T/rr" && grep -q 'stale 0x06' "$T/rr" ||
+	{ cat "$T/rr"; fail "the review cases lost the findings they exist for"; }
+
+# 5. the big image, a sample of its points, when bench/mkbigimage.sh has made it
 big=${IOMAPCK_BIG_IMAGE:-$top_builddir/bench/cache/big.img}
 if [ -f "$big" ]; then
 	cp --sparse=always "$big" "$T/b.0"

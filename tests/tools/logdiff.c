@@ -8,6 +8,8 @@
  *
  *     logdiff OUT BLOCKSIZE IMG0 IMG1 [IMG2...]
  *
+ * An argument discard:BLK:N in the series is a DISCARD entry of N blocks from BLK there
+ * (the next image is compared with the one before it).
  * Holes read as zeros (SEEK_DATA is used to skip them).  Exit 0, or 1 with one line on
  * stderr.
  */
@@ -75,8 +77,20 @@ int main(int argc, char **argv)
 	run = malloc((size_t)bs * 256);
 	if (!x || !y || !run || (err = ick_logw_create(argv[1], 512, &out)))
 		goto fail_msg;
-	for (int i = 4; i < argc; i++) {
-		int a = open(argv[i - 1], O_RDONLY), b = open(argv[i], O_RDONLY);
+	for (int i = 4, ref = 3; i < argc; i++) {
+		unsigned long long dblk, dn;
+		int a, b;
+
+		if (sscanf(argv[i], "discard:%llu:%llu", &dblk, &dn) == 2) {
+			if (dn > UINT64_MAX / bs || dblk > UINT64_MAX / bs ||
+			    (err = ick_logw_append(out, dblk * (bs / 512), dn * (bs / 512),
+						   ICK_LOG_DISCARD, NULL)))
+				goto fail;
+			continue;
+		}
+		a = open(argv[ref], O_RDONLY);
+		b = open(argv[i], O_RDONLY);
+		ref = i;
 		struct stat sa, sb;
 		uint64_t nblk, k, last = UINT64_MAX;
 		char name[32];
