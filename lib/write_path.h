@@ -54,6 +54,10 @@ int ick_wp_mode_parse(const char *s, enum ick_wp_mode *out);
 int ick_wp_crash_parse(const char *s, enum ick_wp_crash *out);
 const char *ick_wp_crash_name(enum ick_wp_crash c);
 int ick_wp_bug_parse(const char *s, unsigned *bits); /* ORs the bit in; 0 ok, -1 unknown */
+/* The table of bug toggles (wp_bugs.c): the @i-th, NULL past the last.  caught_by is the
+ * finding that catches it, as the reports print it ("stale 0x0601"). */
+struct ick_wp_bug { const char *name; unsigned bit; const char *caught_by, *desc; };
+const struct ick_wp_bug *ick_wp_bug_get(size_t i);
 
 /* The documented content of a write without a source file: the byte at file offset o is
  * ((o % 251) + (o / 4096) + seed) & 0xff. */
