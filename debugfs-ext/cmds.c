@@ -112,10 +112,36 @@ static void fill_file(void *priv, uint64_t off, unsigned char *dst, size_t n)
 	}
 }
 
-static const char *const write_usage =
+static const char *const write_usage_head =
 	"Usage: iomap_write [--mode da|nonda|auto] [--short N] [--fail ERRNO] [--crash POINT]\n"
 	"\t[--bug NAME]... [--sync] [--race] [--seed N] [--trace] [--log FILE]\n"
 	"\t[--create [--uid U] [--gid G] [--projid P]] FILE OFFSET LENGTH [SRCFILE]";
+
+/* The usage with the bug toggles' names, from their table. */
+static const char *write_usage(void)
+{
+	static char buf[1024];
+	const struct ick_wp_bug *b;
+	size_t n;
+
+	if (buf[0])
+		return buf;
+	n = (size_t)snprintf(buf, sizeof(buf), "%s\n\tNAME:", write_usage_head);
+	for (size_t i = 0; (b = ick_wp_bug_get(i)) && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", b->name);
+	if (n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n, " (iomap_write --bug list: what each breaks)");
+	return buf;
+}
+
+/* iomap_write --bug list: each toggle, the finding that catches it, what it breaks. */
+static void list_bugs(void)
+{
+	const struct ick_wp_bug *b;
+
+	for (size_t i = 0; (b = ick_wp_bug_get(i)); i++)
+		printf("%-14s %-16s %s\n", b->name, b->caught_by, b->desc);
+}
 
 static int errno_parse(const char *s, errcode_t *out)
 {
@@ -180,7 +206,7 @@ static int parse_write_opts(int argc, char **argv, struct write_args *a)
 		}
 		if (bad) {
 			com_err(argv[0], 0, "bad option or value near '%s'\n%s",
-				argv[optind - 1], write_usage);
+				argv[optind - 1], write_usage());
 			return -1;
 		}
 	}
@@ -265,11 +291,15 @@ void do_iomap_write(int argc, const char *const *argv, int sci, void *info)
 	ext2_ino_t ino;
 	errcode_t err;
 
+	if (argc == 3 && !strcmp(argv[1], "--bug") && !strcmp(argv[2], "list")) {
+		list_bugs();
+		return;
+	}
 	if (!need_model(argv[0]) || parse_write_opts(argc, av, &a))
 		goto usage_fail;
 	if (argc - optind < 3 || argc - optind > 4 || parse_num(argv[optind + 1], &off) ||
 	    parse_num(argv[optind + 2], &len)) {
-		com_err(argv[0], 0, "%s", write_usage);
+		com_err(argv[0], 0, "%s", write_usage());
 		goto usage_fail;
 	}
 	if (argc - optind == 4) {
