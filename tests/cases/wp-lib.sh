@@ -8,6 +8,7 @@
 DX=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext}
 [ -x "$DX" ] || fail "$DX not built"
 OUT=dx.out
+# shellcheck disable=SC2034 # the cases use it
 POISON=5aa5
 NCHECK=0
 : >got
