@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cmds.c - debugfs-ext's requests: argument parsing and printing only; the work is in
- * lib/write_path.c and the checks.
+ * the write-path model (lib/write_path.h, lib/wp_*.c) and the checks.
  */
 #include "config.h"
 #include <errno.h>
