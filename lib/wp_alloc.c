@@ -49,6 +49,8 @@ int wp_nonda_switch(struct ick_wp *wp)
 	return 2 * free < 3 * dirty || free < dirty + watermark;
 }
 
+/* ---- on-disk mapping ---- */
+
 /* What the extent tree maps at @lblk, for at most @max blocks (HOLE up to the next
  * extent). */
 errcode_t wp_disk_lookup(struct wpi *wi, uint64_t lblk, uint64_t max, struct dmap *m)
