@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * crash_jobs.c - a crash sweep split over worker processes (see crash.h, ick_sweep_jobs).
+ * sweep_jobs.c - a crash sweep split over worker processes (see sweep.h, ick_sweep_jobs).
  *
  * Each worker replays the whole log (cheap: a map of sectors) and checks the points of its
  * shard; the stale tracker follows every point in every worker, so the evidence is the
@@ -19,7 +19,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "array.h"
-#include "crash.h"
+#include "sweep.h"
 #include "ick_err.h"
 
 #define MAX_JOBS 64

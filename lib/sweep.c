@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * crash.c - replaying a dm-log-writes log into an overlay and checking crash points
- * (see crash.h).  The selection rules follow xfstests' replay-log where they overlap:
+ * sweep.c - replaying a dm-log-writes log into an overlay and checking crash points
+ * (see sweep.h).  The selection rules follow xfstests' replay-log where they overlap:
  * FUA / FLUSH points are the entries with that flag, marks match exactly, --limit counts
  * entries, DISCARD zeroes its range.
  */
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include "array.h"
-#include "crash.h"
+#include "sweep.h"
 #include "blkdev.h"
 #include "ick_err.h"
 #include "logdev.h"
