@@ -18,6 +18,7 @@
 #include "sweep.h"
 #include "blkdev.h"
 #include "ick_err.h"
+#include "image.h"
 #include "logdev.h"
 #include "stale_log.h"
 #include "view.h"
@@ -314,8 +315,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 		return run_fsck(o, d, p, st);
 	ick_logdev_io_attach(d->ld);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
-	if (err == ICK_ET_NOT_EXT || err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SB_CSUM_INVALID ||
-	    err == EXT2_ET_CORRUPT_SUPERBLOCK || err == EXT2_ET_SHORT_READ) {
+	if (ick_image_no_fs(err)) {
 		p->no_fs = 1;
 		st->no_fs++;
 		return 0;
