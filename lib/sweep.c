@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include "array.h"
 #include "sweep.h"
 #include "blkdev.h"
@@ -24,8 +22,8 @@
 #include "view.h"
 #include "memo.h"
 #include "incr.h"
+#include "sweep_replay.h"
 
-#define CHUNK (1u << 20)
 #define MAX_PENDING 4096 /* changed ranges held for the walk memo; past it, it forgets */
 
 struct range { uint64_t off, len; }; /* bytes */
@@ -50,6 +48,7 @@ struct dev {
 	struct range *pend;
 	size_t npend, cappend;
 	int pend_lost;            /* too many to hold: forget everything */
+	struct ick_sweep_replay rp; /* what the replay-log outputs read (replay_of) */
 };
 
 /* What the stale check asks of the log for one checked state. */
@@ -64,37 +63,6 @@ static int judge_block(void *priv, blk64_t pblk, uint64_t *since)
 				   !j->d->reordered, since);
 }
 
-/* A zero device big enough for every entry of the log (headers only are read). */
-static errcode_t zero_device(const char *log_path, char **out)
-{
-	struct ick_log *log;
-	struct ick_log_entry e;
-	uint64_t end = 0;
-	char tmpl[] = "/tmp/iomapck-zeroXXXXXX";
-	errcode_t err;
-	int fd;
-
-	if ((err = ick_log_open(log_path, &log))) {
-		ick_log_close(log);
-		return err;
-	}
-	/* writes only: their length is bounded by the log's size, a discard's is not */
-	while (!ick_log_next(log, &e))
-		if (!(e.flags & ICK_LOG_DISCARD) &&
-		    (e.sector + e.nr_sectors) * ick_log_sectorsize(log) > end)
-			end = (e.sector + e.nr_sectors) * ick_log_sectorsize(log);
-	ick_log_close(log);
-	if ((fd = mkstemp(tmpl)) < 0)
-		return errno;
-	err = ftruncate(fd, (off_t)(end < 1048576 ? 1048576 : end)) ? errno : 0;
-	close(fd);
-	if (err) {
-		unlink(tmpl);
-		return err;
-	}
-	return (*out = strdup(tmpl)) ? 0 : ENOMEM;
-}
-
 static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, struct dev *d)
 {
 	errcode_t err;
@@ -105,7 +73,7 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 		if (!(d->path = strdup(o->base)))
 			return ENOMEM;
 	} else {
-		if ((err = zero_device(o->log, &d->path)))
+		if ((err = ick_sweep_replay_zero_device(o->log, &d->path)))
 			return err;
 		d->made = 1;
 	}
@@ -124,7 +92,14 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 	if (!o->no_incremental && !o->fsck_cmd && o->nshards <= 1 &&
 	    (err = ick_incr_new(&d->incr)))
 		return err;
-	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
+	return (d->buf = malloc(ICK_SWEEP_CHUNK)) ? 0 : ENOMEM;
+}
+
+/* The device as the replay-log outputs read it (sweep_replay.h). */
+static const struct ick_sweep_replay *replay_of(struct dev *d)
+{
+	d->rp = (struct ick_sweep_replay){ d->path, d->logpath, d->log, d->ld, d->size, d->buf };
+	return &d->rp;
 }
 
 static void dev_close(struct dev *d)
@@ -140,32 +115,6 @@ static void dev_close(struct dev *d)
 		unlink(d->path);
 	free(d->path);
 	free(d->buf);
-}
-
-/* --fsck: the replay target follows the log, entry by entry (as replay-log writes it). */
-static errcode_t to_target(struct dev *d, const struct ick_log_entry *e, unsigned ss)
-{
-	uint64_t len = e->nr_sectors * ss, done = 0;
-	errcode_t err = 0;
-
-	/* a discard zeroes what the target holds, never more: its length is unbounded */
-	if ((e->flags & ICK_LOG_DISCARD) && e->sector * ss >= d->size)
-		return 0;
-	if ((e->flags & ICK_LOG_DISCARD) && len > d->size - e->sector * ss)
-		len = d->size - e->sector * ss;
-	if (e->flags & ICK_LOG_DISCARD)
-		memset(d->buf, 0, CHUNK);
-	while (done < len && !err) {
-		size_t n = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
-
-		if (!(e->flags & ICK_LOG_DISCARD) &&
-		    (err = ick_log_read_data(d->log, e, done, d->buf, n)))
-			break;
-		if (pwrite(d->out_fd, d->buf, n, (off_t)(e->sector * ss + done)) != (ssize_t)n)
-			err = errno ? errno : EIO;
-		done += n;
-	}
-	return err;
 }
 
 /* The walk memo must hear of every write and discard before its next walk. */
@@ -200,7 +149,7 @@ static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_
 			    e->nr_sectors > UINT64_MAX / ss ? UINT64_MAX / 2 : e->nr_sectors * ss);
 	}
 	if (!err && d->out_fd >= 0 && !(e->flags & ICK_LOG_MARK) && e->nr_sectors)
-		err = to_target(d, e, ick_log_sectorsize(log));
+		err = ick_sweep_replay_follow(replay_of(d), d->out_fd, e);
 	return err;
 }
 
@@ -213,24 +162,6 @@ static int is_point(const struct ick_sweep_opts *o, const struct ick_log_entry *
 	case ICK_SWEEP_EVERY: return 1;
 	case ICK_SWEEP_NTH: return o->nth && (e->index + 1) % o->nth == 0;
 	}
-	return 0;
-}
-
-static errcode_t write_out(struct dev *d, const char *out);
-
-
-/* replay-log's --fsck: the replay target is kept in step with the log (written entry by
- * entry, as replay-log writes its device), synced, and the user's command runs on it. */
-static errcode_t run_fsck(const struct ick_sweep_opts *o, struct dev *d, struct ick_sweep_point *p,
-			  struct ick_sweep_stats *st)
-{
-	int rc;
-
-	if (fsync(d->out_fd))
-		return errno;
-	rc = system(o->fsck_cmd);
-	p->fsck_status = rc == -1 ? 127 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-	st->checked++;
 	return 0;
 }
 
@@ -311,8 +242,12 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 		vo.priv = &l;
 	}
 
-	if (o->fsck_cmd)
-		return run_fsck(o, d, p, st);
+	if (o->fsck_cmd) {
+		if ((err = ick_sweep_replay_fsck(d->out_fd, o->fsck_cmd, &p->fsck_status)))
+			return err;
+		st->checked++;
+		return 0;
+	}
 	ick_logdev_io_attach(d->ld);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
 	if (ick_image_no_fs(err)) {
@@ -535,97 +470,6 @@ static errcode_t reorder_point(const struct ick_sweep_opts *o, struct dev *d, ui
 	return err;
 }
 
-struct put { struct dev *d; int fd; unsigned ss; };
-
-static errcode_t put_zero(uint64_t sector, uint64_t n, void *priv)
-{
-	struct put *p = priv;
-	uint64_t off = sector * p->ss, end = p->d->size;
-
-	if (off >= end)
-		return 0;
-	if (n * p->ss < end - off)
-		end = off + n * p->ss;
-	memset(p->d->buf, 0, CHUNK);
-	while (off < end) {
-		size_t k = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
-		if (pwrite(p->fd, p->d->buf, k, (off_t)off) != (ssize_t)k)
-			return errno ? errno : EIO;
-		off += k;
-	}
-	return 0;
-}
-
-static errcode_t put_sector(uint64_t sector, uint64_t log_off, void *priv)
-{
-	struct put *p = priv;
-	unsigned char *b = p->d->buf;
-	errcode_t err;
-
-	if (!ick_logdev_current(p->d->ld, sector, log_off))
-		return 0; /* a later discard zeroed it */
-	if ((err = ick_log_pread(p->d->log, log_off, b, p->ss)))
-		return err;
-	return pwrite(p->fd, b, p->ss, (off_t)(sector * p->ss)) == (ssize_t)p->ss ? 0
-										 : (errno ? errno : EIO);
-}
-
-/* A block device as --replay's target must hold @need bytes; a regular file grows. */
-static errcode_t out_fits(int fd, uint64_t need)
-{
-	struct stat st;
-	uint64_t have;
-	errcode_t err;
-
-	if (fstat(fd, &st))
-		return errno;
-	if (!S_ISBLK(st.st_mode))
-		return 0;
-	if ((err = ick_fd_size(fd, &have)))
-		return err;
-	return have < need ? ENOSPC : 0;
-}
-
-/* --replay: the device as a real image file: the base copied, the overlay written over. */
-static errcode_t write_out(struct dev *d, const char *out)
-{
-	errcode_t err = 0;
-	ssize_t n;
-	int in, fd;
-
-	if (ick_same_file(out, d->path) || ick_same_file(out, d->logpath))
-		return EEXIST;
-	if ((err = ick_refuse_mounted(out)))
-		return err;
-	if ((in = open(d->path, O_RDONLY)) < 0)
-		return errno;
-	/* O_TRUNC does nothing to a block device; it must hold the whole base */
-	if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
-	    (err = out_fits(fd, d->size))) {
-		err = err ? err : errno;
-		if (fd >= 0)
-			close(fd);
-		close(in);
-		return err;
-	}
-	while ((n = read(in, d->buf, CHUNK)) > 0)
-		if (write(fd, d->buf, (size_t)n) != n) {
-			err = errno ? errno : EIO;
-			break;
-		}
-	if (n < 0 && !err)
-		err = errno;
-	close(in);
-	if (!err) {
-		struct put p = { d, fd, ick_log_sectorsize(d->log) };
-		if (!(err = ick_logdev_iterate_discards(d->ld, put_zero, &p)))
-			err = ick_logdev_iterate(d->ld, put_sector, &p);
-	}
-	if (close(fd) && !err)
-		err = errno;
-	return err;
-}
-
 errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_sweep_fn on_point,
 		    void *priv, struct ick_sweep_stats *st)
 {
@@ -649,7 +493,7 @@ errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_s
 		goto out;
 	if (o->fsck_cmd) {
 		/* the target starts as the base, then follows the log */
-		if ((err = write_out(&d, o->replay_out)))
+		if ((err = ick_sweep_replay_write(replay_of(&d), o->replay_out)))
 			goto out;
 		if ((d.out_fd = open(o->replay_out, O_WRONLY)) < 0) {
 			err = errno;
@@ -742,7 +586,7 @@ next:
 		err = 0;
 	}
 	if (!err && o->replay_out && !o->fsck_cmd)
-		err = write_out(&d, o->replay_out);
+		err = ick_sweep_replay_write(replay_of(&d), o->replay_out);
 out:
 	free(w);
 	if (d.memo)
