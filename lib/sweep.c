@@ -22,6 +22,7 @@
 #include "view.h"
 #include "memo.h"
 #include "incr.h"
+#include "sweep_point.h"
 #include "sweep_replay.h"
 
 #define MAX_PENDING 4096 /* changed ranges held for the walk memo; past it, it forgets */
@@ -153,18 +154,6 @@ static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_
 	return err;
 }
 
-static int is_point(const struct ick_sweep_opts *o, const struct ick_log_entry *e)
-{
-	switch (o->when) {
-	case ICK_SWEEP_FUA: return !!(e->flags & ICK_LOG_FUA);
-	case ICK_SWEEP_FLUSH: return !!(e->flags & ICK_LOG_FLUSH);
-	case ICK_SWEEP_MARK: return !!(e->flags & ICK_LOG_MARK);
-	case ICK_SWEEP_EVERY: return 1;
-	case ICK_SWEEP_NTH: return o->nth && (e->index + 1) % o->nth == 0;
-	}
-	return 0;
-}
-
 /*
  * Tell the walk memo what may read differently in @img than in the last state it walked:
  * the log's writes since.  Blocks the view's overlay holds (journal recovery, orphan
@@ -229,70 +218,91 @@ static errcode_t learn_before_orphans(void *priv, struct ick_image *img)
 	return ick_stale_log_update(l->d->trk, img->fs, l->entry, l->d->off, l->d->memo);
 }
 
-static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
-			     struct ick_sweep_point *p, struct ick_sweep_stats *st)
+/* One sweep's state, handed to each step (nothing is kept in statics). */
+struct sweep {
+	const struct ick_sweep_opts *o;
+	struct ick_sweep_stats *st;
+	ick_sweep_fn on_point;
+	void *priv;
+	struct ick_log *log;
+	struct dev d;
+	char mark[ICK_LOG_MARK_MAX + 1]; /* the last mark read ("" if none) */
+	uint64_t *w;                     /* --reorder: the writes since the last FLUSH */
+	size_t nw, capw;
+};
+
+/* The checks on the state @img, which the tracker learns first if the view did not. */
+static errcode_t run_checks(struct sweep *s, struct ick_image *img, const struct learn *l,
+			    struct ick_sweep_point *p)
 {
+	const struct ick_sweep_opts *o = s->o;
+	struct dev *d = &s->d;
+	struct ick_check_opts co = { 0 };
+	struct judge j = { d, img };
+	errcode_t err = 0;
+
+	if (o->copts)
+		co = *o->copts;
+	co.memo = memo_for(d, img);
+	if (d->trk) {
+		co.stale_judge = judge_block;
+		co.stale_priv = &j;
+		if (!d->reordered && learnable(img) && !l->done)
+			err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off, co.memo);
+		ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
+		p->stale_log_off = ick_stale_log_off(d->trk);
+	}
+	if (!err && co.memo && d->incr)
+		err = ick_incr_check(d->incr, img, o->mask, &co, p->rep);
+	else if (!err)
+		err = ick_checks_run_opts(img, o->mask, &co, p->rep);
+	if (co.memo)
+		ick_memo_view(co.memo, NULL); /* the overlay goes with the image */
+	/* the tracker did not learn this state: the next point's evidence may have moved on
+	 * blocks the cache would not look at again */
+	if (d->incr && !d->reordered && d->trk && !learnable(img))
+		ick_incr_forget(d->incr);
+	return err;
+}
+
+static errcode_t check_point(struct sweep *s, struct ick_sweep_point *p)
+{
+	const struct ick_sweep_opts *o = s->o;
+	struct dev *d = &s->d;
 	struct learn l = { d, p->entry, 0 };
 	struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
 	errcode_t err;
 
-	if (d->trk && !d->reordered) {
-		vo.before_orphans = learn_before_orphans;
-		vo.priv = &l;
-	}
-
 	if (o->fsck_cmd) {
 		if ((err = ick_sweep_replay_fsck(d->out_fd, o->fsck_cmd, &p->fsck_status)))
 			return err;
-		st->checked++;
+		s->st->checked++;
 		return 0;
+	}
+	if (d->trk && !d->reordered) {
+		vo.before_orphans = learn_before_orphans;
+		vo.priv = &l;
 	}
 	ick_logdev_io_attach(d->ld);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
 	if (ick_image_no_fs(err)) {
 		p->no_fs = 1;
-		st->no_fs++;
+		s->st->no_fs++;
 		return 0;
 	}
 	if (err) {
 		ick_image_close(img); /* a refused file system comes back with its reason */
 		return err;
 	}
-	{
-		struct ick_check_opts co = { 0 };
-		struct judge j = { d, img };
-
-		if (o->copts)
-			co = *o->copts;
-		co.memo = memo_for(d, img);
-		if (d->trk) {
-			co.stale_judge = judge_block;
-			co.stale_priv = &j;
-			if (!d->reordered && learnable(img) && !l.done)
-				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off,
-							   co.memo);
-			ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
-			p->stale_log_off = ick_stale_log_off(d->trk);
-		}
-		if (!err && co.memo && d->incr)
-			err = ick_incr_check(d->incr, img, o->mask, &co, p->rep);
-		else if (!err)
-			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
-		if (co.memo)
-			ick_memo_view(co.memo, NULL); /* the overlay goes with the image */
-		/* the tracker did not learn this state: the next point's evidence may have
-		 * moved on blocks the cache would not look at again */
-		if (d->incr && !d->reordered && d->trk && !learnable(img))
-			ick_incr_forget(d->incr);
-	}
+	err = run_checks(s, img, &l, p);
 	if (!err && d->man_idx >= 0) {
 		err = ick_manifest_check(o->manifest, d->man_idx, img->fs, p->rep);
 		if (!err && !d->reordered)
-			st->manifest_marks++;
+			s->st->manifest_marks++;
 	}
 	ick_image_close(img);
-	st->checked++;
+	s->st->checked++;
 	return err;
 }
 
@@ -419,162 +429,184 @@ static int next_subset(size_t *c, size_t r, size_t n)
 	return 0;
 }
 
-/* --reorder: each state where 1..K of the writes in @w (since the last FLUSH) were lost. */
-static errcode_t reorder_point(const struct ick_sweep_opts *o, struct dev *d, uint64_t entry,
-			       const char *mark, const uint64_t *w, size_t n, ick_sweep_fn on_point,
-			       void *priv, struct ick_sweep_stats *st)
+/* One --reorder state, @p with its writes lost: rebuilt, checked, delivered, counted. */
+static errcode_t reorder_state(struct sweep *s, struct ick_sweep_point *p, int *stop)
+{
+	struct dev *d = &s->d;
+	struct ick_logdev *ld, *saved = d->ld;
+	errcode_t err;
+
+	if ((err = build_without(s->o, d, p->entry, p->dropped, p->ndropped, &ld)))
+		return err;
+	if ((err = ick_report_init(p->rep, s->o->log))) {
+		ick_logdev_free(ld);
+		return err;
+	}
+	d->ld = ld;
+	d->reordered = 1;
+	err = check_point(s, p);
+	d->reordered = 0;
+	d->ld = saved;
+	ick_logdev_free(ld);
+	s->st->reordered++;
+	if (!err)
+		err = s->on_point(s->priv, p);
+	if (!err)
+		*stop = ick_sweep_point_account(s->o, p, s->st);
+	ick_report_free(p->rep);
+	return err;
+}
+
+/* --reorder: each state where 1..K of the writes since the last FLUSH were lost. */
+static errcode_t reorder_point(struct sweep *s, uint64_t entry, uint64_t ordinal, int *stop)
 {
 	size_t c[ICK_REORDER_MAX_K];
 	uint64_t drop[ICK_REORDER_MAX_K];
 	unsigned states = 0;
 	errcode_t err = 0;
 
-	for (size_t r = 1; r <= o->reorder && r <= n && !err; r++) {
+	for (size_t r = 1; r <= s->o->reorder && r <= s->nw && !err && !*stop; r++) {
 		for (size_t i = 0; i < r; i++)
 			c[i] = i;
 		do {
-			struct ick_logdev *ld, *saved = d->ld;
 			struct ick_report rep;
-			struct ick_sweep_point p = { .entry = entry, .point = st->points - 1,
-						     .mark = mark, .rep = &rep, .dropped = drop,
-						     .ndropped = r, .manifest = d->man_idx >= 0 };
+			struct ick_sweep_point p = { .entry = entry, .point = ordinal,
+						     .mark = s->mark, .rep = &rep, .dropped = drop,
+						     .ndropped = r, .manifest = s->d.man_idx >= 0 };
 
 			if (states++ >= ICK_REORDER_MAX_STATES)
 				return 0;
 			for (size_t i = 0; i < r; i++)
-				drop[i] = w[c[i]];
-			if ((err = build_without(o, d, entry, drop, r, &ld)))
-				break;
-			if ((err = ick_report_init(&rep, o->log))) {
-				ick_logdev_free(ld);
-				break;
-			}
-			d->ld = ld;
-			d->reordered = 1;
-			err = check_point(o, d, &p, st);
-			d->reordered = 0;
-			d->ld = saved;
-			ick_logdev_free(ld);
-			st->reordered++;
-			if (!err)
-				err = on_point(priv, &p);
-			if (!err && ick_report_exit_bits(&rep)) {
-				st->failing_points++;
-				st->findings += rep.nr;
-			}
-			ick_report_free(&rep);
-			if (!err && st->failing_points && !o->keep_going)
-				return 0;
-		} while (!err && next_subset(c, r, n));
+				drop[i] = s->w[c[i]];
+			err = reorder_state(s, &p, stop);
+		} while (!err && !*stop && next_subset(c, r, s->nw));
 	}
 	return err;
+}
+
+/* --reorder: what a volatile cache may still lose, the writes since the last FLUSH. */
+static errcode_t note_write(struct sweep *s, const struct ick_log_entry *e)
+{
+	if (e->flags & ICK_LOG_FLUSH) {
+		s->nw = 0;
+		return 0;
+	}
+	if ((e->flags & ICK_LOG_MARK) || !e->nr_sectors || !s->o->reorder)
+		return 0;
+	if (s->nw == s->capw) {
+		uint64_t *n = realloc(s->w, (s->capw ? s->capw * 2 : 64) * sizeof(*s->w));
+
+		if (!n)
+			return ENOMEM;
+		s->w = n;
+		s->capw = s->capw ? s->capw * 2 : 64;
+	}
+	s->w[s->nw++] = e->index;
+	return 0;
+}
+
+/* Crash point @c at entry @e: checked and delivered (or, another shard's, only followed),
+ * then its --reorder states.  *stop: the sweep ends here. */
+static errcode_t at_point(struct sweep *s, const struct ick_sweep_class *c,
+			  const struct ick_log_entry *e, int *stop)
+{
+	const struct ick_sweep_opts *o = s->o;
+	struct ick_report rep;
+	struct ick_sweep_point p = { .entry = e->index, .point = c->ordinal, .mark = s->mark,
+				     .rep = &rep, .manifest = c->man_idx >= 0 };
+	errcode_t err;
+
+	/* not ours to check, but the stale evidence follows every point, so a shard judges
+	 * as the whole sweep would */
+	if (!c->ours)
+		return s->d.trk ? track_only(&s->d, e->index) : 0;
+	if ((err = ick_report_init(&rep, o->log)))
+		return err;
+	if (!(err = check_point(s, &p)))
+		err = s->on_point(s->priv, &p);
+	if (o->progress_fd >= 0)
+		dprintf(o->progress_fd, "point %llu entry %llu/%llu\n",
+			(unsigned long long)p.point, (unsigned long long)e->index,
+			(unsigned long long)ick_log_nr_entries(s->log));
+	if (!err)
+		*stop = ick_sweep_point_account(o, &p, s->st);
+	ick_report_free(&rep);
+	if (err || *stop || !o->reorder || o->fsck_cmd || !s->nw)
+		return err;
+	return reorder_point(s, e->index, c->ordinal, stop);
+}
+
+/* The log, the device and what --fsck writes, before the first entry. */
+static errcode_t sweep_open(struct sweep *s)
+{
+	const struct ick_sweep_opts *o = s->o;
+	errcode_t err;
+
+	if ((err = ick_log_open(o->log, &s->log))) {
+		if (s->log)
+			snprintf(s->st->why, sizeof(s->st->why), "%s", ick_log_why(s->log));
+		return err;
+	}
+	if ((err = dev_open(o, s->log, &s->d)))
+		return err;
+	if (o->fsck_cmd) {
+		/* the target starts as the base, then follows the log */
+		if ((err = ick_sweep_replay_write(replay_of(&s->d), o->replay_out)))
+			return err;
+		if ((s->d.out_fd = open(o->replay_out, O_WRONLY)) < 0)
+			return errno;
+	}
+	return s->d.trk && o->base ? track_base(o, &s->d) : 0;
+}
+
+static void sweep_close(struct sweep *s)
+{
+	struct ick_sweep_stats *st = s->st;
+
+	free(s->w);
+	if (s->d.memo)
+		ick_memo_stats(s->d.memo, &st->maps_reused, &st->maps_walked);
+	if (s->d.incr) {
+		struct ick_incr_stats is;
+		ick_incr_stats(s->d.incr, &is);
+		st->incr_fast = is.fast;
+		st->incr_full = is.full;
+		st->incr_rewalked = is.rewalked;
+		snprintf(st->incr_why, sizeof(st->incr_why), "%s", is.why_full ? is.why_full : "");
+	}
+	dev_close(&s->d);
+	ick_log_close(s->log);
 }
 
 errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_sweep_fn on_point,
 		    void *priv, struct ick_sweep_stats *st)
 {
-	struct ick_log *log = NULL;
+	struct sweep s = { .o = o, .st = st, .on_point = on_point, .priv = priv };
+	struct ick_sweep_sel sel;
 	struct ick_log_entry e;
-	char mark[ICK_LOG_MARK_MAX + 1] = "";
-	int checking = !o->start_mark;
-	uint64_t *w = NULL;
-	size_t nw = 0, capw = 0;
-	struct dev d;
 	errcode_t err;
 
 	memset(st, 0, sizeof(*st));
-	if ((err = ick_log_open(o->log, &log))) {
-		if (log)
-			snprintf(st->why, sizeof(st->why), "%s", ick_log_why(log));
-		ick_log_close(log);
-		return err;
-	}
-	if ((err = dev_open(o, log, &d)))
+	s.d.out_fd = -1;
+	ick_sweep_point_init(&sel, o, on_point != NULL);
+	if ((err = sweep_open(&s)))
 		goto out;
-	if (o->fsck_cmd) {
-		/* the target starts as the base, then follows the log */
-		if ((err = ick_sweep_replay_write(replay_of(&d), o->replay_out)))
-			goto out;
-		if ((d.out_fd = open(o->replay_out, O_WRONLY)) < 0) {
-			err = errno;
-			goto out;
-		}
-	}
-	if (d.trk && o->base && (err = track_base(o, &d)))
-		goto out;
-	while (!(err = ick_log_next(log, &e))) {
+	while (!(err = ick_log_next(s.log, &e))) {
+		struct ick_sweep_class c;
+		int stop = 0;
+
 		if (on_entry && (err = on_entry(priv, &e)))
 			break;
-		/* what a volatile cache may still lose: the writes since the last FLUSH */
-		if (e.flags & ICK_LOG_FLUSH)
-			nw = 0;
-		else if (!(e.flags & ICK_LOG_MARK) && e.nr_sectors && o->reorder) {
-			if (nw == capw) {
-				uint64_t *nwp = realloc(w, (capw ? capw * 2 : 64) * sizeof(*w));
-				if (!nwp) {
-					err = ENOMEM;
-					break;
-				}
-				w = nwp;
-				capw = capw ? capw * 2 : 64;
-			}
-			w[nw++] = e.index;
-		}
-		if ((err = apply(&d, log, &e)))
+		if ((err = note_write(&s, &e)) || (err = apply(&s.d, s.log, &e)))
 			break;
-		d.off = e.data_off;
-		d.man_idx = (e.flags & ICK_LOG_MARK) ? ick_manifest_find(o->manifest, e.mark) : -1;
-		st->entries++;
+		s.d.off = e.data_off;
+		ick_sweep_point_classify(&sel, &e, &c);
+		s.d.man_idx = c.man_idx;
+		st->entries = sel.entries;
+		st->points = sel.points;
 		if (e.flags & ICK_LOG_MARK)
-			memcpy(mark, e.mark, sizeof(mark));
-		if (o->drop_after && e.index < o->drop_after)
-			goto next;
-		if (checking && on_point &&
-		    (o->drop_after ? e.index == o->drop_after : is_point(o, &e) || d.man_idx >= 0)) {
-			struct ick_report rep;
-			struct ick_sweep_point p = { .entry = e.index, .point = st->points,
-						     .mark = mark, .rep = &rep,
-						     .manifest = d.man_idx >= 0 };
-
-			st->points++;
-			if (o->nshards > 1 && p.point % o->nshards != o->shard) {
-				/* not ours to check, but the stale evidence follows every point,
-				 * so a shard judges as the whole sweep would */
-				if (d.trk && (err = track_only(&d, e.index)))
-					break;
-				goto next;
-			}
-			if ((err = ick_report_init(&rep, o->log)))
-				break;
-			if (!(err = check_point(o, &d, &p, st)))
-				err = on_point(priv, &p);
-			if (o->progress_fd >= 0)
-				dprintf(o->progress_fd, "point %llu entry %llu/%llu\n",
-					(unsigned long long)p.point, (unsigned long long)e.index,
-					(unsigned long long)ick_log_nr_entries(log));
-			if (!err && (ick_report_exit_bits(&rep) || p.fsck_status)) {
-				st->failing_points++;
-				st->findings += rep.nr;
-			}
-			ick_report_free(&rep);
-			if (err)
-				break;
-			if (st->failing_points && !o->keep_going)
-				break;
-			if (o->reorder && !o->fsck_cmd && nw &&
-			    (err = reorder_point(o, &d, e.index, mark, w, nw, on_point, priv, st)))
-				break;
-			if (st->failing_points && !o->keep_going)
-				break;
-		}
-next:
-		if (!checking && (e.flags & ICK_LOG_MARK) && !strcmp(e.mark, o->start_mark))
-			checking = 1;
-		if (o->end_mark && (e.flags & ICK_LOG_MARK) && !strcmp(e.mark, o->end_mark))
-			break;
-		if (o->limit && st->entries >= o->limit)
-			break;
-		if (o->drop_after && e.index >= o->drop_after)
+			memcpy(s.mark, e.mark, sizeof(s.mark));
+		if ((c.point && ((err = at_point(&s, &c, &e, &stop)) || stop)) || c.last)
 			break;
 	}
 	if (err == ICK_ET_LOG_END)
@@ -582,24 +614,12 @@ next:
 	if (err == ICK_ET_LOG_CORRUPT) {
 		/* read up to the last whole entry: the sweep stands, the log's end is reported */
 		st->truncated = 1;
-		snprintf(st->why, sizeof(st->why), "%s", ick_log_why(log));
+		snprintf(st->why, sizeof(st->why), "%s", ick_log_why(s.log));
 		err = 0;
 	}
 	if (!err && o->replay_out && !o->fsck_cmd)
-		err = ick_sweep_replay_write(replay_of(&d), o->replay_out);
+		err = ick_sweep_replay_write(replay_of(&s.d), o->replay_out);
 out:
-	free(w);
-	if (d.memo)
-		ick_memo_stats(d.memo, &st->maps_reused, &st->maps_walked);
-	if (d.incr) {
-		struct ick_incr_stats is;
-		ick_incr_stats(d.incr, &is);
-		st->incr_fast = is.fast;
-		st->incr_full = is.full;
-		st->incr_rewalked = is.rewalked;
-		snprintf(st->incr_why, sizeof(st->incr_why), "%s", is.why_full ? is.why_full : "");
-	}
-	dev_close(&d);
-	ick_log_close(log);
+	sweep_close(&s);
 	return err;
 }
