@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * sweep.c - replaying a dm-log-writes log into an overlay and checking crash points
- * (see sweep.h).  The selection rules follow xfstests' replay-log where they overlap:
- * FUA / FLUSH points are the entries with that flag, marks match exactly, --limit counts
- * entries, DISCARD zeroes its range.
+ * (see sweep.h).  Which entries are points, and how a failing one counts, is
+ * sweep_point.c's; the replay-log outputs (--replay, --fsck, the zero device) are
+ * sweep_replay.c's.  As in xfstests' replay-log, DISCARD zeroes its range.
  */
 #include "config.h"
 #include <errno.h>
