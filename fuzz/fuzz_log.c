@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "crash.h"
+#include "sweep.h"
 #include "report.h"
 
 #ifndef FUZZ_QUOTA_BASE

@@ -342,3 +342,9 @@ void ick_image_close(struct ick_image *img)
 	free(img->path);
 	free(img);
 }
+
+int ick_image_no_fs(errcode_t err)
+{
+	return err == ICK_ET_NOT_EXT || err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SB_CSUM_INVALID ||
+	       err == EXT2_ET_CORRUPT_SUPERBLOCK || err == EXT2_ET_SHORT_READ;
+}

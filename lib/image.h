@@ -53,6 +53,16 @@ ICK_MUST_CHECK errcode_t ick_image_open_sb(const char *path, int flags, io_manag
 					   const struct ick_sb_choice *want, struct ick_image **out);
 void ick_image_close(struct ick_image *img);
 
+/*
+ * ick_image_no_fs - non-zero when @err, from opening a device (ick_image_open or a view
+ * on it), says no ext2/3/4 file system is there yet, rather than a damaged or refused one:
+ * something else or nothing identified (ICK_ET_NOT_EXT), no ext2 magic, a superblock
+ * whose checksum or contents do not hold, or a device too short for one.  A crash sweep
+ * counts such a state (before mkfs's superblock is written, or while it is half written)
+ * instead of checking it.
+ */
+int ick_image_no_fs(errcode_t err);
+
 /* What libblkid calls the content of @path ("ext4", "xfs", …), or NULL if nothing. */
 ICK_MUST_CHECK errcode_t ick_image_probe(const char *path, char *type, size_t typelen);
 

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <et/com_err.h>
 #include <json.h>
-#include "crash.h"
+#include "sweep.h"
 #include "recovery_cmp.h"
 #include "ick_err.h"
 #include "iomapck.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * crash.h - crash states from a dm-log-writes log, checked in-process.
+ * sweep.h - crash states from a dm-log-writes log, checked in-process.
  *
  * The device at entry k is the base image (the device when logging began; all zeros if
  * none) with entries 0..k applied, held as a block overlay in memory: no copy of the image
@@ -11,8 +11,8 @@
  * state in which no ext4 can be found yet (before mkfs's superblock is in the log) is
  * counted, not checked.
  */
-#ifndef ICK_CRASH_H
-#define ICK_CRASH_H
+#ifndef ICK_SWEEP_H
+#define ICK_SWEEP_H
 #include <stdint.h>
 #include "check.h"
 #include "logwrites.h"

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * crash.c - replaying a dm-log-writes log into an overlay and checking crash points
- * (see crash.h).  The selection rules follow xfstests' replay-log where they overlap:
- * FUA / FLUSH points are the entries with that flag, marks match exactly, --limit counts
- * entries, DISCARD zeroes its range.
+ * sweep.c - replaying a dm-log-writes log into an overlay and checking crash points
+ * (see sweep.h).  Which entries are points, and how a failing one counts, is
+ * sweep_point.c's; the replay-log outputs (--replay, --fsck, the zero device) are
+ * sweep_replay.c's.  As in xfstests' replay-log, DISCARD zeroes its range.
  */
 #include "config.h"
 #include <errno.h>
@@ -12,19 +12,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include "array.h"
-#include "crash.h"
+#include "sweep.h"
 #include "blkdev.h"
 #include "ick_err.h"
+#include "image.h"
 #include "logdev.h"
 #include "stale_log.h"
 #include "view.h"
 #include "memo.h"
 #include "incr.h"
+#include "sweep_point.h"
+#include "sweep_replay.h"
 
-#define CHUNK (1u << 20)
 #define MAX_PENDING 4096 /* changed ranges held for the walk memo; past it, it forgets */
 
 struct range { uint64_t off, len; }; /* bytes */
@@ -49,6 +49,7 @@ struct dev {
 	struct range *pend;
 	size_t npend, cappend;
 	int pend_lost;            /* too many to hold: forget everything */
+	struct ick_sweep_replay rp; /* what the replay-log outputs read (replay_of) */
 };
 
 /* What the stale check asks of the log for one checked state. */
@@ -63,37 +64,6 @@ static int judge_block(void *priv, blk64_t pblk, uint64_t *since)
 				   !j->d->reordered, since);
 }
 
-/* A zero device big enough for every entry of the log (headers only are read). */
-static errcode_t zero_device(const char *log_path, char **out)
-{
-	struct ick_log *log;
-	struct ick_log_entry e;
-	uint64_t end = 0;
-	char tmpl[] = "/tmp/iomapck-zeroXXXXXX";
-	errcode_t err;
-	int fd;
-
-	if ((err = ick_log_open(log_path, &log))) {
-		ick_log_close(log);
-		return err;
-	}
-	/* writes only: their length is bounded by the log's size, a discard's is not */
-	while (!ick_log_next(log, &e))
-		if (!(e.flags & ICK_LOG_DISCARD) &&
-		    (e.sector + e.nr_sectors) * ick_log_sectorsize(log) > end)
-			end = (e.sector + e.nr_sectors) * ick_log_sectorsize(log);
-	ick_log_close(log);
-	if ((fd = mkstemp(tmpl)) < 0)
-		return errno;
-	err = ftruncate(fd, (off_t)(end < 1048576 ? 1048576 : end)) ? errno : 0;
-	close(fd);
-	if (err) {
-		unlink(tmpl);
-		return err;
-	}
-	return (*out = strdup(tmpl)) ? 0 : ENOMEM;
-}
-
 static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, struct dev *d)
 {
 	errcode_t err;
@@ -104,7 +74,7 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 		if (!(d->path = strdup(o->base)))
 			return ENOMEM;
 	} else {
-		if ((err = zero_device(o->log, &d->path)))
+		if ((err = ick_sweep_replay_zero_device(o->log, &d->path)))
 			return err;
 		d->made = 1;
 	}
@@ -123,7 +93,14 @@ static errcode_t dev_open(const struct ick_sweep_opts *o, struct ick_log *log, s
 	if (!o->no_incremental && !o->fsck_cmd && o->nshards <= 1 &&
 	    (err = ick_incr_new(&d->incr)))
 		return err;
-	return (d->buf = malloc(CHUNK)) ? 0 : ENOMEM;
+	return (d->buf = malloc(ICK_SWEEP_CHUNK)) ? 0 : ENOMEM;
+}
+
+/* The device as the replay-log outputs read it (sweep_replay.h). */
+static const struct ick_sweep_replay *replay_of(struct dev *d)
+{
+	d->rp = (struct ick_sweep_replay){ d->path, d->logpath, d->log, d->ld, d->size, d->buf };
+	return &d->rp;
 }
 
 static void dev_close(struct dev *d)
@@ -139,32 +116,6 @@ static void dev_close(struct dev *d)
 		unlink(d->path);
 	free(d->path);
 	free(d->buf);
-}
-
-/* --fsck: the replay target follows the log, entry by entry (as replay-log writes it). */
-static errcode_t to_target(struct dev *d, const struct ick_log_entry *e, unsigned ss)
-{
-	uint64_t len = e->nr_sectors * ss, done = 0;
-	errcode_t err = 0;
-
-	/* a discard zeroes what the target holds, never more: its length is unbounded */
-	if ((e->flags & ICK_LOG_DISCARD) && e->sector * ss >= d->size)
-		return 0;
-	if ((e->flags & ICK_LOG_DISCARD) && len > d->size - e->sector * ss)
-		len = d->size - e->sector * ss;
-	if (e->flags & ICK_LOG_DISCARD)
-		memset(d->buf, 0, CHUNK);
-	while (done < len && !err) {
-		size_t n = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
-
-		if (!(e->flags & ICK_LOG_DISCARD) &&
-		    (err = ick_log_read_data(d->log, e, done, d->buf, n)))
-			break;
-		if (pwrite(d->out_fd, d->buf, n, (off_t)(e->sector * ss + done)) != (ssize_t)n)
-			err = errno ? errno : EIO;
-		done += n;
-	}
-	return err;
 }
 
 /* The walk memo must hear of every write and discard before its next walk. */
@@ -199,38 +150,8 @@ static errcode_t apply(struct dev *d, struct ick_log *log, const struct ick_log_
 			    e->nr_sectors > UINT64_MAX / ss ? UINT64_MAX / 2 : e->nr_sectors * ss);
 	}
 	if (!err && d->out_fd >= 0 && !(e->flags & ICK_LOG_MARK) && e->nr_sectors)
-		err = to_target(d, e, ick_log_sectorsize(log));
+		err = ick_sweep_replay_follow(replay_of(d), d->out_fd, e);
 	return err;
-}
-
-static int is_point(const struct ick_sweep_opts *o, const struct ick_log_entry *e)
-{
-	switch (o->when) {
-	case ICK_SWEEP_FUA: return !!(e->flags & ICK_LOG_FUA);
-	case ICK_SWEEP_FLUSH: return !!(e->flags & ICK_LOG_FLUSH);
-	case ICK_SWEEP_MARK: return !!(e->flags & ICK_LOG_MARK);
-	case ICK_SWEEP_EVERY: return 1;
-	case ICK_SWEEP_NTH: return o->nth && (e->index + 1) % o->nth == 0;
-	}
-	return 0;
-}
-
-static errcode_t write_out(struct dev *d, const char *out);
-
-
-/* replay-log's --fsck: the replay target is kept in step with the log (written entry by
- * entry, as replay-log writes its device), synced, and the user's command runs on it. */
-static errcode_t run_fsck(const struct ick_sweep_opts *o, struct dev *d, struct ick_sweep_point *p,
-			  struct ick_sweep_stats *st)
-{
-	int rc;
-
-	if (fsync(d->out_fd))
-		return errno;
-	rc = system(o->fsck_cmd);
-	p->fsck_status = rc == -1 ? 127 : WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-	st->checked++;
-	return 0;
 }
 
 /*
@@ -297,67 +218,91 @@ static errcode_t learn_before_orphans(void *priv, struct ick_image *img)
 	return ick_stale_log_update(l->d->trk, img->fs, l->entry, l->d->off, l->d->memo);
 }
 
-static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
-			     struct ick_sweep_point *p, struct ick_sweep_stats *st)
+/* One sweep's state, handed to each step (nothing is kept in statics). */
+struct sweep {
+	const struct ick_sweep_opts *o;
+	struct ick_sweep_stats *st;
+	ick_sweep_fn on_point;
+	void *priv;
+	struct ick_log *log;
+	struct dev d;
+	char mark[ICK_LOG_MARK_MAX + 1]; /* the last mark read ("" if none) */
+	uint64_t *w;                     /* --reorder: the writes since the last FLUSH */
+	size_t nw, capw;
+};
+
+/* The checks on the state @img, which the tracker learns first if the view did not. */
+static errcode_t run_checks(struct sweep *s, struct ick_image *img, const struct learn *l,
+			    struct ick_sweep_point *p)
 {
+	const struct ick_sweep_opts *o = s->o;
+	struct dev *d = &s->d;
+	struct ick_check_opts co = { 0 };
+	struct judge j = { d, img };
+	errcode_t err = 0;
+
+	if (o->copts)
+		co = *o->copts;
+	co.memo = memo_for(d, img);
+	if (d->trk) {
+		co.stale_judge = judge_block;
+		co.stale_priv = &j;
+		if (!d->reordered && learnable(img) && !l->done)
+			err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off, co.memo);
+		ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
+		p->stale_log_off = ick_stale_log_off(d->trk);
+	}
+	if (!err && co.memo && d->incr)
+		err = ick_incr_check(d->incr, img, o->mask, &co, p->rep);
+	else if (!err)
+		err = ick_checks_run_opts(img, o->mask, &co, p->rep);
+	if (co.memo)
+		ick_memo_view(co.memo, NULL); /* the overlay goes with the image */
+	/* the tracker did not learn this state: the next point's evidence may have moved on
+	 * blocks the cache would not look at again */
+	if (d->incr && !d->reordered && d->trk && !learnable(img))
+		ick_incr_forget(d->incr);
+	return err;
+}
+
+static errcode_t check_point(struct sweep *s, struct ick_sweep_point *p)
+{
+	const struct ick_sweep_opts *o = s->o;
+	struct dev *d = &s->d;
 	struct learn l = { d, p->entry, 0 };
 	struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
 	errcode_t err;
 
+	if (o->fsck_cmd) {
+		if ((err = ick_sweep_replay_fsck(d->out_fd, o->fsck_cmd, &p->fsck_status)))
+			return err;
+		s->st->checked++;
+		return 0;
+	}
 	if (d->trk && !d->reordered) {
 		vo.before_orphans = learn_before_orphans;
 		vo.priv = &l;
 	}
-
-	if (o->fsck_cmd)
-		return run_fsck(o, d, p, st);
 	ick_logdev_io_attach(d->ld);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
-	if (err == ICK_ET_NOT_EXT || err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SB_CSUM_INVALID ||
-	    err == EXT2_ET_CORRUPT_SUPERBLOCK || err == EXT2_ET_SHORT_READ) {
+	if (ick_image_no_fs(err)) {
 		p->no_fs = 1;
-		st->no_fs++;
+		s->st->no_fs++;
 		return 0;
 	}
 	if (err) {
 		ick_image_close(img); /* a refused file system comes back with its reason */
 		return err;
 	}
-	{
-		struct ick_check_opts co = { 0 };
-		struct judge j = { d, img };
-
-		if (o->copts)
-			co = *o->copts;
-		co.memo = memo_for(d, img);
-		if (d->trk) {
-			co.stale_judge = judge_block;
-			co.stale_priv = &j;
-			if (!d->reordered && learnable(img) && !l.done)
-				err = ick_stale_log_update(d->trk, img->fs, p->entry, d->off,
-							   co.memo);
-			ick_stale_log_begin(d->trk, img->fs, d->ld, !d->reordered);
-			p->stale_log_off = ick_stale_log_off(d->trk);
-		}
-		if (!err && co.memo && d->incr)
-			err = ick_incr_check(d->incr, img, o->mask, &co, p->rep);
-		else if (!err)
-			err = ick_checks_run_opts(img, o->mask, &co, p->rep);
-		if (co.memo)
-			ick_memo_view(co.memo, NULL); /* the overlay goes with the image */
-		/* the tracker did not learn this state: the next point's evidence may have
-		 * moved on blocks the cache would not look at again */
-		if (d->incr && !d->reordered && d->trk && !learnable(img))
-			ick_incr_forget(d->incr);
-	}
+	err = run_checks(s, img, &l, p);
 	if (!err && d->man_idx >= 0) {
 		err = ick_manifest_check(o->manifest, d->man_idx, img->fs, p->rep);
 		if (!err && !d->reordered)
-			st->manifest_marks++;
+			s->st->manifest_marks++;
 	}
 	ick_image_close(img);
-	st->checked++;
+	s->st->checked++;
 	return err;
 }
 
@@ -484,253 +429,184 @@ static int next_subset(size_t *c, size_t r, size_t n)
 	return 0;
 }
 
-/* --reorder: each state where 1..K of the writes in @w (since the last FLUSH) were lost. */
-static errcode_t reorder_point(const struct ick_sweep_opts *o, struct dev *d, uint64_t entry,
-			       const char *mark, const uint64_t *w, size_t n, ick_sweep_fn on_point,
-			       void *priv, struct ick_sweep_stats *st)
+/* One --reorder state, @p with its writes lost: rebuilt, checked, delivered, counted. */
+static errcode_t reorder_state(struct sweep *s, struct ick_sweep_point *p, int *stop)
+{
+	struct dev *d = &s->d;
+	struct ick_logdev *ld, *saved = d->ld;
+	errcode_t err;
+
+	if ((err = build_without(s->o, d, p->entry, p->dropped, p->ndropped, &ld)))
+		return err;
+	if ((err = ick_report_init(p->rep, s->o->log))) {
+		ick_logdev_free(ld);
+		return err;
+	}
+	d->ld = ld;
+	d->reordered = 1;
+	err = check_point(s, p);
+	d->reordered = 0;
+	d->ld = saved;
+	ick_logdev_free(ld);
+	s->st->reordered++;
+	if (!err)
+		err = s->on_point(s->priv, p);
+	if (!err)
+		*stop = ick_sweep_point_account(s->o, p, s->st);
+	ick_report_free(p->rep);
+	return err;
+}
+
+/* --reorder: each state where 1..K of the writes since the last FLUSH were lost. */
+static errcode_t reorder_point(struct sweep *s, uint64_t entry, uint64_t ordinal, int *stop)
 {
 	size_t c[ICK_REORDER_MAX_K];
 	uint64_t drop[ICK_REORDER_MAX_K];
 	unsigned states = 0;
 	errcode_t err = 0;
 
-	for (size_t r = 1; r <= o->reorder && r <= n && !err; r++) {
+	for (size_t r = 1; r <= s->o->reorder && r <= s->nw && !err && !*stop; r++) {
 		for (size_t i = 0; i < r; i++)
 			c[i] = i;
 		do {
-			struct ick_logdev *ld, *saved = d->ld;
 			struct ick_report rep;
-			struct ick_sweep_point p = { .entry = entry, .point = st->points - 1,
-						     .mark = mark, .rep = &rep, .dropped = drop,
-						     .ndropped = r, .manifest = d->man_idx >= 0 };
+			struct ick_sweep_point p = { .entry = entry, .point = ordinal,
+						     .mark = s->mark, .rep = &rep, .dropped = drop,
+						     .ndropped = r, .manifest = s->d.man_idx >= 0 };
 
 			if (states++ >= ICK_REORDER_MAX_STATES)
 				return 0;
 			for (size_t i = 0; i < r; i++)
-				drop[i] = w[c[i]];
-			if ((err = build_without(o, d, entry, drop, r, &ld)))
-				break;
-			if ((err = ick_report_init(&rep, o->log))) {
-				ick_logdev_free(ld);
-				break;
-			}
-			d->ld = ld;
-			d->reordered = 1;
-			err = check_point(o, d, &p, st);
-			d->reordered = 0;
-			d->ld = saved;
-			ick_logdev_free(ld);
-			st->reordered++;
-			if (!err)
-				err = on_point(priv, &p);
-			if (!err && ick_report_exit_bits(&rep)) {
-				st->failing_points++;
-				st->findings += rep.nr;
-			}
-			ick_report_free(&rep);
-			if (!err && st->failing_points && !o->keep_going)
-				return 0;
-		} while (!err && next_subset(c, r, n));
+				drop[i] = s->w[c[i]];
+			err = reorder_state(s, &p, stop);
+		} while (!err && !*stop && next_subset(c, r, s->nw));
 	}
 	return err;
 }
 
-struct put { struct dev *d; int fd; unsigned ss; };
-
-static errcode_t put_zero(uint64_t sector, uint64_t n, void *priv)
+/* --reorder: what a volatile cache may still lose, the writes since the last FLUSH. */
+static errcode_t note_write(struct sweep *s, const struct ick_log_entry *e)
 {
-	struct put *p = priv;
-	uint64_t off = sector * p->ss, end = p->d->size;
-
-	if (off >= end)
+	if (e->flags & ICK_LOG_FLUSH) {
+		s->nw = 0;
 		return 0;
-	if (n * p->ss < end - off)
-		end = off + n * p->ss;
-	memset(p->d->buf, 0, CHUNK);
-	while (off < end) {
-		size_t k = end - off < CHUNK ? (size_t)(end - off) : CHUNK;
-		if (pwrite(p->fd, p->d->buf, k, (off_t)off) != (ssize_t)k)
-			return errno ? errno : EIO;
-		off += k;
 	}
+	if ((e->flags & ICK_LOG_MARK) || !e->nr_sectors || !s->o->reorder)
+		return 0;
+	if (s->nw == s->capw) {
+		uint64_t *n = realloc(s->w, (s->capw ? s->capw * 2 : 64) * sizeof(*s->w));
+
+		if (!n)
+			return ENOMEM;
+		s->w = n;
+		s->capw = s->capw ? s->capw * 2 : 64;
+	}
+	s->w[s->nw++] = e->index;
 	return 0;
 }
 
-static errcode_t put_sector(uint64_t sector, uint64_t log_off, void *priv)
+/* Crash point @c at entry @e: checked and delivered (or, another shard's, only followed),
+ * then its --reorder states.  *stop: the sweep ends here. */
+static errcode_t at_point(struct sweep *s, const struct ick_sweep_class *c,
+			  const struct ick_log_entry *e, int *stop)
 {
-	struct put *p = priv;
-	unsigned char *b = p->d->buf;
+	const struct ick_sweep_opts *o = s->o;
+	struct ick_report rep;
+	struct ick_sweep_point p = { .entry = e->index, .point = c->ordinal, .mark = s->mark,
+				     .rep = &rep, .manifest = c->man_idx >= 0 };
 	errcode_t err;
 
-	if (!ick_logdev_current(p->d->ld, sector, log_off))
-		return 0; /* a later discard zeroed it */
-	if ((err = ick_log_pread(p->d->log, log_off, b, p->ss)))
+	/* not ours to check, but the stale evidence follows every point, so a shard judges
+	 * as the whole sweep would */
+	if (!c->ours)
+		return s->d.trk ? track_only(&s->d, e->index) : 0;
+	if ((err = ick_report_init(&rep, o->log)))
 		return err;
-	return pwrite(p->fd, b, p->ss, (off_t)(sector * p->ss)) == (ssize_t)p->ss ? 0
-										 : (errno ? errno : EIO);
+	if (!(err = check_point(s, &p)))
+		err = s->on_point(s->priv, &p);
+	if (o->progress_fd >= 0)
+		dprintf(o->progress_fd, "point %llu entry %llu/%llu\n",
+			(unsigned long long)p.point, (unsigned long long)e->index,
+			(unsigned long long)ick_log_nr_entries(s->log));
+	if (!err)
+		*stop = ick_sweep_point_account(o, &p, s->st);
+	ick_report_free(&rep);
+	if (err || *stop || !o->reorder || o->fsck_cmd || !s->nw)
+		return err;
+	return reorder_point(s, e->index, c->ordinal, stop);
 }
 
-/* A block device as --replay's target must hold @need bytes; a regular file grows. */
-static errcode_t out_fits(int fd, uint64_t need)
+/* The log, the device and what --fsck writes, before the first entry. */
+static errcode_t sweep_open(struct sweep *s)
 {
-	struct stat st;
-	uint64_t have;
+	const struct ick_sweep_opts *o = s->o;
 	errcode_t err;
 
-	if (fstat(fd, &st))
-		return errno;
-	if (!S_ISBLK(st.st_mode))
-		return 0;
-	if ((err = ick_fd_size(fd, &have)))
+	if ((err = ick_log_open(o->log, &s->log))) {
+		if (s->log)
+			snprintf(s->st->why, sizeof(s->st->why), "%s", ick_log_why(s->log));
 		return err;
-	return have < need ? ENOSPC : 0;
+	}
+	if ((err = dev_open(o, s->log, &s->d)))
+		return err;
+	if (o->fsck_cmd) {
+		/* the target starts as the base, then follows the log */
+		if ((err = ick_sweep_replay_write(replay_of(&s->d), o->replay_out)))
+			return err;
+		if ((s->d.out_fd = open(o->replay_out, O_WRONLY)) < 0)
+			return errno;
+	}
+	return s->d.trk && o->base ? track_base(o, &s->d) : 0;
 }
 
-/* --replay: the device as a real image file: the base copied, the overlay written over. */
-static errcode_t write_out(struct dev *d, const char *out)
+static void sweep_close(struct sweep *s)
 {
-	errcode_t err = 0;
-	ssize_t n;
-	int in, fd;
+	struct ick_sweep_stats *st = s->st;
 
-	if (ick_same_file(out, d->path) || ick_same_file(out, d->logpath))
-		return EEXIST;
-	if ((err = ick_refuse_mounted(out)))
-		return err;
-	if ((in = open(d->path, O_RDONLY)) < 0)
-		return errno;
-	/* O_TRUNC does nothing to a block device; it must hold the whole base */
-	if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
-	    (err = out_fits(fd, d->size))) {
-		err = err ? err : errno;
-		if (fd >= 0)
-			close(fd);
-		close(in);
-		return err;
+	free(s->w);
+	if (s->d.memo)
+		ick_memo_stats(s->d.memo, &st->maps_reused, &st->maps_walked);
+	if (s->d.incr) {
+		struct ick_incr_stats is;
+		ick_incr_stats(s->d.incr, &is);
+		st->incr_fast = is.fast;
+		st->incr_full = is.full;
+		st->incr_rewalked = is.rewalked;
+		snprintf(st->incr_why, sizeof(st->incr_why), "%s", is.why_full ? is.why_full : "");
 	}
-	while ((n = read(in, d->buf, CHUNK)) > 0)
-		if (write(fd, d->buf, (size_t)n) != n) {
-			err = errno ? errno : EIO;
-			break;
-		}
-	if (n < 0 && !err)
-		err = errno;
-	close(in);
-	if (!err) {
-		struct put p = { d, fd, ick_log_sectorsize(d->log) };
-		if (!(err = ick_logdev_iterate_discards(d->ld, put_zero, &p)))
-			err = ick_logdev_iterate(d->ld, put_sector, &p);
-	}
-	if (close(fd) && !err)
-		err = errno;
-	return err;
+	dev_close(&s->d);
+	ick_log_close(s->log);
 }
 
 errcode_t ick_sweep(const struct ick_sweep_opts *o, ick_entry_fn on_entry, ick_sweep_fn on_point,
 		    void *priv, struct ick_sweep_stats *st)
 {
-	struct ick_log *log = NULL;
+	struct sweep s = { .o = o, .st = st, .on_point = on_point, .priv = priv };
+	struct ick_sweep_sel sel;
 	struct ick_log_entry e;
-	char mark[ICK_LOG_MARK_MAX + 1] = "";
-	int checking = !o->start_mark;
-	uint64_t *w = NULL;
-	size_t nw = 0, capw = 0;
-	struct dev d;
 	errcode_t err;
 
 	memset(st, 0, sizeof(*st));
-	if ((err = ick_log_open(o->log, &log))) {
-		if (log)
-			snprintf(st->why, sizeof(st->why), "%s", ick_log_why(log));
-		ick_log_close(log);
-		return err;
-	}
-	if ((err = dev_open(o, log, &d)))
+	s.d.out_fd = -1;
+	ick_sweep_point_init(&sel, o, on_point != NULL);
+	if ((err = sweep_open(&s)))
 		goto out;
-	if (o->fsck_cmd) {
-		/* the target starts as the base, then follows the log */
-		if ((err = write_out(&d, o->replay_out)))
-			goto out;
-		if ((d.out_fd = open(o->replay_out, O_WRONLY)) < 0) {
-			err = errno;
-			goto out;
-		}
-	}
-	if (d.trk && o->base && (err = track_base(o, &d)))
-		goto out;
-	while (!(err = ick_log_next(log, &e))) {
+	while (!(err = ick_log_next(s.log, &e))) {
+		struct ick_sweep_class c;
+		int stop = 0;
+
 		if (on_entry && (err = on_entry(priv, &e)))
 			break;
-		/* what a volatile cache may still lose: the writes since the last FLUSH */
-		if (e.flags & ICK_LOG_FLUSH)
-			nw = 0;
-		else if (!(e.flags & ICK_LOG_MARK) && e.nr_sectors && o->reorder) {
-			if (nw == capw) {
-				uint64_t *nwp = realloc(w, (capw ? capw * 2 : 64) * sizeof(*w));
-				if (!nwp) {
-					err = ENOMEM;
-					break;
-				}
-				w = nwp;
-				capw = capw ? capw * 2 : 64;
-			}
-			w[nw++] = e.index;
-		}
-		if ((err = apply(&d, log, &e)))
+		if ((err = note_write(&s, &e)) || (err = apply(&s.d, s.log, &e)))
 			break;
-		d.off = e.data_off;
-		d.man_idx = (e.flags & ICK_LOG_MARK) ? ick_manifest_find(o->manifest, e.mark) : -1;
-		st->entries++;
+		s.d.off = e.data_off;
+		ick_sweep_point_classify(&sel, &e, &c);
+		s.d.man_idx = c.man_idx;
+		st->entries = sel.entries;
+		st->points = sel.points;
 		if (e.flags & ICK_LOG_MARK)
-			memcpy(mark, e.mark, sizeof(mark));
-		if (o->drop_after && e.index < o->drop_after)
-			goto next;
-		if (checking && on_point &&
-		    (o->drop_after ? e.index == o->drop_after : is_point(o, &e) || d.man_idx >= 0)) {
-			struct ick_report rep;
-			struct ick_sweep_point p = { .entry = e.index, .point = st->points,
-						     .mark = mark, .rep = &rep,
-						     .manifest = d.man_idx >= 0 };
-
-			st->points++;
-			if (o->nshards > 1 && p.point % o->nshards != o->shard) {
-				/* not ours to check, but the stale evidence follows every point,
-				 * so a shard judges as the whole sweep would */
-				if (d.trk && (err = track_only(&d, e.index)))
-					break;
-				goto next;
-			}
-			if ((err = ick_report_init(&rep, o->log)))
-				break;
-			if (!(err = check_point(o, &d, &p, st)))
-				err = on_point(priv, &p);
-			if (o->progress_fd >= 0)
-				dprintf(o->progress_fd, "point %llu entry %llu/%llu\n",
-					(unsigned long long)p.point, (unsigned long long)e.index,
-					(unsigned long long)ick_log_nr_entries(log));
-			if (!err && (ick_report_exit_bits(&rep) || p.fsck_status)) {
-				st->failing_points++;
-				st->findings += rep.nr;
-			}
-			ick_report_free(&rep);
-			if (err)
-				break;
-			if (st->failing_points && !o->keep_going)
-				break;
-			if (o->reorder && !o->fsck_cmd && nw &&
-			    (err = reorder_point(o, &d, e.index, mark, w, nw, on_point, priv, st)))
-				break;
-			if (st->failing_points && !o->keep_going)
-				break;
-		}
-next:
-		if (!checking && (e.flags & ICK_LOG_MARK) && !strcmp(e.mark, o->start_mark))
-			checking = 1;
-		if (o->end_mark && (e.flags & ICK_LOG_MARK) && !strcmp(e.mark, o->end_mark))
-			break;
-		if (o->limit && st->entries >= o->limit)
-			break;
-		if (o->drop_after && e.index >= o->drop_after)
+			memcpy(s.mark, e.mark, sizeof(s.mark));
+		if ((c.point && ((err = at_point(&s, &c, &e, &stop)) || stop)) || c.last)
 			break;
 	}
 	if (err == ICK_ET_LOG_END)
@@ -738,24 +614,12 @@ next:
 	if (err == ICK_ET_LOG_CORRUPT) {
 		/* read up to the last whole entry: the sweep stands, the log's end is reported */
 		st->truncated = 1;
-		snprintf(st->why, sizeof(st->why), "%s", ick_log_why(log));
+		snprintf(st->why, sizeof(st->why), "%s", ick_log_why(s.log));
 		err = 0;
 	}
 	if (!err && o->replay_out && !o->fsck_cmd)
-		err = write_out(&d, o->replay_out);
+		err = ick_sweep_replay_write(replay_of(&s.d), o->replay_out);
 out:
-	free(w);
-	if (d.memo)
-		ick_memo_stats(d.memo, &st->maps_reused, &st->maps_walked);
-	if (d.incr) {
-		struct ick_incr_stats is;
-		ick_incr_stats(d.incr, &is);
-		st->incr_fast = is.fast;
-		st->incr_full = is.full;
-		st->incr_rewalked = is.rewalked;
-		snprintf(st->incr_why, sizeof(st->incr_why), "%s", is.why_full ? is.why_full : "");
-	}
-	dev_close(&d);
-	ick_log_close(log);
+	sweep_close(&s);
 	return err;
 }

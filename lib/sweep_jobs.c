@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * crash_jobs.c - a crash sweep split over worker processes (see crash.h, ick_sweep_jobs).
+ * sweep_jobs.c - a crash sweep split over worker processes (see sweep.h, ick_sweep_jobs).
  *
  * Each worker replays the whole log (cheap: a map of sectors) and checks the points of its
  * shard; the stale tracker follows every point in every worker, so the evidence is the
@@ -19,7 +19,8 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "array.h"
-#include "crash.h"
+#include "sweep.h"
+#include "sweep_point.h"
 #include "ick_err.h"
 
 #define MAX_JOBS 64
@@ -248,7 +249,6 @@ static errcode_t deliver(const struct ick_sweep_opts *o, struct jobs_in *in, uns
 	}
 	for (size_t i = 0; i < in->nr && !err; i++) {
 		struct rec *r = &in->r[i];
-		int bad = ick_report_exit_bits(&r->rep) || r->p.fsck_status;
 
 		if (werr && r->p.entry > wend)
 			break;
@@ -265,17 +265,9 @@ static errcode_t deliver(const struct ick_sweep_opts *o, struct jobs_in *in, uns
 		st->reordered += r->p.ndropped > 0;
 		st->manifest_marks += r->p.manifest && !r->p.ndropped && !r->p.no_fs;
 		err = on_point(priv, &r->p);
-		if (!err && bad) {
-			st->failing_points++;
-			st->findings += r->rep.nr;
-			if (!o->keep_going) {
-				/* the sequential sweep ends here: its counts stop here too */
-				st->points = r->p.point + 1;
-				st->entries = r->p.entry + 1;
-				stopped = 1;
-				break;
-			}
-		}
+		/* the sequential sweep's accounting: it ends where that one would */
+		if (!err && (stopped = ick_sweep_point_account(o, &r->p, st)))
+			break;
 	}
 	if (err || stopped)
 		return err;
