@@ -390,36 +390,44 @@ static void model_write(struct wfile *f, uint64_t pos, uint64_t len, const unsig
 		f->size = pos + len;
 }
 
-/* ---- operations -------------------------------------------------------- */
+/* ---- operations ---------------------------------------------------------- */
+/*
+ * What each operation does to the file and the model, shared by the seeded run
+ * (its arguments drawn, a failing call skipped) and the scripted run (its
+ * arguments parsed, a failing call fatal): each returns -1 with errno set when
+ * the call failed, and leaves the reaction to its caller.  The op log (#op) is
+ * written only by a seeded run (W.oplog), the trace by both.
+ */
 
-static void op_create(void)
+/* the first free slot, or NULL */
+static struct wfile *free_slot_find(void)
 {
-	struct wfile *f = NULL;
+	for (int i = 0; i < NSLOTS; i++)
+		if (!W.f[i].used)
+			return &W.f[i];
+	return NULL;
+}
+
+/* create @dir/@name in the free slot @f (its name set even when open fails) */
+static int file_create(struct wfile *f, int dir, const char *name)
+{
 	char p[160];
 
-	for (int i = 0; i < NSLOTS && !f; i++)
-		if (!W.f[i].used)
-			f = &W.f[i];
-	if (!f)
-		return;
 	f->id = W.next_id++;
-	f->dir = (int)below(NDIRS);
-	snprintf(f->name, sizeof(f->name), "f%u", f->id);
+	f->dir = dir;
+	snprintf(f->name, sizeof(f->name), "%s", name);
 	abs_path(f, p, sizeof(p));
 	f->fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (f->fd < 0) {
-		skip("create", f, errno);
-		f->fd = -1;
-		return;
-	}
-	f->data = calloc(1, MAX_SIZE + MAX_LEN);
-	if (!f->data)
+	if (f->fd < 0)
+		return -1;
+	if (!(f->data = calloc(1, MAX_SIZE + MAX_LEN)))
 		die("out of memory");
 	f->used = 1;
 	f->dirty = 1;
 	f->name_pending = 1u << f->dir;
 	trace(f, "create");
 	oplog(f, "create", "");
+	return 0;
 }
 
 static uint64_t rand_len(void)
@@ -465,7 +473,151 @@ static int via_mmap(unsigned opno)
 	return (mix64(W.seed ^ 0x6d6d6170ULL ^ ((uint64_t)opno << 20)) & 7) == 0;
 }
 
-static void op_buffered_write(struct wfile *f)
+/* @len bytes of the content @key at @pos through @fd: a store through a mapping
+ * when @mapped, else a pwrite; W.buf holds the bytes (for the model) */
+static ssize_t store(int fd, uint64_t key, uint64_t pos, uint64_t len, int mapped)
+{
+	fill(W.buf, key, pos, len);
+	return mapped ? mmap_store(fd, pos, len, W.buf) : pwrite(fd, W.buf, len, pos);
+}
+
+/* open @f's file again with O_DIRECT */
+static int open_direct(struct wfile *f)
+{
+	char p[160];
+
+	abs_path(f, p, sizeof(p));
+	return open(p, O_RDWR | O_DIRECT | O_CLOEXEC);
+}
+
+/* the model after a fallocate of @mode that succeeded */
+static void falloc_model(struct wfile *f, int mode, uint64_t pos, uint64_t len)
+{
+	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
+		uint64_t end = pos + len < f->size ? pos + len : f->size;
+		if (pos < end)
+			memset(f->data + pos, 0, end - pos);
+	}
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && pos + len > f->size)
+		model_size(f, pos + len);
+}
+
+static int do_fallocate(struct wfile *f, int mode, uint64_t pos, uint64_t len)
+{
+	f->dirty = 1;
+	trace(f, "fallocate mode %#x %" PRIu64 "+%" PRIu64 " (size %" PRIu64 ")", mode, pos,
+	      len, f->size);
+	return fallocate(f->fd, mode, pos, len);
+}
+
+static int do_truncate(struct wfile *f, uint64_t size)
+{
+	f->dirty = 1;
+	trace(f, "ftruncate %" PRIu64 " (size %" PRIu64 ")", size, f->size);
+	if (ftruncate(f->fd, size))
+		return -1;
+	oplog(f, "truncate", " %" PRIu64, size);
+	model_size(f, size);
+	return 0;
+}
+
+/* fsync or (@data) fdatasync, then a mark: the file's content is durable */
+static int do_fsync(struct wfile *f, int data)
+{
+	if (data ? fdatasync(f->fd) : fsync(f->fd))
+		return -1;
+	verify(f);
+	f->dirty = 0;
+	trace(f, "%s (size %" PRIu64 ")", data ? "fdatasync" : "fsync", f->size);
+	if (f->unlinked)
+		oplog(NULL, "orphan-sync", " %s", data ? "fdatasync" : "fsync");
+	else
+		oplog(f, data ? "fdatasync" : "fsync", "");
+	sync_point(data ? "fdatasync" : "fsync");
+	return 0;
+}
+
+/*
+ * rename @f to @dir/@name, replacing @old (the model file there, or NULL; never
+ * @f), which is freed if closed or @free_old; @from and @to (160 bytes) get the
+ * absolute paths
+ */
+static int do_rename(struct wfile *f, struct wfile *old, int dir, const char *name,
+		     int free_old, char *from, char *to)
+{
+	abs_path(f, from, 160);
+	dir_path(dir, to, 160);
+	snprintf(to + strlen(to), 160 - strlen(to), "/%s", name);
+	if (rename(from, to))
+		return -1;
+	oplog(f, "rename", " %s", to + strlen(W.mnt));
+	if (old) {
+		old->unlinked = 1;
+		if (free_old || old->fd < 0)
+			free_slot(old);
+	}
+	trace(f, "rename to %s%s", to + strlen(W.mnt), old ? " (replacing)" : "");
+	f->name_pending |= (1u << f->dir) | (1u << dir);
+	f->dir = dir;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	return 0;
+}
+
+static void fsync_dir(int dir)
+{
+	char p[160];
+	int fd;
+
+	dir_path(dir, p, sizeof(p));
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		die("fsync dir %s: %s", p, strerror(errno));
+	close(fd);
+	for (int i = 0; i < NSLOTS; i++)
+		W.f[i].name_pending &= ~(1u << dir);
+	if (dir == 0)
+		W.dir_pending = 0;	/* the entries of d1..d3 are durable now */
+	trace(NULL, "fsync dir %s", p);
+	oplog(NULL, "fsyncdir", dir ? " /d%d" : " /", dir);
+	sync_point("dirsync");
+}
+
+static void op_close(struct wfile *f)
+{
+	trace(f, "close");
+	oplog(f, "close", "");
+	if (f->unlinked) {
+		free_slot(f);
+		return;
+	}
+	close(f->fd);
+	f->fd = -1;
+}
+
+/* ---- seeded operations: their arguments drawn -------------------------- */
+/*
+ * Each draws its arguments with below() in a fixed order: a seed's operation
+ * sequence depends on the number and order of these draws, never change them.
+ */
+
+static void seed_create(struct wfile *unused)
+{
+	struct wfile *f = free_slot_find();
+	char name[32];
+	int dir;
+
+	(void)unused;
+	if (!f)
+		return;
+	snprintf(name, sizeof(name), "f%u", W.next_id);
+	dir = (int)below(NDIRS);
+	if (file_create(f, dir, name)) {
+		skip("create", f, errno);
+		f->fd = -1;
+	}
+}
+
+static void seed_buffered_write(struct wfile *f)
 {
 	uint64_t len = rand_len(), pos = below(f->size + (128 << 10));
 	uint64_t key = content_key(f->id, W.opno);
@@ -474,9 +626,8 @@ static void op_buffered_write(struct wfile *f)
 
 	if (pos + len > MAX_SIZE)
 		pos = MAX_SIZE - len;
-	fill(W.buf, key, pos, len);
 	mapped = via_mmap(W.opno) && pos + len <= f->size;
-	n = mapped ? mmap_store(f->fd, pos, len, W.buf) : pwrite(f->fd, W.buf, len, pos);
+	n = store(f->fd, key, pos, len, mapped);
 	f->dirty = 1;
 	trace(f, "%s %" PRIu64 "+%" PRIu64 " = %zd", mapped ? "mmap write" : "pwrite", pos, len,
 	      n);
@@ -488,12 +639,11 @@ static void op_buffered_write(struct wfile *f)
 	model_write(f, pos, n, W.buf);
 }
 
-static void op_direct_write(struct wfile *f)
+static void seed_direct_write(struct wfile *f)
 {
 	uint64_t len = (1 + below(16)) * DIO_ALIGN;
 	uint64_t pos = below((f->size + (256 << 10)) / DIO_ALIGN) * DIO_ALIGN;
 	uint64_t key = content_key(f->id, W.opno);
-	char p[160];
 	ssize_t n;
 	int fd;
 
@@ -501,14 +651,11 @@ static void op_direct_write(struct wfile *f)
 		return;
 	if (pos + len > MAX_SIZE)
 		pos = MAX_SIZE - len;
-	abs_path(f, p, sizeof(p));
-	fd = open(p, O_RDWR | O_DIRECT | O_CLOEXEC);
-	if (fd < 0) {
+	if ((fd = open_direct(f)) < 0) {
 		skip("open O_DIRECT", f, errno);
 		return;
 	}
-	fill(W.buf, key, pos, len);
-	n = pwrite(fd, W.buf, len, pos);
+	n = store(fd, key, pos, len, 0);
 	f->dirty = 1;
 	trace(f, "O_DIRECT pwrite %" PRIu64 "+%" PRIu64 " = %zd", pos, len, n);
 	if (n < 0) {
@@ -520,7 +667,7 @@ static void op_direct_write(struct wfile *f)
 	close(fd);
 }
 
-static void op_fallocate(struct wfile *f)
+static void seed_fallocate(struct wfile *f)
 {
 	static const int modes[] = {
 		0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -531,43 +678,28 @@ static void op_fallocate(struct wfile *f)
 
 	if (pos + len > MAX_SIZE)
 		pos = MAX_SIZE - len;
-	f->dirty = 1;
-	trace(f, "fallocate mode %#x %" PRIu64 "+%" PRIu64 " (size %" PRIu64 ")", mode, pos,
-	      len, f->size);
-	if (fallocate(f->fd, mode, pos, len)) {
+	if (do_fallocate(f, mode, pos, len)) {
 		skip("fallocate", f, errno);
 		return;
 	}
 	oplog(f, mode & FALLOC_FL_PUNCH_HOLE ? "punch" : mode & FALLOC_FL_ZERO_RANGE ?
 	      "zero_range" : "falloc", " %" PRIu64 " %" PRIu64 "%s", pos, len,
 	      (mode & FALLOC_FL_KEEP_SIZE) && !(mode & FALLOC_FL_PUNCH_HOLE) ? " keep" : "");
-	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
-		uint64_t end = pos + len < f->size ? pos + len : f->size;
-		if (pos < end)
-			memset(f->data + pos, 0, end - pos);
-	}
-	if (!(mode & FALLOC_FL_KEEP_SIZE) && pos + len > f->size)
-		model_size(f, pos + len);
+	falloc_model(f, mode, pos, len);
 }
 
-static void op_truncate(struct wfile *f)
+static void seed_truncate(struct wfile *f)
 {
 	uint64_t size = below(2) ? below(f->size + 1) : f->size + below(256 << 10);
 
 	if (size > MAX_SIZE)
 		size = MAX_SIZE;
-	f->dirty = 1;
-	trace(f, "ftruncate %" PRIu64 " (size %" PRIu64 ")", size, f->size);
-	if (ftruncate(f->fd, size)) {
+	if (do_truncate(f, size))
 		skip("ftruncate", f, errno);
-		return;
-	}
-	oplog(f, "truncate", " %" PRIu64, size);
-	model_size(f, size);
 }
 
 /* a write crossing RLIMIT_FSIZE: the kernel writes only up to the limit */
-static void op_short_write(struct wfile *f)
+static void seed_short_write(struct wfile *f)
 {
 	uint64_t limit = f->size + 1 + below(16 << 10);
 	uint64_t before = 1 + below(8 << 10), after = 1 + below(8 << 10);
@@ -597,25 +729,15 @@ static void op_short_write(struct wfile *f)
 	model_write(f, pos, n, W.buf);
 }
 
-static void op_fsync(struct wfile *f)
+static void seed_fsync(struct wfile *f)
 {
 	int data = below(3) == 0;
 
-	if ((data ? fdatasync(f->fd) : fsync(f->fd))) {
+	if (do_fsync(f, data))
 		skip(data ? "fdatasync" : "fsync", f, errno);
-		return;
-	}
-	verify(f);
-	f->dirty = 0;
-	trace(f, "%s (size %" PRIu64 ")", data ? "fdatasync" : "fsync", f->size);
-	if (f->unlinked)
-		oplog(NULL, "orphan-sync", " %s", data ? "fdatasync" : "fsync");
-	else
-		oplog(f, data ? "fdatasync" : "fsync", "");
-	sync_point(data ? "fdatasync" : "fsync");
 }
 
-static void op_sync_file_range(struct wfile *f)
+static void seed_sync_file_range(struct wfile *f)
 {
 	if (sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE |
 			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER))
@@ -624,26 +746,7 @@ static void op_sync_file_range(struct wfile *f)
 		oplog(f, "sfr", "");
 }
 
-static void fsync_dir(int dir)
-{
-	char p[160];
-	int fd;
-
-	dir_path(dir, p, sizeof(p));
-	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd))
-		die("fsync dir %s: %s", p, strerror(errno));
-	close(fd);
-	for (int i = 0; i < NSLOTS; i++)
-		W.f[i].name_pending &= ~(1u << dir);
-	if (dir == 0)
-		W.dir_pending = 0;	/* the entries of d1..d3 are durable now */
-	trace(NULL, "fsync dir %s", p);
-	oplog(NULL, "fsyncdir", dir ? " /d%d" : " /", dir);
-	sync_point("dirsync");
-}
-
-static void op_rename(struct wfile *f)
+static void seed_rename(struct wfile *f)
 {
 	int dir = (int)below(NDIRS);
 	char from[160], to[160], name[32];
@@ -658,27 +761,12 @@ static void op_rename(struct wfile *f)
 	old = by_name(dir, name);
 	if (old == f)
 		return;
-	abs_path(f, from, sizeof(from));
-	dir_path(dir, to, sizeof(to));
-	snprintf(to + strlen(to), sizeof(to) - strlen(to), "/%s", name);
-	if (rename(from, to)) {
+	if (do_rename(f, old, dir, name, 0, from, to))
 		skip("rename", f, errno);
-		return;
-	}
-	oplog(f, "rename", " %s", to + strlen(W.mnt));
-	if (old) {
-		old->unlinked = 1;
-		if (old->fd < 0)
-			free_slot(old);
-	}
-	trace(f, "rename to %s%s", to + strlen(W.mnt), old ? " (replacing)" : "");
-	f->name_pending |= (1u << f->dir) | (1u << dir);
-	f->dir = dir;
-	snprintf(f->name, sizeof(f->name), "%s", name);
 }
 
 /* unlink a file that is still open: it stays writable until closed */
-static void op_unlink_open(struct wfile *f)
+static void seed_unlink_open(struct wfile *f)
 {
 	char p[160];
 
@@ -694,19 +782,13 @@ static void op_unlink_open(struct wfile *f)
 	trace(f, "unlink (still open)");
 }
 
-static void op_close(struct wfile *f)
+static void seed_fsync_dir(struct wfile *unused)
 {
-	trace(f, "close");
-	oplog(f, "close", "");
-	if (f->unlinked) {
-		free_slot(f);
-		return;
-	}
-	close(f->fd);
-	f->fd = -1;
+	(void)unused;
+	fsync_dir((int)below(NDIRS));
 }
 
-static void op_owner(struct wfile *f)
+static void seed_owner(struct wfile *f)
 {
 	static const unsigned ids[] = { 0, 1000, 1001, 1002 };
 	struct fsxattr fa;
@@ -735,120 +817,6 @@ static void op_owner(struct wfile *f)
 	} else {
 		oplog(f, "projid", " %u", fa.fsx_projid);
 	}
-}
-
-static void one_op(void)
-{
-	unsigned r = (unsigned)below(100);
-	struct wfile *f;
-
-	if (r < 6 || !pick(0)) {
-		op_create();
-		return;
-	}
-	f = pick(0);
-	if (r >= 90 && r < 96) {
-		fsync_dir((int)below(NDIRS));
-		return;
-	}
-	if (ensure_open(f)) {
-		skip("open", f, errno);
-		return;
-	}
-	if (r < 30)
-		op_buffered_write(f);
-	else if (r < 40)
-		op_direct_write(f);
-	else if (r < 50)
-		op_fallocate(f);
-	else if (r < 56)
-		op_truncate(f);
-	else if (r < 60)
-		op_short_write(f);
-	else if (r < 80)
-		op_fsync(f);
-	else if (r < 82)
-		op_sync_file_range(f);
-	else if (r < 85)
-		op_rename(f);
-	else if (r < 87)
-		op_unlink_open(f);
-	else if (r < 90)
-		op_close(f);
-	else
-		op_owner(f);
-}
-
-static void setup_dirs(void)
-{
-	char p[160];
-
-	for (int d = 1; d < NDIRS; d++) {
-		dir_path(d, p, sizeof(p));
-		if (mkdir(p, 0755) && errno != EEXIST)
-			die("mkdir %s: %s", p, strerror(errno));
-		oplog(NULL, "mkdir", " /d%d", d);
-	}
-	fsync_dir(0);
-}
-
-/* after umount everything linked is durable: the final section */
-static void write_final(const char *path)
-{
-	FILE *out = fopen(path, "w");
-
-	if (!out)
-		die("%s: %s", path, strerror(errno));
-	fprintf(out, "mark umount\n");
-	for (int i = 0; i < NSLOTS; i++) {
-		struct wfile *f = &W.f[i];
-		if (f->used && !f->unlinked && !f->bad)
-			list_file(out, f);
-	}
-	fclose(out);
-}
-
-static void close_all(void)
-{
-	for (int i = 0; i < NSLOTS; i++) {	/* close; verify the final contents */
-		struct wfile *f = &W.f[i];
-		if (!f->used)
-			continue;
-		if (!ensure_open(f))
-			verify(f);
-		if (f->unlinked)
-			free_slot(f);
-		else
-			op_close(f);
-	}
-}
-
-static int cmd_run(int argc, char **argv)
-{
-	char final[300];
-
-	if (argc < 6)
-		die("usage: wl run SEED MNT MANIFEST CONFIG [NOPS]");
-	W.mnt = argv[3];
-	W.nops = argc > 6 ? (unsigned)strtoul(argv[6], NULL, 0) : 400;
-	W.manifest = fopen(argv[4], "w");
-	if (!W.manifest)
-		die("%s: %s", argv[4], strerror(errno));
-	fprintf(W.manifest, "# iomapck-vm manifest v1 seed=%" PRIu64 " config=%s\n", W.seed,
-		argv[5]);
-	W.oplog = 1;
-	for (int i = 0; i < NSLOTS; i++)
-		W.f[i].fd = -1;
-	setup_dirs();
-	for (W.opno = 1; W.opno <= W.nops; W.opno++)
-		one_op();
-	close_all();
-	fclose(W.manifest);
-	snprintf(final, sizeof(final), "%s.final", argv[4]);
-	write_final(final);
-	printf("@@ wl: seed %" PRIu64 ", %u ops, %u marks, %u skipped, %u model mismatches\n",
-	       W.seed, W.nops, W.nmarks, W.skipped, W.mismatches);
-	return 0;	/* mismatches are reported; the host counts them */
 }
 
 /* ---- scripted mode ------------------------------------------------------- */
@@ -960,65 +928,63 @@ static void srange(uint64_t pos, uint64_t len)
 		     MAX_SIZE);
 }
 
-static void s_create(const char *p)
+/* a script line: its words @a[0..n) (a trailing "enospc" taken off as @mayfail, a
+ * trailing "keep" of an op that takes one as @keep) and the table's @mode */
+struct sargs {
+	int n;
+	char **a;
+	int keep, mayfail, mode;
+};
+
+/* an "enospc" op's result for the op log */
+#define SRESULT(...) snprintf(script_result, sizeof(script_result), __VA_ARGS__)
+
+static void script_create(const struct sargs *s)
 {
-	struct wfile *f = NULL;
+	struct wfile *f;
 	char name[32], ap[160];
 	int dir;
 
-	spath(p, &dir, name, sizeof(name));
+	spath(s->a[1], &dir, name, sizeof(name));
 	if (by_name(dir, name))
-		sdie("%s exists", p);
-	for (int i = 0; i < NSLOTS && !f; i++)
-		if (!W.f[i].used)
-			f = &W.f[i];
-	if (!f)
+		sdie("%s exists", s->a[1]);
+	if (!(f = free_slot_find()))
 		sdie("more than %d files", NSLOTS);
-	f->id = W.next_id++;
-	f->dir = dir;
-	snprintf(f->name, sizeof(f->name), "%s", name);
-	abs_path(f, ap, sizeof(ap));
-	f->fd = open(ap, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (f->fd < 0)
+	if (file_create(f, dir, name)) {
+		abs_path(f, ap, sizeof(ap));
 		sdie("create %s: %s", ap, strerror(errno));
-	if (!(f->data = calloc(1, MAX_SIZE + MAX_LEN)))
-		die("out of memory");
-	f->used = 1;
-	f->dirty = 1;
-	f->name_pending = 1u << f->dir;
-	trace(f, "create");
+	}
 }
 
-static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, int direct,
-		    int mayfail)
+/* write (mode 0), dwrite (1: O_DIRECT), mwrite (2: through a mapping) */
+static void script_write(const struct sargs *s)
 {
+	struct wfile *f = sfile(s->a[1]);
+	uint64_t pos = snum(s->a[2]), len = snum(s->a[3]), seed = snum(s->a[4]);
 	uint64_t key = content_key(f->id, (unsigned)seed) ^ mix64(seed);
-	char ap[160];
+	int direct = s->mode, fd = f->fd;
 	ssize_t n;
-	int fd = f->fd;
 
 	srange(pos, len);
 	if (direct == 1) {
 		if (pos % DIO_ALIGN || len % DIO_ALIGN)
 			sdie("dwrite wants OFF and LEN multiples of %u", DIO_ALIGN);
-		abs_path(f, ap, sizeof(ap));
-		if ((fd = open(ap, O_RDWR | O_DIRECT | O_CLOEXEC)) < 0)
-			sdie("open O_DIRECT %s: %s", ap, strerror(errno));
+		if ((fd = open_direct(f)) < 0)
+			sdie("open O_DIRECT %s%s: %s", W.mnt, s->a[1], strerror(errno));
 	}
 	if (direct == 2 && pos + len > f->size)
 		sdie("mwrite past the size (%" PRIu64 "): a mapping cannot extend a file", f->size);
-	fill(W.buf, key, pos, len);
-	n = direct == 2 ? mmap_store(fd, pos, len, W.buf) : pwrite(fd, W.buf, len, pos);
+	n = store(fd, key, pos, len, direct == 2);
 	trace(f, "%s %" PRIu64 "+%" PRIu64 " seed %" PRIu64 " = %zd",
 	      direct == 2 ? "mmap write" : direct ? "O_DIRECT pwrite" : "pwrite", pos, len, seed, n);
 	if (direct == 1)
 		close(fd);
-	if (n != (ssize_t)len && mayfail && (n >= 0 || errno == ENOSPC)) {
+	if (n != (ssize_t)len && s->mayfail && (n >= 0 || errno == ENOSPC)) {
 		/* "enospc": a short or failed write is the result, logged */
 		if (n < 0)
-			snprintf(script_result, sizeof(script_result), " = -ENOSPC");
+			SRESULT(" = -ENOSPC");
 		else
-			snprintf(script_result, sizeof(script_result), " = %zd", n);
+			SRESULT(" = %zd", n);
 		f->dirty = 1;
 		if (n > 0)
 			model_write(f, pos, n, W.buf);
@@ -1029,79 +995,109 @@ static void s_write(struct wfile *f, uint64_t pos, uint64_t len, uint64_t seed, 
 		     n < 0 ? strerror(errno) : "short write");
 	f->dirty = 1;
 	model_write(f, pos, len, W.buf);
-	if (mayfail)
-		snprintf(script_result, sizeof(script_result), " = %zd", n);
+	if (s->mayfail)
+		SRESULT(" = %zd", n);
 }
 
-static void s_fallocate(struct wfile *f, int mode, uint64_t pos, uint64_t len, int mayfail)
+/* falloc (mode 0), zero_range, punch; "keep" adds FALLOC_FL_KEEP_SIZE */
+static void script_fallocate(const struct sargs *s)
 {
+	struct wfile *f = sfile(s->a[1]);
+	uint64_t pos = snum(s->a[2]), len = snum(s->a[3]);
+	int mode = s->mode | (s->keep ? FALLOC_FL_KEEP_SIZE : 0);
 	struct stat st;
 
 	/* preallocation past the size changes no content: any length (to fill the disk) */
 	if (mode != FALLOC_FL_KEEP_SIZE || pos < f->size || len > (1ull << 40))
 		srange(pos, len);
-	trace(f, "fallocate mode %#x %" PRIu64 "+%" PRIu64 " (size %" PRIu64 ")", mode, pos,
-	      len, f->size);
-	if (fallocate(f->fd, mode, pos, len)) {
-		if (!mayfail || errno != ENOSPC || (mode & ~FALLOC_FL_KEEP_SIZE))
-			sdie("fallocate mode %#x: %s", mode, strerror(errno));
-		/* "enospc": what was allocated stays; without KEEP_SIZE the size follows it */
-		snprintf(script_result, sizeof(script_result), " = -ENOSPC");
-		f->dirty = 1;
-		if (fstat(f->fd, &st))
-			sdie("fstat: %s", strerror(errno));
-		if ((uint64_t)st.st_size > f->size)
-			model_size(f, (uint64_t)st.st_size);
+	if (!do_fallocate(f, mode, pos, len)) {
+		if (s->mayfail)
+			SRESULT(" = 0");
+		falloc_model(f, mode, pos, len);
 		return;
 	}
-	if (mayfail)
-		snprintf(script_result, sizeof(script_result), " = 0");
-	f->dirty = 1;
-	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) {
-		uint64_t end = pos + len < f->size ? pos + len : f->size;
-		if (pos < end)
-			memset(f->data + pos, 0, end - pos);
-	}
-	if (!(mode & FALLOC_FL_KEEP_SIZE) && pos + len > f->size)
-		model_size(f, pos + len);
+	if (!s->mayfail || errno != ENOSPC || (mode & ~FALLOC_FL_KEEP_SIZE))
+		sdie("fallocate mode %#x: %s", mode, strerror(errno));
+	/* "enospc": what was allocated stays; without KEEP_SIZE the size follows it */
+	SRESULT(" = -ENOSPC");
+	if (fstat(f->fd, &st))
+		sdie("fstat: %s", strerror(errno));
+	if ((uint64_t)st.st_size > f->size)
+		model_size(f, (uint64_t)st.st_size);
 }
 
-static void s_fsync(struct wfile *f, int data)
+static void script_truncate(const struct sargs *s)
 {
-	if (data ? fdatasync(f->fd) : fsync(f->fd))
-		sdie("%s: %s", data ? "fdatasync" : "fsync", strerror(errno));
-	verify(f);
-	f->dirty = 0;
-	trace(f, "%s (size %" PRIu64 ")", data ? "fdatasync" : "fsync", f->size);
-	sync_point(data ? "fdatasync" : "fsync");
+	struct wfile *f = sfile(s->a[1]);
+	uint64_t size = snum(s->a[2]);
+
+	srange(size, 0);
+	if (do_truncate(f, size))
+		sdie("ftruncate: %s", strerror(errno));
 }
 
-static void s_rename(struct wfile *f, const char *to_path)
+/* fsync (mode 0) or fdatasync (1) */
+static void script_fsync(const struct sargs *s)
 {
+	if (do_fsync(sfile(s->a[1]), s->mode))
+		sdie("%s: %s", s->mode ? "fdatasync" : "fsync", strerror(errno));
+}
+
+static void script_rename(const struct sargs *s)
+{
+	struct wfile *f = sfile(s->a[1]), *old;
 	char from[160], to[160], name[32];
-	struct wfile *old;
 	int dir;
 
-	spath(to_path, &dir, name, sizeof(name));
+	spath(s->a[2], &dir, name, sizeof(name));
 	old = by_name(dir, name);
 	if (old == f)
 		sdie("rename onto itself");
-	abs_path(f, from, sizeof(from));
-	snprintf(to, sizeof(to), "%s%s", W.mnt, to_path);
-	if (rename(from, to))
+	if (do_rename(f, old, dir, name, 1, from, to))
 		sdie("rename %s %s: %s", from, to, strerror(errno));
-	if (old) {
-		old->unlinked = 1;
-		free_slot(old);
-	}
-	trace(f, "rename to %s%s", to_path, old ? " (replacing)" : "");
-	f->name_pending |= (1u << f->dir) | (1u << dir);
-	f->dir = dir;
-	snprintf(f->name, sizeof(f->name), "%s", name);
 }
 
-static void s_sync(void)
+/* unlink and close */
+static void script_unlink(const struct sargs *s)
 {
+	struct wfile *f = sfile(s->a[1]);
+	char p[160];
+
+	abs_path(f, p, sizeof(p));
+	if (unlink(p))
+		sdie("unlink %s: %s", p, strerror(errno));
+	trace(f, "unlink");
+	free_slot(f);
+}
+
+static void script_close(const struct sargs *s)
+{
+	op_close(sfile(s->a[1]));
+}
+
+static void script_fsync_dir(const struct sargs *s)
+{
+	fsync_dir(sdir(s->a[1]));
+}
+
+static void script_mkdir(const struct sargs *s)
+{
+	char p[160];
+	int d;
+
+	if (!(d = sdir(s->a[1])))
+		sdie("mkdir /");
+	dir_path(d, p, sizeof(p));
+	if (mkdir(p, 0755))
+		sdie("mkdir %s: %s", p, strerror(errno));
+	W.dir_pending |= 1u << d;
+	trace(NULL, "mkdir %s", s->a[1]);
+}
+
+/* sync(), then everything linked is durable */
+static void script_sync(const struct sargs *s)
+{
+	(void)s;
 	sync();
 	for (int i = 0; i < NSLOTS; i++) {
 		struct wfile *f = &W.f[i];
@@ -1117,97 +1113,198 @@ static void s_sync(void)
 	sync_point("sync");
 }
 
+static void script_mark(const struct sargs *s)
+{
+	if (strlen(s->a[1]) > 60)
+		sdie("mark name too long");
+	emit_mark(s->a[1]);
+}
+
+static void script_sleep(const struct sargs *s)
+{
+	trace(NULL, "sleep %s", s->a[1]);
+	sleep((unsigned)snum(s->a[1]));
+}
+
+/* ---- the table of operations ------------------------------------------- */
+/*
+ * Every operation once: its word in a script (and the op log), its weight in a
+ * seeded run's draw, the number of words a script line of it has, and what does
+ * it in each run.  A seeded step draws r = below(100) and takes the entry whose
+ * range of r (the weights added up in table order) holds it; weight 0 is script
+ * only, no script function seeded only.  Keep the order and the weights: seeds
+ * depend on them (they add up to 100).
+ */
+#define OP_NOFILE 1	/* seeded: picks no file (a create, also when there is none) */
+#define OP_NOOPEN 2	/* seeded: picks a file, but does not open it */
+#define OP_KEEP	  4	/* script: takes a trailing "keep" (one more word) */
+#define OP_ENOSPC 8	/* script: takes a trailing "enospc" */
+
+struct wl_op {
+	const char *name;
+	unsigned weight;
+	unsigned flags;
+	int words;			/* script: words of the line, the name included */
+	int mode;			/* script: passed on (sargs.mode) */
+	void (*seeded)(struct wfile *f);
+	void (*script)(const struct sargs *s);
+};
+
+static const struct wl_op ops[] = {
+	{ "create", 6, OP_NOFILE, 2, 0, seed_create, script_create },
+	{ "write", 24, OP_ENOSPC, 5, 0, seed_buffered_write, script_write },
+	{ "dwrite", 10, 0, 5, 1, seed_direct_write, script_write },
+	{ "falloc", 10, OP_KEEP | OP_ENOSPC, 4, 0, seed_fallocate, script_fallocate },
+	{ "truncate", 6, 0, 3, 0, seed_truncate, script_truncate },
+	{ "short-write", 4, 0, 0, 0, seed_short_write, NULL },
+	{ "fsync", 20, 0, 2, 0, seed_fsync, script_fsync },	/* seeded: 1 in 3 fdatasync */
+	{ "sfr", 2, 0, 0, 0, seed_sync_file_range, NULL },
+	{ "rename", 3, 0, 3, 0, seed_rename, script_rename },
+	{ "unlink", 2, 0, 2, 0, seed_unlink_open, script_unlink },	/* seeded: kept open */
+	{ "close", 3, 0, 2, 0, op_close, script_close },
+	{ "fsyncdir", 6, OP_NOOPEN, 2, 0, seed_fsync_dir, script_fsync_dir },
+	{ "owner", 4, 0, 0, 0, seed_owner, NULL },	/* logged as chown or projid */
+	{ "mwrite", 0, 0, 5, 2, NULL, script_write },
+	{ "fdatasync", 0, 0, 2, 1, NULL, script_fsync },
+	{ "zero_range", 0, OP_KEEP, 4, FALLOC_FL_ZERO_RANGE, NULL, script_fallocate },
+	{ "punch", 0, 0, 4, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, NULL, script_fallocate },
+	{ "mkdir", 0, 0, 2, 0, NULL, script_mkdir },
+	{ "sync", 0, 0, 1, 0, NULL, script_sync },
+	{ "mark", 0, 0, 2, 0, NULL, script_mark },
+	{ "sleep", 0, 0, 2, 0, NULL, script_sleep },
+};
+#define NOPS_TABLE (sizeof(ops) / sizeof(ops[0]))
+
+/* the entry a seeded draw @r (0..99) takes */
+static const struct wl_op *op_drawn(unsigned r)
+{
+	for (size_t i = 0; i < NOPS_TABLE; i++) {
+		if (r < ops[i].weight)
+			return &ops[i];
+		r -= ops[i].weight;
+	}
+	die("the weights of the operations add up to less than 100");
+	return NULL;
+}
+
+/* one seeded step: the draw, a file picked (twice: a seed keeps its draws), the op */
+static void one_op(void)
+{
+	const struct wl_op *op = op_drawn((unsigned)below(100));
+	struct wfile *f;
+
+	if ((op->flags & OP_NOFILE) || !pick(0)) {
+		seed_create(NULL);
+		return;
+	}
+	f = pick(0);
+	if (!(op->flags & OP_NOOPEN) && ensure_open(f)) {
+		skip("open", f, errno);
+		return;
+	}
+	op->seeded(f);
+}
+
+/* the entry of a script's word, or NULL */
+static const struct wl_op *op_named(const char *name)
+{
+	for (size_t i = 0; i < NOPS_TABLE; i++)
+		if (ops[i].script && !strcmp(ops[i].name, name))
+			return &ops[i];
+	return NULL;
+}
+
+/* one script line, its @n words in @a */
 static void script_op(int n, char **a)
 {
-	const char *op = a[0];
-	struct wfile *f;
-	int keep, mayfail;
+	const struct wl_op *op = op_named(a[0]);
+	struct sargs s = { .a = a };
 
-#define NARGS(lo, hi) do { if (n < (lo) || n > (hi)) sdie("%s: wrong number of arguments", op); } while (0)
 	/* a trailing "enospc": the call may fail or be short with ENOSPC (write, falloc) */
-	mayfail = n > 1 && !strcmp(a[n - 1], "enospc");
-	if (mayfail && strcmp(op, "write") && strcmp(op, "falloc"))
-		sdie("%s: enospc only after write or falloc", op);
-	n -= mayfail;
-	keep = n > 1 && !strcmp(a[n - 1], "keep");
-	if (!strcmp(op, "create")) {
-		NARGS(2, 2);
-		s_create(a[1]);
-	} else if (!strcmp(op, "write") || !strcmp(op, "dwrite") || !strcmp(op, "mwrite")) {
-		NARGS(5, 5);
-		s_write(sfile(a[1]), snum(a[2]), snum(a[3]), snum(a[4]),
-			op[0] == 'd' ? 1 : op[0] == 'm' ? 2 : 0, mayfail);
-	} else if (!strcmp(op, "fsync") || !strcmp(op, "fdatasync")) {
-		NARGS(2, 2);
-		s_fsync(sfile(a[1]), op[1] == 'd');
-	} else if (!strcmp(op, "fsyncdir")) {
-		NARGS(2, 2);
-		fsync_dir(sdir(a[1]));
-	} else if (!strcmp(op, "mkdir")) {
-		char p[160];
-		int d;
+	s.mayfail = n > 1 && !strcmp(a[n - 1], "enospc");
+	if (s.mayfail && !(op && (op->flags & OP_ENOSPC)))
+		sdie("%s: enospc only after write or falloc", a[0]);
+	n -= s.mayfail;
+	s.keep = op && (op->flags & OP_KEEP) && n > 1 && !strcmp(a[n - 1], "keep");
+	if (!op)
+		sdie("unknown operation '%s'", a[0]);
+	if (n != op->words + s.keep)
+		sdie("%s: wrong number of arguments", a[0]);
+	s.n = n;
+	s.mode = op->mode;
+	op->script(&s);
+}
 
-		NARGS(2, 2);
-		if (!(d = sdir(a[1])))
-			sdie("mkdir /");
+static void setup_dirs(void)
+{
+	char p[160];
+
+	for (int d = 1; d < NDIRS; d++) {
 		dir_path(d, p, sizeof(p));
-		if (mkdir(p, 0755))
-			sdie("mkdir %s: %s", p, strerror(errno));
-		W.dir_pending |= 1u << d;
-		trace(NULL, "mkdir %s", a[1]);
-	} else if (!strcmp(op, "falloc") || !strcmp(op, "zero_range")) {
-		NARGS(4 + keep, 4 + keep);
-		f = sfile(a[1]);
-		s_fallocate(f, (op[0] == 'z' ? FALLOC_FL_ZERO_RANGE : 0) |
-			    (keep ? FALLOC_FL_KEEP_SIZE : 0), snum(a[2]), snum(a[3]), mayfail);
-	} else if (!strcmp(op, "punch")) {
-		NARGS(4, 4);
-		f = sfile(a[1]);
-		s_fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, snum(a[2]), snum(a[3]), 0);
-	} else if (!strcmp(op, "truncate")) {
-		uint64_t size;
-
-		NARGS(3, 3);
-		f = sfile(a[1]);
-		size = snum(a[2]);
-		srange(size, 0);
-		trace(f, "ftruncate %" PRIu64 " (size %" PRIu64 ")", size, f->size);
-		if (ftruncate(f->fd, size))
-			sdie("ftruncate: %s", strerror(errno));
-		f->dirty = 1;
-		model_size(f, size);
-	} else if (!strcmp(op, "rename")) {
-		NARGS(3, 3);
-		s_rename(sfile(a[1]), a[2]);
-	} else if (!strcmp(op, "unlink")) {
-		char p[160];
-
-		NARGS(2, 2);
-		f = sfile(a[1]);
-		abs_path(f, p, sizeof(p));
-		if (unlink(p))
-			sdie("unlink %s: %s", p, strerror(errno));
-		trace(f, "unlink");
-		free_slot(f);
-	} else if (!strcmp(op, "close")) {
-		NARGS(2, 2);
-		op_close(sfile(a[1]));
-	} else if (!strcmp(op, "sync")) {
-		NARGS(1, 1);
-		s_sync();
-	} else if (!strcmp(op, "mark")) {
-		NARGS(2, 2);
-		if (strlen(a[1]) > 60)
-			sdie("mark name too long");
-		emit_mark(a[1]);
-	} else if (!strcmp(op, "sleep")) {
-		NARGS(2, 2);
-		trace(NULL, "sleep %s", a[1]);
-		sleep((unsigned)snum(a[1]));
-	} else {
-		sdie("unknown operation '%s'", op);
+		if (mkdir(p, 0755) && errno != EEXIST)
+			die("mkdir %s: %s", p, strerror(errno));
+		oplog(NULL, "mkdir", " /d%d", d);
 	}
-#undef NARGS
+	fsync_dir(0);
+}
+
+/* after umount everything linked is durable: the final section */
+static void write_final(const char *path)
+{
+	FILE *out = fopen(path, "w");
+
+	if (!out)
+		die("%s: %s", path, strerror(errno));
+	fprintf(out, "mark umount\n");
+	for (int i = 0; i < NSLOTS; i++) {
+		struct wfile *f = &W.f[i];
+		if (f->used && !f->unlinked && !f->bad)
+			list_file(out, f);
+	}
+	fclose(out);
+}
+
+static void close_all(void)
+{
+	for (int i = 0; i < NSLOTS; i++) {	/* close; verify the final contents */
+		struct wfile *f = &W.f[i];
+		if (!f->used)
+			continue;
+		if (!ensure_open(f))
+			verify(f);
+		if (f->unlinked)
+			free_slot(f);
+		else
+			op_close(f);
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	char final[300];
+
+	if (argc < 6)
+		die("usage: wl run SEED MNT MANIFEST CONFIG [NOPS]");
+	W.mnt = argv[3];
+	W.nops = argc > 6 ? (unsigned)strtoul(argv[6], NULL, 0) : 400;
+	W.manifest = fopen(argv[4], "w");
+	if (!W.manifest)
+		die("%s: %s", argv[4], strerror(errno));
+	fprintf(W.manifest, "# iomapck-vm manifest v1 seed=%" PRIu64 " config=%s\n", W.seed,
+		argv[5]);
+	W.oplog = 1;
+	for (int i = 0; i < NSLOTS; i++)
+		W.f[i].fd = -1;
+	setup_dirs();
+	for (W.opno = 1; W.opno <= W.nops; W.opno++)
+		one_op();
+	close_all();
+	fclose(W.manifest);
+	snprintf(final, sizeof(final), "%s.final", argv[4]);
+	write_final(final);
+	printf("@@ wl: seed %" PRIu64 ", %u ops, %u marks, %u skipped, %u model mismatches\n",
+	       W.seed, W.nops, W.nmarks, W.skipped, W.mismatches);
+	return 0;	/* mismatches are reported; the host counts them */
 }
 
 static int cmd_script(int argc, char **argv)

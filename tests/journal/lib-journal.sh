@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# tests/journal/lib-journal.sh - images whose journal NEEDS RECOVERY, one function per
-# scenario, made with the installed mkfs.ext4 and debugfs (sourced after tests/lib.sh).
+# tests/journal/lib-journal.sh - the building blocks of images whose journal NEEDS
+# RECOVERY, made with the installed mkfs.ext4 and debugfs (sourced after tests/lib.sh).
+# The scenarios built from them are case folders, tests/cases/j_<scenario>/script.
 #
 # How a transaction is made.  debugfs 1.47.0 writes jbd2 transactions itself:
 #   jo [-c] [-v 2|3]          journal_open; -c turns checksums on while the journal is clean:
@@ -28,11 +29,6 @@
 # Journal geometry and damage: tests/journal/jtool.py (log map from `debugfs stat <8>`).
 
 JTOOL="python3 $top_srcdir/tests/journal/jtool.py"
-
-# recovered scenarios: the view must equal e2fsck -E journal_only's copy
-JSCENARIOS="tags32 tags64 nocsum csum1 csum2 csum2_32 csum3 revoke revoke32 multi wrap seqwrap bs1k truncated uncommitted badcommit"
-# damaged journals: the kernel (and we) refuse to recover them
-JDAMAGED="badmagic tagoutside tagoverflow revokecount loop datacsum"
 
 # jdata FILE BYTES SEED: reproducible pseudo-random bytes
 jdata() {
@@ -107,23 +103,7 @@ j_two() {
 	jtxn "$img" "$jo" "write $d/d2 dir1/f2" "sif f1 mtime 1700000100"
 }
 
-# --- recovered scenarios ---
-# 32-bit tags (8 bytes: no 64bit feature), no checksums
-jmk_tags32() { jbase "$1" 16M -b 4096 -O ^64bit,^metadata_csum; j_two "$1" ""; }
-# 64-bit tags (12 bytes), metadata_csum file system, journal without checksums
-jmk_tags64() { jbase "$1" 16M -b 4096; j_two "$1" ""; }
-# no checksum anywhere (no metadata_csum, journal plain), 64bit
-jmk_nocsum() { jbase "$1" 16M -b 4096 -O ^metadata_csum; j_two "$1" ""; }
-# v1 transaction checksum (COMPAT_CHECKSUM: crc32_be over descriptor and data in the commit)
-jmk_csum1() { jbase "$1" 16M -b 4096 -O ^metadata_csum; j_two "$1" "-c"; }
-# csum v2 (64bit: 14-byte tags with a 16-bit checksum; descriptor and revoke tails)
-jmk_csum2() { jbase "$1" 16M -b 4096; j_two "$1" "-c -v 2"; }
-# csum v2 on a 32-bit journal (10-byte tags)
-jmk_csum2_32() { jbase "$1" 16M -b 4096 -O ^64bit; j_two "$1" "-c -v 2"; }
-# csum v3 (16-byte tags with a 32-bit checksum)
-jmk_csum3() { jbase "$1" 16M -b 4096; j_two "$1" "-c -v 3"; }
-
-# revoke records, csum v3: T1 writes X, Y, Z and W; T2 revokes X and Y, and writes W and
+# revoke records (j_revoke IMG JO-OPTIONS): T1 writes X, Y, Z and W; T2 revokes X and Y, and writes W and
 # revokes it in the same transaction; T3 rewrites Y.  Replay: X and W keep their on-disk
 # content (revoked by T2, which is as late as their last write), Y has T3's content (written
 # after its revoke), Z has T1's.  Blocks are free ones, so e2fsck -fn stays clean.
@@ -135,157 +115,4 @@ j_revoke() {
 	jraw "$img" "$jo" "$w" 12 -r "$x,$y,$w"
 	jraw "$img" "$jo" "$y" 13
 	echo "$x $y $z $w" >"$img.revoke"
-}
-jmk_revoke() { jbase "$1" 16M -b 4096; j_revoke "$1" "-c -v 3"; }
-# the same with 4-byte revoke records (no 64bit) and no checksums
-jmk_revoke32() { jbase "$1" 16M -b 4096 -O ^64bit,^metadata_csum; j_revoke "$1" ""; }
-
-# several transactions (csum v3) rewriting the same metadata blocks: the last one wins
-jmk_multi() {
-	local img=$1 d; d=$(dirname "$img")
-	jbase "$img" 16M -b 4096
-	jtxn "$img" "-c" "write $d/d1 f1"
-	jtxn "$img" "-c" "mkdir a" "write $d/d2 a/f2"
-	jtxn "$img" "-c" "write $d/d4 f4" "symlink s1 /a/f2"
-	jtxn "$img" "-c" "rm f1" "mkdir a/b"
-	jtxn "$img" "-c" "punch f4 3 10" "write $d/d3 a/b/f3"
-}
-
-# Wrap-around.  debugfs only writes from the log's first block on, so the log is moved
-# afterwards: four transactions (csum v3) are written at log blocks 1..n of a 1024-block
-# journal (-J size=4 with 4 KiB blocks), then every log block b of 1..1023 is moved to
-# 1 + (b - 1 + SHIFT) mod 1023 and s_start moved with it (jtool rotate; the journal
-# superblock checksum is recomputed).  SHIFT puts T2's descriptor at log block 1022, its
-# first data block at 1023 (the last), the rest from block 1 on: both the scan's skip over
-# the data blocks and the replay's reads wrap.  Nothing in a jbd2 block depends on its log
-# position (the v3 checksums cover the sequence and content only), so the moved log is what
-# the kernel would have written had the log started at the new s_start.
-jmk_wrap() {
-	local img=$1 d s2 seq; d=$(dirname "$img")
-	jbase "$img" 16M -b 4096 -J size=4
-	jtxn "$img" "-c" "write $d/d1 f1"
-	jtxn "$img" "-c" "write $d/d4 f4" "mkdir a"
-	jtxn "$img" "-c" "write $d/d2 a/f2"
-	jtxn "$img" "-c" "rm f1"
-	seq=$(jseq "$img")
-	s2=$(jlog "$img" $((seq + 1)) 1)
-	[ "$($JTOOL info "$img" | awk '{print $2}')" = 1024 ] || fail "wrap: journal is not 1024 blocks"
-	$JTOOL rotate "$img" $((1022 - s2))
-}
-
-# sequence numbers wrapping past 2^32: the clean journal's s_sequence is set to 0xfffffffe
-# before four transactions (0xfffffffe, 0xffffffff, 0, 1)
-jmk_seqwrap() {
-	local img=$1 d; d=$(dirname "$img")
-	jbase "$img" 16M -b 4096
-	dbg "$img" "jo -c" "jc"
-	$JTOOL setsb "$img" sequence=0xfffffffe
-	jtxn "$img" "" "write $d/d1 f1"
-	jtxn "$img" "" "mkdir a"
-	jtxn "$img" "" "write $d/d2 a/f2"
-	jtxn "$img" "" "rm f1"
-}
-
-# 1 KiB blocks (the superblock is block 1), csum v3
-jmk_bs1k() { jbase "$1" 16M -b 1024; j_two "$1" "-c"; jtxn "$1" "-c" "write $(dirname "$1")/d4 f4"; }
-
-# the journal cut mid-way through T3: its last data block and commit block never reached
-# the disk (zeroed).  T1 and T2 are replayed, T3 not.
-jmk_truncated() {
-	local img=$1 seq c3
-	jbase "$img" 16M -b 4096 -O ^metadata_csum
-	j_two "$img" ""
-	jtxn "$img" "" "write $(dirname "$img")/d4 f4"
-	seq=$(jseq "$img")
-	c3=$(jlog "$img" $((seq + 2)) 2)
-	[ -n "$c3" ] || fail "truncated: no commit block for T3"
-	$JTOOL zero "$img" "$c3"
-	$JTOOL zero "$img" $((c3 - 1))
-}
-
-# T3 written without a commit block at all (jw -c): not replayed
-jmk_uncommitted() {
-	local img=$1
-	jbase "$img" 16M -b 4096
-	j_two "$img" "-c"
-	cp "$img.shadow" "$img.s2"
-	dbg "$img.s2" "write $(dirname "$img")/d4 f4"
-	jraw "$img" "" "$(jfree "$img.s2" 3)" 21 -c
-}
-
-# a commit block whose checksum is wrong (csum v3, sync commit): T1 is replayed, the log
-# ends at T2 (T2 and T3 not replayed), and the file system is marked with errors
-# (e2fsck: "Journal transaction 2 was corrupt, replay was aborted"; the kernel the same).
-jmk_badcommit() {
-	local img=$1 seq c2 d; d=$(dirname "$img")
-	jbase "$img" 16M -b 4096
-	jtxn "$img" "-c" "write $d/d1 f1"
-	jtxn "$img" "-c" "write $d/d2 f2"
-	jtxn "$img" "-c" "write $d/d3 f3"
-	seq=$(jseq "$img")
-	c2=$(jlog "$img" $((seq + 1)) 2)
-	$JTOOL flip "$img" "$c2" 16
-}
-
-# --- damaged journals ---
-# the journal superblock's magic number
-jmk_badmagic() { jbase "$1" 16M -b 4096 -O ^metadata_csum; j_two "$1" ""; $JTOOL setsb "$1" magic=0x12345678; }
-
-# a tag naming a block past the end of the file system (2nd tag of T1's descriptor)
-jmk_tagoutside() {
-	local img=$1 n
-	jbase "$img" 16M -b 4096 -O ^metadata_csum
-	j_two "$img" ""
-	n=$($JTOOL sbfield "$img" 0x4 4)
-	$JTOOL settag "$img" "$(jlog "$img" "$(jseq "$img")" 1)" 1 $((n + 1000))
-}
-
-# T1's descriptor has no LAST_TAG: its tags run on to the end of the block (the zeros after
-# the real tags read as tags without SAME_UUID, 16 UUID bytes each), so the scan skips that
-# many blocks, past the commit, and meets an empty block: the log ends before T1.
-jmk_tagoverflow() {
-	local img=$1
-	jbase "$img" 16M -b 4096 -O ^metadata_csum
-	j_two "$img" ""
-	$JTOOL clearlast "$img" "$(jlog "$img" "$(jseq "$img")" 1)"
-}
-
-# a revoke block whose r_count (bytes used) is larger than the block
-jmk_revokecount() {
-	local img=$1 seq r
-	jbase "$img" 16M -b 4096 -O ^metadata_csum
-	j_revoke "$img" ""
-	seq=$(jseq "$img")
-	r=$(jlog "$img" $((seq + 2)) 5)
-	$JTOOL poke "$img" "$r" 12 "$(printf %08x 4100)"
-}
-
-# A loop: three descriptors of the expected sequence at log blocks 1, 342 and 683 of a
-# 1024-block journal (log 1..1023: 1023 = 3 * 341 blocks), each with 340 tags, so each
-# skips to the next and the third wraps back to the first.  No commit is ever met and every
-# block read has the expected sequence: a scan without a bound never ends (the installed
-# e2fsck spins in its PASS_SCAN; it is only run under a short timeout to record that).
-jmk_loop() {
-	local img=$1 seq x b
-	jbase "$img" 16M -b 4096 -O ^metadata_csum -J size=4
-	j_two "$img" ""
-	seq=$(jseq "$img")
-	x=$(jfree "$img" 1)
-	for b in 1 342 683; do $JTOOL loopdesc "$img" $b "$seq" 340 "$x"; done
-}
-
-# a replayed data block failing its csum v3 tag checksum (one byte of T2's 2nd data block)
-jmk_datacsum() {
-	local img=$1 seq dsc
-	jbase "$img" 16M -b 4096
-	j_two "$img" "-c"
-	seq=$(jseq "$img")
-	dsc=$(jlog "$img" $((seq + 1)) 1)
-	$JTOOL flip "$img" $((dsc + 2)) 100
-}
-
-# jmake NAME IMG: build scenario NAME in IMG (its directory holds the helper files)
-jmake() {
-	"jmk_$1" "$2"
-	"$DEBUGFS" -R stats "$2" 2>/dev/null | grep -q needs_recovery || fail "$1: nothing to recover"
 }
