@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include "ick_err.h"
 #include "journal.h"
-#include "memo.h"
+#include "memo_verdict.h"
 #include "fast_commit.h"
 
 #define JMAGIC 0xC03B3998u
