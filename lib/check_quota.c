@@ -25,20 +25,22 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "array.h"
 #include "check.h"
 #include "ick_err.h"
 #include "quota_file.h"
+#include "u64map.h"
 
 #define ENTRY_FIXED 16 /* struct ext2_ext_attr_entry without its name */
 
 struct usage {
 	uint32_t id;
-	int used;
 	uint64_t space, inodes;
 };
 
 struct utab {
-	struct usage *v;
+	struct ick_u64map at;   /* id -> index in v */
+	struct usage *v;        /* in the order the ids came */
 	size_t cap, nr;
 };
 
@@ -50,51 +52,31 @@ struct qstate {
 	char *eabuf;
 };
 
-/* ---- per-id usage: open addressing on the id ---- */
-
-static size_t slot_of(uint32_t id, size_t cap)
-{
-	return (size_t)((id * 2654435761u) & (cap - 1));
-}
-
-static errcode_t utab_grow(struct utab *t)
-{
-	size_t cap = t->cap ? t->cap * 2 : 64;
-	struct usage *v = calloc(cap, sizeof(*v));
-
-	if (!v)
-		return ENOMEM;
-	for (size_t i = 0; i < t->cap; i++) {
-		size_t s;
-		if (!t->v[i].used)
-			continue;
-		for (s = slot_of(t->v[i].id, cap); v[s].used; s = (s + 1) & (cap - 1))
-			;
-		v[s] = t->v[i];
-	}
-	free(t->v);
-	t->v = v;
-	t->cap = cap;
-	return 0;
-}
+/* ---- per-id usage ---- */
 
 static errcode_t utab_add(struct utab *t, uint32_t id, uint64_t space, uint64_t inodes)
 {
-	size_t s;
-	errcode_t err;
+	int found;
+	uint64_t i = ick_u64map_get(&t->at, id, &found);
 
-	if ((t->nr + 1) * 2 > t->cap && (err = utab_grow(t)))
-		return err;
-	for (s = slot_of(id, t->cap); t->v[s].used && t->v[s].id != id; s = (s + 1) & (t->cap - 1))
-		;
-	if (!t->v[s].used) {
-		t->v[s].used = 1;
-		t->v[s].id = id;
-		t->nr++;
+	if (!found) {
+		i = t->nr;
+		if (ICK_ARRAY_PUSH(t->v, t->nr, t->cap, 64, &((struct usage){ .id = id })))
+			return ENOMEM;
+		if (ick_u64map_put(&t->at, id, i)) {
+			t->nr--;
+			return ENOMEM;
+		}
 	}
-	t->v[s].space += space;
-	t->v[s].inodes += inodes;
+	t->v[i].space += space;
+	t->v[i].inodes += inodes;
 	return 0;
+}
+
+static void utab_free(struct utab *t)
+{
+	free(t->v);
+	ick_u64map_free(&t->at);
 }
 
 static int cmp_usage(const void *a, const void *b)
@@ -104,16 +86,11 @@ static int cmp_usage(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The table's entries, packed and sorted by id (the table is consumed). */
+/* The table's entries sorted by id (the table is consumed: only freed after). */
 static struct usage *utab_sorted(struct utab *t)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->cap; i++)
-		if (t->v[i].used)
-			t->v[n++] = t->v[i];
-	if (n)
-		qsort(t->v, n, sizeof(*t->v), cmp_usage);
+	if (t->nr)
+		qsort(t->v, t->nr, sizeof(*t->v), cmp_usage);
 	return t->v;
 }
 
@@ -430,7 +407,7 @@ static void q_cleanup(void *p)
 	if (!st)
 		return;
 	for (int t = 0; t < ICK_QUOTA_NTYPES; t++)
-		free(st->tab[t].v);
+		utab_free(&st->tab[t]);
 	ext2fs_free_mem(&st->eabuf);
 	free(st);
 }
@@ -449,7 +426,7 @@ void ick_quota_usage_free(struct ick_quota_usage *u)
 	if (!u)
 		return;
 	for (int t = 0; t < ICK_QUOTA_NTYPES; t++)
-		free(u->tab[t].v);
+		utab_free(&u->tab[t]);
 	free(u);
 }
 
@@ -507,8 +484,8 @@ errcode_t ick_quota_usage_compare(ext2_filsys fs, const struct ick_quota_usage *
 		if (!(v = malloc((tab->nr + 1) * sizeof(*v))))
 			return ENOMEM;
 		/* an id left with no inode has no usage at all, as in a walk that never met it */
-		for (size_t i = 0; i < tab->cap; i++)
-			if (tab->v[i].used && tab->v[i].inodes)
+		for (size_t i = 0; i < tab->nr; i++)
+			if (tab->v[i].inodes)
 				v[n++] = tab->v[i];
 		if (n)
 			qsort(v, n, sizeof(*v), cmp_usage);

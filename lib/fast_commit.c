@@ -537,79 +537,76 @@ out:
 	return err;
 }
 
-static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, unsigned len)
+/* An UNLINK tag's name removed from @dir, as the kernel's replay removes it. */
+static errcode_t dentry_unlink(struct fc *c, ext2_ino_t dir, ext2_ino_t ino, const char *name)
 {
 	ext2_filsys fs = c->fs;
-	ext2_ino_t dir = le32(val), ino = le32(val + 4);
-	unsigned nlen = len - DENTRY_HDR;
 	struct ext2_inode in;
-	char name[EXT2_NAME_LEN + 1];
+	errcode_t err;
+
+	c->st->unlinks++;
+	/* __ext4_unlink's -ENOENT is ignored (the name may be gone already); another
+	 * error fails the recovery, as e2fsck's ext4_fc_handle_unlink fails it.
+	 * ext2fs_unlink says EXT2_ET_DIR_NO_SPACE for a name it did not find. */
+	err = ext2fs_unlink(fs, dir, name, ino, 0);
+	if (err == EXT2_ET_DIR_NO_SPACE)
+		return 0;
+	if (err)
+		return err;
+	/*
+	 * The kernel's replay unlinks through __ext4_unlink (fs/ext4/fast_commit.c
+	 * ext4_fc_replay_unlink), which drops i_links_count and puts an inode left
+	 * with none on the orphan list, released at the end of the mount; e2fsck
+	 * 1.47's ext2fs_unlink leaves the count (its copy then has "Unattached
+	 * inode"s).  As the kernel: the view's orphan release (orphan.c) deletes it.
+	 */
+	if ((err = ext2fs_read_inode(fs, ino, &in)))
+		return err;
+	if (!in.i_links_count)
+		return 0;
+	if (!--in.i_links_count) {
+		in.i_dtime = fs->super->s_last_orphan;
+		fs->super->s_last_orphan = ino;
+		ext2fs_mark_super_dirty(fs);
+	}
+	return ext2fs_write_inode(fs, ino, &in);
+}
+
+/* The directory entry type of @mode: EXT2_FT_SYMLINK for a symlink, 0 for none. */
+static int dentry_type(uint16_t mode)
+{
+	if (LINUX_S_ISREG(mode))
+		return EXT2_FT_REG_FILE;
+	if (LINUX_S_ISDIR(mode))
+		return EXT2_FT_DIR;
+	if (LINUX_S_ISCHR(mode))
+		return EXT2_FT_CHRDEV;
+	if (LINUX_S_ISBLK(mode))
+		return EXT2_FT_BLKDEV;
+	if (LINUX_S_ISLNK(mode))
+		return EXT2_FT_SYMLINK;
+	if (LINUX_S_ISFIFO(mode))
+		return EXT2_FT_FIFO;
+	if (LINUX_S_ISSOCK(mode))
+		return EXT2_FT_SOCK;
+	return 0;
+}
+
+/* A LINK or CREAT tag's name added to @dir, as the kernel's replay adds it. */
+static errcode_t dentry_link(struct fc *c, unsigned tag, ext2_ino_t dir, ext2_ino_t ino,
+			     const char *name, unsigned nlen)
+{
+	ext2_filsys fs = c->fs;
+	struct ext2_inode in;
 	int ft;
 	errcode_t err;
 
-	if (nlen > EXT2_NAME_LEN)
-		return bad(c->st, "fast-commit name of %u bytes for inode %u", nlen, ino);
-	memcpy(name, val + DENTRY_HDR, nlen);
-	name[nlen] = 0;
-	if ((err = xl_flush(c, 0)))
-		return err;
-	if (tag != TAG_CREAT && (!kernel_gets(fs, ino) || !kernel_gets(fs, dir))) {
-		/* ext4_fc_replay_unlink, ext4_fc_replay_link(_internal): "not found", 0 */
-		c->st->skipped++;
-		return 0;
-	}
-	if (tag == TAG_CREAT && !kernel_gets(fs, ino)) {
-		/* ext4_fc_replay_create: ext4_iget fails, -EINVAL: the recovery fails */
-		c->st->refused = 1;
-		return bad(c->st, "the fast commit creates a name for inode %u, which the kernel's "
-			   "replay cannot get (no links or a bad number): its journal recovery "
-			   "fails", ino);
-	}
-	if (tag == TAG_UNLINK) {
-		c->st->unlinks++;
-		/* __ext4_unlink's -ENOENT is ignored (the name may be gone already); another
-		 * error fails the recovery, as e2fsck's ext4_fc_handle_unlink fails it.
-		 * ext2fs_unlink says EXT2_ET_DIR_NO_SPACE for a name it did not find. */
-		err = ext2fs_unlink(fs, dir, name, ino, 0);
-		if (err == EXT2_ET_DIR_NO_SPACE)
-			return 0;
-		if (err)
-			return err;
-		/*
-		 * The kernel's replay unlinks through __ext4_unlink (fs/ext4/fast_commit.c
-		 * ext4_fc_replay_unlink), which drops i_links_count and puts an inode left
-		 * with none on the orphan list, released at the end of the mount; e2fsck
-		 * 1.47's ext2fs_unlink leaves the count (its copy then has "Unattached
-		 * inode"s).  As the kernel: the view's orphan release (orphan.c) deletes it.
-		 */
-		if ((err = ext2fs_read_inode(fs, ino, &in)))
-			return err;
-		if (!in.i_links_count)
-			return 0;
-		if (!--in.i_links_count) {
-			in.i_dtime = fs->super->s_last_orphan;
-			fs->super->s_last_orphan = ino;
-			ext2fs_mark_super_dirty(fs);
-		}
-		return ext2fs_write_inode(fs, ino, &in);
-	}
 	if ((err = ext2fs_read_inode(fs, ino, &in)))
 		return err;
-	if (LINUX_S_ISREG(in.i_mode))
-		ft = EXT2_FT_REG_FILE;
-	else if (LINUX_S_ISDIR(in.i_mode))
-		ft = EXT2_FT_DIR;
-	else if (LINUX_S_ISCHR(in.i_mode))
-		ft = EXT2_FT_CHRDEV;
-	else if (LINUX_S_ISBLK(in.i_mode))
-		ft = EXT2_FT_BLKDEV;
-	else if (LINUX_S_ISLNK(in.i_mode))
+	ft = dentry_type(in.i_mode);
+	if (ft == EXT2_FT_SYMLINK)
 		return 0; /* e2fsck 1.47 returns here without linking a symlink (the kernel links it) */
-	else if (LINUX_S_ISFIFO(in.i_mode))
-		ft = EXT2_FT_FIFO;
-	else if (LINUX_S_ISSOCK(in.i_mode))
-		ft = EXT2_FT_SOCK;
-	else
+	if (!ft)
 		return bad(c->st, "fast commit links inode %u of mode 0%o", ino, in.i_mode);
 	/*
 	 * The kernel links through __ext4_link (ext4_fc_replay_link_internal): a name that is
@@ -637,6 +634,37 @@ static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, un
 			in.i_links_count = 1;
 	}
 	return ext2fs_write_inode(fs, ino, &in);
+}
+
+static errcode_t dentry(struct fc *c, unsigned tag, const unsigned char *val, unsigned len)
+{
+	ext2_filsys fs = c->fs;
+	ext2_ino_t dir = le32(val), ino = le32(val + 4);
+	unsigned nlen = len - DENTRY_HDR;
+	char name[EXT2_NAME_LEN + 1];
+	errcode_t err;
+
+	if (nlen > EXT2_NAME_LEN)
+		return bad(c->st, "fast-commit name of %u bytes for inode %u", nlen, ino);
+	memcpy(name, val + DENTRY_HDR, nlen);
+	name[nlen] = 0;
+	if ((err = xl_flush(c, 0)))
+		return err;
+	if (tag != TAG_CREAT && (!kernel_gets(fs, ino) || !kernel_gets(fs, dir))) {
+		/* ext4_fc_replay_unlink, ext4_fc_replay_link(_internal): "not found", 0 */
+		c->st->skipped++;
+		return 0;
+	}
+	if (tag == TAG_CREAT && !kernel_gets(fs, ino)) {
+		/* ext4_fc_replay_create: ext4_iget fails, -EINVAL: the recovery fails */
+		c->st->refused = 1;
+		return bad(c->st, "the fast commit creates a name for inode %u, which the kernel's "
+			   "replay cannot get (no links or a bad number): its journal recovery "
+			   "fails", ino);
+	}
+	if (tag == TAG_UNLINK)
+		return dentry_unlink(c, dir, ino, name);
+	return dentry_link(c, tag, dir, ino, name, nlen);
 }
 
 /*

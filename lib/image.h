@@ -10,19 +10,20 @@
 
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
-#include "journal.h"
 
 #define ICK_OPEN_RW 0x1 /* debugfs-ext -w only */
+
+struct ick_overlay;
 
 struct ick_image {
 	ext2_filsys fs;
 	char *path;
 	char refused[192]; /* the feature (ICK_ET_UNSUPPORTED_FEATURE) or the reason
 			      (ICK_ET_BAD_GEOMETRY) when open failed */
+	/* the view (view.h) this image is: */
 	int needs_recovery;       /* as the image is on disk */
 	int recovered;            /* fs reads the journal-recovered view (view.c) */
-	struct ick_overlay *overlay; /* owned; freed after fs is closed */
-	struct ick_journal_stats journal;
+	struct ick_overlay *overlay; /* owned (overlay.h); freed after fs is closed */
 	blk64_t superblock;  /* the superblock read: 0 the primary, else a backup's block */
 	char sb_note[192];   /* one line when not the primary as usual ("" otherwise) */
 };

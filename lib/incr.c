@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "array.h"
+#include "env.h"
 #include "image.h"
 #include "incr.h"
 #include "overlay.h"
@@ -67,7 +68,7 @@ struct ick_incr {
 	ext2_ino_t *segs;          /* inodes with a segment, ascending */
 	size_t nsegs, capsegs;
 	/* changes since the last point */
-	struct { blk64_t blk; uint64_t n; } *pend;
+	struct pend { blk64_t blk; uint64_t n; } *pend;
 	size_t npend, cappend;
 	int pend_lost;
 	size_t bytes, budget;
@@ -294,42 +295,41 @@ static void drop_all(struct ick_incr *c)
 	c->bytes = c->claim_bytes = 0;
 }
 
+static int cmp_ino(const void *a, const void *b)
+{
+	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_blk(const void *a, const void *b)
+{
+	blk64_t x = *(const blk64_t *)a, y = *(const blk64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Where @ino is or would go in c->segs. */
+static size_t segs_at(const struct ick_incr *c, ext2_ino_t ino)
+{
+	return ick_array_lower_bound(c->segs, c->nsegs, sizeof(*c->segs), &ino, cmp_ino);
+}
+
 static errcode_t segs_insert(struct ick_incr *c, ext2_ino_t ino)
 {
-	size_t lo = 0, hi = c->nsegs;
+	size_t lo = segs_at(c, ino);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (c->segs[mid] < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < c->nsegs && c->segs[lo] == ino)
 		return 0;
-	if (c->nsegs == c->capsegs) {
-		ext2_ino_t *n = ick_array_grow(c->segs, &c->capsegs, sizeof(*n), 64);
-		if (!n)
-			return ENOMEM;
-		c->segs = n;
-	}
-	memmove(&c->segs[lo + 1], &c->segs[lo], (c->nsegs - lo) * sizeof(*c->segs));
+	if (ICK_ARRAY_PUSH(c->segs, c->nsegs, c->capsegs, 64, &ino))
+		return ENOMEM;
+	memmove(&c->segs[lo + 1], &c->segs[lo], (c->nsegs - 1 - lo) * sizeof(*c->segs));
 	c->segs[lo] = ino;
-	c->nsegs++;
 	return 0;
 }
 
 static void segs_remove(struct ick_incr *c, ext2_ino_t ino)
 {
-	size_t lo = 0, hi = c->nsegs;
+	size_t lo = segs_at(c, ino);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (c->segs[mid] < ino)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < c->nsegs && c->segs[lo] == ino) {
 		memmove(&c->segs[lo], &c->segs[lo + 1], (c->nsegs - lo - 1) * sizeof(*c->segs));
 		c->nsegs--;
@@ -422,16 +422,11 @@ static errcode_t rec_claim(void *p, const struct ick_claim *k, struct ick_inode_
 	judged = c->judge && k->kind == ICK_CLAIM_DATA && !k->unwritten;
 	if (judged)
 		set_range(c->judged, unit(c, k->pblk), k->len, 1);
-	if (c->nccl == c->capccl) {
-		struct cl *n = ick_array_grow(c->ccl, &c->capccl, sizeof(*n), 16);
-		if (!n) {
-			c->err = ENOMEM;
-			c->bail = c->impure = 1;
-			return 0;
-		}
-		c->ccl = n;
+	if (ICK_ARRAY_PUSH(c->ccl, c->nccl, c->capccl, 16,
+			   &((struct cl){ k->pblk, k->len, judged }))) {
+		c->err = ENOMEM;
+		c->bail = c->impure = 1;
 	}
-	c->ccl[c->nccl++] = (struct cl){ k->pblk, k->len, judged };
 	return 0;
 }
 
@@ -439,16 +434,10 @@ static void rec_map_read(void *p, blk64_t blk)
 {
 	struct ick_incr *c = p;
 
-	if (c->ncrd == c->capcrd) {
-		blk64_t *n = ick_array_grow(c->crd, &c->capcrd, sizeof(*n), 16);
-		if (!n) {
-			c->err = ENOMEM;
-			c->bail = c->impure = 1;
-			return;
-		}
-		c->crd = n;
+	if (ICK_ARRAY_PUSH(c->crd, c->ncrd, c->capcrd, 16, &blk)) {
+		c->err = ENOMEM;
+		c->bail = c->impure = 1;
 	}
-	c->crd[c->ncrd++] = blk;
 }
 
 static errcode_t rec_scan_error(void *p, ext2_ino_t ino, errcode_t e)
@@ -469,23 +458,16 @@ static blk64_t ea_block(struct ick_incr *c, const struct ext2_inode_large *in)
 	return blk;
 }
 
-static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
+/* The walk's claims, map blocks and findings kept, in one allocation with the record of
+ * the inode just walked; NULL (the cache off for this point) when it cannot be kept. */
+static struct rec *rec_make(struct ick_incr *c, struct ick_inode_ctx *ic, size_t nseg)
 {
-	struct ick_incr *c = p;
-	size_t nseg = c->rep->nr - c->seg_from, bytes;
+	size_t bytes = sizeof(struct rec) + c->nccl * sizeof(struct cl) +
+		       c->ncrd * sizeof(blk64_t) + nseg * sizeof(struct ick_finding);
 	int partial = 0;
 	struct rec *r;
 	unsigned char *q;
 
-	if (c->bail || c->impure)
-		return 0;
-	for (size_t i = c->seg_from; i < c->rep->nr; i++)
-		if (!pure(c->rep->f[i].code) || c->rep->f[i].ino != ic->ino) {
-			c->bail = c->impure = 1;
-			return 0;
-		}
-	bytes = sizeof(*r) + c->nccl * sizeof(struct cl) + c->ncrd * sizeof(blk64_t) +
-		nseg * sizeof(struct ick_finding);
 	/* past the budget an inode keeps no claims: the cache still serves until it changes */
 	if (c->bytes + bytes > c->budget ||
 	    c->claim_bytes + c->nccl * sizeof(struct cl) > c->claims_budget) {
@@ -493,14 +475,11 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 		c->nccl = 0;
 		partial = 1;
 	}
-	if (c->bytes + bytes > c->budget) {
+	if (c->bytes + bytes > c->budget)
 		c->over = 1;
+	if (c->bytes + bytes > c->budget || !(r = calloc(1, bytes))) {
 		c->bail = c->impure = 1;
-		return 0;
-	}
-	if (!(r = calloc(1, bytes))) {
-		c->bail = c->impure = 1;
-		return 0;
+		return NULL;
 	}
 	c->claim_bytes += c->nccl * sizeof(struct cl);
 	q = (unsigned char *)(r + 1);
@@ -521,24 +500,58 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 	r->seg = (struct ick_finding *)q;
 	for (size_t i = 0; i < nseg; i++) {
 		r->seg[i] = c->rep->f[c->seg_from + i];
-		if (r->seg[i].detail && !(r->seg[i].detail = strdup(r->seg[i].detail)))
-			goto nomem;
+		if (r->seg[i].detail && !(r->seg[i].detail = strdup(r->seg[i].detail))) {
+			rec_free(r);
+			c->err = ENOMEM;
+			c->bail = c->impure = 1;
+			return NULL;
+		}
 		r->nseg = i + 1;
 	}
-	if ((r->ea = ea_block(c, ic->inode))) {
-		uint64_t refs = ick_u64map_get(&c->ea, r->ea, NULL);
-		if (!refs) {
-			if (c->fast && (bit(c->found, unit(c, r->ea)) || !bit(c->now, unit(c, r->ea)))) {
-				rec_free(r);
-				c->bail = 1;
-				return 0;
-			}
-			set(c->found, unit(c, r->ea));
-			touch(c, r->ea, 1);
-		}
-		if (ick_u64map_put(&c->ea, r->ea, refs + 1))
-			goto nomem;
+	return r;
+}
+
+/* @r's EA block owned (by the first inode naming it) and counted: 0, ENOMEM, or 1 when a
+ * fast walk finds it owned already or free (the point must be full). */
+static errcode_t rec_ea(struct ick_incr *c, struct rec *r, const struct ext2_inode_large *in)
+{
+	uint64_t refs;
+
+	if (!(r->ea = ea_block(c, in)))
+		return 0;
+	refs = ick_u64map_get(&c->ea, r->ea, NULL);
+	if (!refs) {
+		if (c->fast && (bit(c->found, unit(c, r->ea)) || !bit(c->now, unit(c, r->ea))))
+			return 1;
+		set(c->found, unit(c, r->ea));
+		touch(c, r->ea, 1);
 	}
+	return ick_u64map_put(&c->ea, r->ea, refs + 1) ? ENOMEM : 0;
+}
+
+static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
+{
+	struct ick_incr *c = p;
+	size_t nseg = c->rep->nr - c->seg_from;
+	struct rec *r;
+	errcode_t err;
+
+	if (c->bail || c->impure)
+		return 0;
+	for (size_t i = c->seg_from; i < c->rep->nr; i++)
+		if (!pure(c->rep->f[i].code) || c->rep->f[i].ino != ic->ino) {
+			c->bail = c->impure = 1;
+			return 0;
+		}
+	if (!(r = rec_make(c, ic, nseg)))
+		return 0;
+	if ((err = rec_ea(c, r, ic->inode)) == 1) {
+		rec_free(r);
+		c->bail = 1;
+		return 0;
+	}
+	if (err)
+		goto nomem;
 	for (size_t i = 0; i < r->nrd; i++) {
 		int have;
 		uint64_t v = ick_u64map_get(&c->watch, r->rd[i], &have);
@@ -552,7 +565,7 @@ static errcode_t rec_end(void *p, struct ick_inode_ctx *ic)
 	}
 	if (ick_u64map_put(&c->recs, ic->ino, (uint64_t)(uintptr_t)r))
 		goto nomem;
-	c->bytes += bytes;
+	c->bytes += r->bytes;
 	if (nseg && segs_insert(c, ic->ino)) {
 		c->err = ENOMEM;
 		c->bail = c->impure = 1;
@@ -577,21 +590,9 @@ struct ovl { blk64_t *b; size_t nr, cap; };
 static errcode_t ov_one(uint64_t blk, const unsigned char *data, void *p)
 {
 	struct ovl *o = p;
+	blk64_t b = blk;
 
-	if (o->nr == o->cap) {
-		blk64_t *n = ick_array_grow(o->b, &o->cap, sizeof(*n), 64);
-		if (!n)
-			return ENOMEM;
-		o->b = n;
-	}
-	o->b[o->nr++] = blk;
-	return 0;
-}
-
-static int cmp_blk(const void *a, const void *b)
-{
-	blk64_t x = *(const blk64_t *)a, y = *(const blk64_t *)b;
-	return x < y ? -1 : x > y;
+	return ICK_ARRAY_PUSH(o->b, o->nr, o->cap, 64, &b);
 }
 
 static errcode_t ov_blocks(const struct ick_image *img, struct ovl *o)
@@ -610,15 +611,8 @@ static errcode_t ov_blocks(const struct ick_image *img, struct ovl *o)
 
 static int in_sorted(const blk64_t *a, size_t n, blk64_t x)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = ick_array_lower_bound(a, n, sizeof(*a), &x, cmp_blk);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (a[mid] < x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < n && a[lo] == x;
 }
 
@@ -766,35 +760,22 @@ struct dirty { ext2_ino_t *v; size_t nr, cap; };
 
 static errcode_t dirty_add(struct dirty *d, ext2_ino_t ino)
 {
-	if (d->nr == d->cap) {
-		ext2_ino_t *n = ick_array_grow(d->v, &d->cap, sizeof(*n), 64);
-		if (!n)
-			return ENOMEM;
-		d->v = n;
-	}
-	d->v[d->nr++] = ino;
-	return 0;
+	return ICK_ARRAY_PUSH(d->v, d->nr, d->cap, 64, &ino);
 }
 
-static int cmp_ino(const void *a, const void *b)
+/* For ick_array_lower_bound: is @key (a block) before the table entry @e starts? */
+static int before_start(const void *key, const void *e)
 {
-	ext2_ino_t x = *(const ext2_ino_t *)a, y = *(const ext2_ino_t *)b;
-	return x < y ? -1 : x > y;
+	return *(const blk64_t *)key < ((const struct itab *)e)->start ? -1 : 1;
 }
 
 /* The entry of @t (@n, sorted by start) holding @blk: its group and the block's index in
  * it, or -1. */
 static int table_of(const struct itab *t, size_t n, blk64_t blk, dgrp_t *g, uint64_t *idx)
 {
-	size_t lo = 0, hi = n;
+	/* after the last entry starting at or before blk */
+	size_t lo = ick_array_lower_bound(t, n, sizeof(*t), &blk, before_start);
 
-	while (lo < hi) { /* the last entry starting at or before blk */
-		size_t mid = (lo + hi) / 2;
-		if (t[mid].start <= blk)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo || !t[lo - 1].start || blk - t[lo - 1].start >= t[lo - 1].len)
 		return -1;
 	*g = t[lo - 1].g;
@@ -900,306 +881,352 @@ static int descs_changed(struct ick_incr *c, unsigned char *rescan, unsigned cha
 	return 0;
 }
 
+/* A point tried from the cache: what fast() and its steps share.  A step returns an error
+ * (the point fails) or 0, with @why set when the point must be full. */
+struct pt {
+	struct ick_incr *c;
+	struct ick_image *img;
+	ext2_filsys fs;
+	unsigned mask;
+	const struct ick_check_opts *opts;
+	struct ick_report *rep;
+	struct ick_report scratch; /* the re-walked inodes' and the groups' findings */
+	struct ovl o;              /* the point's overlay blocks, sorted */
+	struct dirty d;            /* the inodes whose walk may differ */
+	unsigned char *rescan, *rejudge, *cand, *buf;
+	blk64_t *ch;               /* every block that may read differently, sorted */
+	size_t nch;
+	struct chg { uint64_t u; int owned; } *chg; /* units whose bitmap bit changed */
+	size_t nchg, capchg;
+	const char *why;
+	int ok;
+};
+
+/* The point may come from the cache at all: the same geometry and options, the changes
+ * known, the bitmap loaded; the scratch arrays. */
+static errcode_t pt_usable(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+	ext2_filsys fs = p->fs;
+	uint64_t total = 0;
+	struct geo g;
+	errcode_t err;
+
+	geo_of(p->img, &g);
+	if (memcmp(&g, &c->geo, sizeof(g))) {
+		p->why = "the geometry changed";
+		return 0;
+	}
+	/* (the base may have been recorded with other options than the points) */
+	if ((p->why = not_incremental(p->img, p->mask, p->opts)))
+		return 0;
+	if (c->pend_lost) {
+		p->why = "too many changed blocks";
+		return 0;
+	}
+	if (!fs->block_map && ext2fs_read_block_bitmap(fs)) {
+		p->why = "the block bitmap cannot be read";
+		return 0;
+	}
+	if ((err = ov_blocks(p->img, &p->o)))
+		return err;
+	for (size_t i = 0; i < c->npend; i++)
+		total += c->pend[i].n;
+	if (total + p->o.nr + c->nov > ICK_INCR_MAX_CHANGED) {
+		p->why = "too many changed blocks";
+		return 0;
+	}
+	if (!(p->ch = malloc((total + p->o.nr + c->nov + 1) * sizeof(*p->ch))) ||
+	    !(p->rescan = calloc(fs->group_desc_count, 1)) ||
+	    !(p->rejudge = calloc(fs->group_desc_count, 1)) ||
+	    !(p->cand = calloc(fs->group_desc_count, 1)) || !(p->buf = malloc(fs->blocksize)))
+		return ENOMEM;
+	return 0;
+}
+
+/* Every block that may read differently: the device's writes, both overlays; and the
+ * descriptors against the cache's. */
+static errcode_t pt_changed_blocks(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+
+	for (size_t i = 0; i < c->npend; i++)
+		for (uint64_t k = 0; k < c->pend[i].n; k++)
+			p->ch[p->nch++] = c->pend[i].blk + k;
+	if (p->o.nr)
+		memcpy(p->ch + p->nch, p->o.b, p->o.nr * sizeof(*p->ch));
+	p->nch += p->o.nr;
+	if (c->nov)
+		memcpy(p->ch + p->nch, c->ov, c->nov * sizeof(*p->ch));
+	p->nch += c->nov;
+	p->nch = ick_array_sort_unique(p->ch, p->nch, sizeof(*p->ch), cmp_blk);
+	if (descs_changed(c, p->rescan, p->rejudge))
+		p->why = "a group's bitmap or inode table moved";
+	return 0;
+}
+
+/* The inodes whose walk may differ: those that read a changed map block, those whose
+ * inode changed, every scanned one of a group to scan again. */
+static errcode_t pt_dirty_inodes(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+	errcode_t err;
+
+	for (size_t i = 0; i < p->nch; i++) {
+		dgrp_t gr;
+		uint64_t idx;
+		int have;
+		uint64_t v = ick_u64map_get(&c->watch, p->ch[i], &have);
+
+		if (have && !v) {
+			p->why = "a map block more than one inode read changed";
+			return 0;
+		}
+		if (have && (err = dirty_add(&p->d, (ext2_ino_t)v)))
+			return err;
+		if (!itable_of(c, p->ch[i], &gr, &idx) && !p->rescan[gr] &&
+		    itable_block(c, gr, idx, p->buf, &p->d)) {
+			p->why = "an inode table block cannot be read";
+			return 0;
+		}
+	}
+	for (dgrp_t gr = 0; gr < p->fs->group_desc_count; gr++)
+		for (uint64_t idx = 0; p->rescan[gr] && idx < p->fs->inode_blocks_per_group; idx++)
+			if (itable_block(c, gr, idx, p->buf, &p->d)) {
+				p->why = "an inode table block cannot be read";
+				return 0;
+			}
+	p->d.nr = ick_array_sort_unique(p->d.v, p->d.nr, sizeof(*p->d.v), cmp_ino);
+	return 0;
+}
+
+/* Group @gr's on-disk bitmap now into c->now, and the units whose bit changed since the
+ * cache's, with whether they were owned. */
+static errcode_t pt_group_bits(struct pt *p, dgrp_t gr)
+{
+	struct ick_incr *c = p->c;
+	size_t n8 = c->geo.bpg / 8, off = (size_t)gr * n8;
+
+	if (ext2fs_get_block_bitmap_range2(p->fs->block_map,
+					   c->geo.first_data + (blk64_t)gr * c->geo.bpg,
+					   c->geo.bpg, c->now + off)) {
+		p->why = "the block bitmap cannot be read";
+		return 0;
+	}
+	if (!memcmp(c->now + off, c->disk + off, n8))
+		return 0;
+	p->rejudge[gr] = 1;
+	for (size_t b = 0; b < n8; b += 8) {
+		uint64_t xw, dw;
+		memcpy(&xw, c->now + off + b, 8);
+		memcpy(&dw, c->disk + off + b, 8);
+		if (!(xw ^= dw))
+			continue;
+		for (unsigned k = 0; k < 64; k++) {
+			uint64_t u = (off + b) * 8 + k;
+			if (bit(c->now, u) != bit(c->disk, u) &&
+			    ICK_ARRAY_PUSH(p->chg, p->nchg, p->capchg, 64,
+					   &((struct chg){ u, bit(c->found, u) })))
+				return ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The on-disk bitmap now where it may have changed (the group's bitmap block was written
+ * or overlaid, or its descriptor changed); elsewhere c->now equals c->disk. */
+static errcode_t pt_bitmap_bits(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+	errcode_t err;
+
+	for (size_t i = 0; i < p->nch; i++) {
+		dgrp_t gr;
+		if (!bbitmap_of(c, p->ch[i], &gr))
+			p->cand[gr] = 1;
+	}
+	for (dgrp_t gr = 0; gr < p->fs->group_desc_count; gr++) {
+		if (!p->cand[gr] && !p->rejudge[gr])
+			continue;
+		p->cand[gr] = 1;
+		if ((err = pt_group_bits(p, gr)) || p->why)
+			return err;
+	}
+	if (p->nchg > ICK_INCR_MAX_CHANGED)
+		p->why = "too many bitmap bits changed";
+	return 0;
+}
+
+/* Out with the old, in with the new: the dirty inodes forgotten, those the scan sees
+ * walked again into the scratch report. */
+static errcode_t pt_rewalk(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+	ext2_filsys fs = p->fs;
+	const struct ick_check_def *const *defs;
+	unsigned inode_mask = 0;
+	size_t nr, w = 0;
+	errcode_t err;
+
+	/* blocks that left the overlay: the stale check judged them not at all before */
+	for (size_t i = 0; i < c->nov; i++)
+		if (!in_sorted(p->o.b, p->o.nr, c->ov[i]) && inside(c, c->ov[i], 1) &&
+		    bit(c->judged, unit(c, c->ov[i])))
+			c->ov[i] |= 1ULL << 63; /* judged before: looked at again below */
+	for (size_t i = 0; i < p->d.nr; i++) {
+		struct rec *r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, p->d.v[i], NULL);
+		if (r && r->partial) {
+			p->why = "an inode whose claims were past the budget changed";
+			return 0;
+		}
+	}
+	memset(c->touched, 0, fs->group_desc_count);
+	c->err = 0;
+	for (size_t i = 0; i < p->d.nr; i++)
+		forget_inode(c, p->d.v[i]);
+	defs = ick_checks(&nr);
+	for (size_t i = 0; i < nr; i++)
+		if (defs[i]->id != ICK_CHECK_BITMAP && defs[i]->id != ICK_CHECK_QUOTA)
+			inode_mask |= 1u << defs[i]->id;
+	c->rep = &p->scratch;
+	c->fast = 1;
+	c->bail = c->impure = 0;
+	for (size_t i = 0; i < p->d.nr; i++) { /* forgotten all; walked those the scan sees */
+		uint64_t i0 = p->d.v[i] - 1;
+		if (p->d.v[i] <= fs->super->s_inodes_count &&
+		    scanned(fs, (dgrp_t)(i0 / fs->super->s_inodes_per_group),
+			    i0 % fs->super->s_inodes_per_group))
+			p->d.v[w++] = p->d.v[i];
+	}
+	p->d.nr = w;
+	err = w ? ick_checks_run_inodes(p->img, p->mask & inode_mask, p->opts, &p->scratch,
+					p->d.v, w, &rec_ops, c) : 0;
+	c->fast = 0;
+	c->st.rewalked += w;
+	if (err || c->err || c->bail)
+		p->why = "a re-walked inode reports more than its own findings";
+	return 0;
+}
+
+/* What the re-walk found is the inodes' own, no block owned at both points changed its
+ * bit, no judged data left the journal's overlay. */
+static errcode_t pt_verify(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+
+	for (size_t i = 0; i < p->scratch.nr; i++)
+		if (!pure(p->scratch.f[i].code)) {
+			p->why = "a re-walked inode reports more than its own findings";
+			return 0;
+		}
+	for (size_t i = 0; i < p->nchg; i++)
+		if (p->chg[i].owned && bit(c->found, p->chg[i].u)) {
+			p->why = "a block owned at both points changed its bitmap bit";
+			return 0;
+		}
+	for (size_t i = 0; i < c->nov; i++)
+		if ((c->ov[i] >> 63) && bit(c->judged, unit(c, c->ov[i] & ~(1ULL << 63)))) {
+			p->why = "written data left the journal's overlay";
+			return 0;
+		}
+	return 0;
+}
+
+/* The groups to judge again, the free total and the quota files: all must be quiet. */
+static errcode_t pt_rejudge(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+	ext2_filsys fs = p->fs;
+	size_t before = p->scratch.nr;
+	unsigned char *disk;
+	errcode_t err = 0;
+
+	if (!(disk = malloc(c->geo.bpg / 8 + 8)))
+		return ENOMEM;
+	for (dgrp_t gr = 0; gr < fs->group_desc_count && !err; gr++) {
+		uint64_t nf;
+		if (!p->rejudge[gr] && !c->touched[gr])
+			continue;
+		err = ick_bitmap_group(fs, gr, c->found + (size_t)gr * (c->geo.bpg / 8), disk,
+				       p->opts ? p->opts->memo : NULL, &p->scratch, &nf);
+		c->nfree = c->nfree - c->gfree[gr] + nf;
+		c->gfree[gr] = nf;
+	}
+	free(disk);
+	if (!err)
+		err = ick_bitmap_total(fs, c->nfree, &p->scratch);
+	/* the quota files against the usage the deltas keep */
+	if (!err && c->qu)
+		err = ick_quota_usage_compare(fs, c->qu, &p->scratch);
+	if (err)
+		p->why = "a group cannot be judged";
+	else if (p->scratch.nr != before || p->scratch.dropped)
+		p->why = "a group's bitmap or counts report";
+	return 0;
+}
+
+/* Answered: the new state becomes the cache's, the report its segments. */
+static errcode_t pt_answer(struct pt *p)
+{
+	struct ick_incr *c = p->c;
+	ext2_filsys fs = p->fs;
+	size_t n8 = c->geo.bpg / 8;
+	errcode_t err = 0;
+
+	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
+		if (p->cand[gr])
+			memcpy(c->disk + (size_t)gr * n8, c->now + (size_t)gr * n8, n8);
+	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
+		memcpy(c->desc + (size_t)gr * c->geo.desc_size,
+		       ext2fs_group_desc(fs, fs->group_desc, gr), c->geo.desc_size);
+	free(c->ov);
+	c->ov = p->o.b;
+	c->nov = p->o.nr;
+	p->o.b = NULL;
+	for (size_t i = 0; i < c->nsegs && !err; i++) {
+		struct rec *r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, c->segs[i], NULL);
+		for (size_t k = 0; k < r->nseg && !err; k++)
+			err = r->seg[k].detail ?
+			      ick_report_add(p->rep, &r->seg[k], "%s", r->seg[k].detail) :
+			      ick_report_add(p->rep, &r->seg[k], NULL);
+	}
+	p->ok = !err;
+	c->st.fast++;
+	return err;
+}
+
 /* Try the point from the cache: 0 with *@ok set when answered (findings added to @rep);
  * *@ok 0 and *@why when it must be full (the cache is then stale: the caller redoes it). */
 static errcode_t fast(struct ick_incr *c, struct ick_image *img, unsigned mask,
 		      const struct ick_check_opts *opts, struct ick_report *rep, int *ok,
 		      const char **why)
 {
-	ext2_filsys fs = img->fs;
-	struct geo g;
-	struct ovl o = { 0 };
-	struct dirty d = { 0 };
-	struct ick_report scratch;
-	unsigned char *rescan = NULL, *rejudge = NULL, *cand = NULL, *buf = NULL;
-	blk64_t *ch = NULL, *chg = NULL;
-	unsigned char *prev = NULL;
-	size_t nch = 0, nchg = 0;
-	uint64_t total = 0;
-	size_t nr;
-	unsigned inode_mask = 0;
-	const struct ick_check_def *const *defs = ick_checks(&nr);
-	errcode_t err = 0;
+	static errcode_t (*const steps[])(struct pt *) = {
+		pt_usable, pt_changed_blocks, pt_dirty_inodes, pt_bitmap_bits, pt_rewalk,
+		pt_verify, pt_rejudge, pt_answer,
+	};
+	struct pt p = { .c = c, .img = img, .fs = img->fs, .mask = mask, .opts = opts,
+			.rep = rep };
+	errcode_t err;
 
 	*ok = 0;
 	*why = NULL;
-	if ((err = ick_report_init(&scratch, NULL)))
+	if ((err = ick_report_init(&p.scratch, NULL)))
 		return err;
-	c->fs = fs;
-	geo_of(img, &g);
-	if (memcmp(&g, &c->geo, sizeof(g))) {
-		*why = "the geometry changed";
-		goto out;
-	}
-	/* (the base may have been recorded with other options than the points) */
-	if ((*why = not_incremental(img, mask, opts)))
-		goto out;
-	if (c->pend_lost) {
-		*why = "too many changed blocks";
-		goto out;
-	}
-	if (!fs->block_map && (err = ext2fs_read_block_bitmap(fs))) {
-		err = 0;
-		*why = "the block bitmap cannot be read";
-		goto out;
-	}
-	if ((err = ov_blocks(img, &o)))
-		goto out;
-	/* every block that may read differently: the device's writes, both overlays */
-	for (size_t i = 0; i < c->npend; i++)
-		total += c->pend[i].n;
-	if (total + o.nr + c->nov > ICK_INCR_MAX_CHANGED) {
-		*why = "too many changed blocks";
-		goto out;
-	}
-	if (!(ch = malloc((total + o.nr + c->nov + 1) * sizeof(*ch))) ||
-	    !(rescan = calloc(fs->group_desc_count, 1)) ||
-	    !(rejudge = calloc(fs->group_desc_count, 1)) ||
-	    !(cand = calloc(fs->group_desc_count, 1)) || !(buf = malloc(fs->blocksize))) {
-		err = ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < c->npend; i++)
-		for (uint64_t k = 0; k < c->pend[i].n; k++)
-			ch[nch++] = c->pend[i].blk + k;
-	if (o.nr)
-		memcpy(ch + nch, o.b, o.nr * sizeof(*ch));
-	nch += o.nr;
-	if (c->nov)
-		memcpy(ch + nch, c->ov, c->nov * sizeof(*ch));
-	nch += c->nov;
-	if (nch)
-		qsort(ch, nch, sizeof(*ch), cmp_blk);
-	{
-		size_t w = 0;
-		for (size_t i = 0; i < nch; i++)
-			if (!w || ch[w - 1] != ch[i])
-				ch[w++] = ch[i];
-		nch = w;
-	}
-	if (descs_changed(c, rescan, rejudge)) {
-		*why = "a group's bitmap or inode table moved";
-		goto out;
-	}
-	/* the inodes whose walk may differ */
-	for (size_t i = 0; i < nch; i++) {
-		dgrp_t gr;
-		uint64_t idx;
-		int have;
-		uint64_t v = ick_u64map_get(&c->watch, ch[i], &have);
-
-		if (have && !v) {
-			*why = "a map block more than one inode read changed";
-			goto out;
-		}
-		if (have && (err = dirty_add(&d, (ext2_ino_t)v)))
-			goto out;
-		if (!itable_of(c, ch[i], &gr, &idx) && !rescan[gr] &&
-		    (err = itable_block(c, gr, idx, buf, &d))) {
-			err = 0;
-			*why = "an inode table block cannot be read";
-			goto out;
-		}
-	}
-	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
-		for (uint64_t idx = 0; rescan[gr] && idx < fs->inode_blocks_per_group; idx++)
-			if ((err = itable_block(c, gr, idx, buf, &d))) {
-				err = 0;
-				*why = "an inode table block cannot be read";
-				goto out;
-			}
-	if (d.nr)
-		qsort(d.v, d.nr, sizeof(*d.v), cmp_ino);
-	{
-		size_t w = 0;
-		for (size_t i = 0; i < d.nr; i++)
-			if (!w || d.v[w - 1] != d.v[i])
-				d.v[w++] = d.v[i];
-		d.nr = w;
-	}
-	/* the on-disk bitmap now where it may have changed (the group's bitmap block was
-	 * written or overlaid, or its descriptor changed), the units whose bit changed and
-	 * whether they were owned; elsewhere c->now equals c->disk */
-	for (size_t i = 0; i < nch; i++) {
-		dgrp_t gr;
-		if (!bbitmap_of(c, ch[i], &gr))
-			cand[gr] = 1;
-	}
-	{
-		size_t cap = 0, n8 = c->geo.bpg / 8;
-		for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++) {
-			size_t off = (size_t)gr * n8;
-			if (!cand[gr] && !rejudge[gr])
-				continue;
-			cand[gr] = 1;
-			if ((err = ext2fs_get_block_bitmap_range2(fs->block_map,
-								  c->geo.first_data + (blk64_t)gr * c->geo.bpg,
-								  c->geo.bpg, c->now + off))) {
-				err = 0;
-				*why = "the block bitmap cannot be read";
-				goto out;
-			}
-			if (!memcmp(c->now + off, c->disk + off, n8))
-				continue;
-			rejudge[gr] = 1;
-			for (size_t b = 0; b < n8; b += 8) {
-				uint64_t xw, dw;
-				memcpy(&xw, c->now + off + b, 8);
-				memcpy(&dw, c->disk + off + b, 8);
-				if (!(xw ^= dw))
-					continue;
-				for (unsigned k = 0; k < 64; k++) {
-					uint64_t u = (off + b) * 8 + k;
-					if (bit(c->now, u) == bit(c->disk, u))
-						continue;
-					if (nchg == cap) {
-						blk64_t *nb = ick_array_grow(chg, &cap, sizeof(*nb), 64);
-						unsigned char *np;
-						if (!nb) {
-							err = ENOMEM;
-							goto out;
-						}
-						chg = nb;
-						if (!(np = realloc(prev, cap))) {
-							err = ENOMEM;
-							goto out;
-						}
-						prev = np;
-					}
-					chg[nchg] = u;
-					prev[nchg] = (unsigned char)bit(c->found, u);
-					nchg++;
-				}
-			}
-		}
-		if (nchg > ICK_INCR_MAX_CHANGED) {
-			*why = "too many bitmap bits changed";
-			goto out;
-		}
-	}
-	/* blocks that left the overlay: the stale check judged them not at all before */
-	for (size_t i = 0; i < c->nov; i++)
-		if (!in_sorted(o.b, o.nr, c->ov[i]) && inside(c, c->ov[i], 1) &&
-		    bit(c->judged, unit(c, c->ov[i])))
-			c->ov[i] |= 1ULL << 63; /* judged before: looked at again below */
-	/* out with the old, in with the new */
-	for (size_t i = 0; i < d.nr; i++) {
-		struct rec *r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, d.v[i], NULL);
-		if (r && r->partial) {
-			*why = "an inode whose claims were past the budget changed";
-			goto out;
-		}
-	}
-	memset(c->touched, 0, fs->group_desc_count);
-	c->err = 0;
-	for (size_t i = 0; i < d.nr; i++)
-		forget_inode(c, d.v[i]);
-	for (size_t i = 0; i < nr; i++)
-		if (defs[i]->id != ICK_CHECK_BITMAP && defs[i]->id != ICK_CHECK_QUOTA)
-			inode_mask |= 1u << defs[i]->id;
-	c->rep = &scratch;
-	c->fast = 1;
-	c->bail = c->impure = 0;
-	{
-		size_t w = 0; /* forgotten all; walked those the scan sees */
-		for (size_t i = 0; i < d.nr; i++) {
-			uint64_t i0 = d.v[i] - 1;
-			if (d.v[i] <= fs->super->s_inodes_count &&
-			    scanned(fs, (dgrp_t)(i0 / fs->super->s_inodes_per_group),
-				    i0 % fs->super->s_inodes_per_group))
-				d.v[w++] = d.v[i];
-		}
-		d.nr = w;
-	}
-	err = d.nr ? ick_checks_run_inodes(img, mask & inode_mask, opts, &scratch, d.v, d.nr,
-					   &rec_ops, c) : 0;
-	c->fast = 0;
-	c->st.rewalked += d.nr;
-	if (err || c->err || c->bail) {
-		err = 0;
-		*why = "a re-walked inode reports more than its own findings";
-		goto out;
-	}
-	for (size_t i = 0; i < scratch.nr; i++)
-		if (!pure(scratch.f[i].code)) {
-			*why = "a re-walked inode reports more than its own findings";
-			goto out;
-		}
-	for (size_t i = 0; i < nchg; i++)
-		if (prev[i] && bit(c->found, chg[i])) {
-			*why = "a block owned at both points changed its bitmap bit";
-			goto out;
-		}
-	for (size_t i = 0; i < c->nov; i++)
-		if ((c->ov[i] >> 63) && bit(c->judged, unit(c, c->ov[i] & ~(1ULL << 63)))) {
-			*why = "written data left the journal's overlay";
-			goto out;
-		}
-	/* the groups to judge again */
-	{
-		size_t before = scratch.nr;
-		unsigned char *disk;
-
-		if (!(disk = malloc(c->geo.bpg / 8 + 8))) {
-			err = ENOMEM;
-			goto out;
-		}
-		for (dgrp_t gr = 0; gr < fs->group_desc_count && !err; gr++) {
-			uint64_t nf;
-			if (!rejudge[gr] && !c->touched[gr])
-				continue;
-			err = ick_bitmap_group(fs, gr, c->found + (size_t)gr * (c->geo.bpg / 8), disk,
-					       opts ? opts->memo : NULL, &scratch, &nf);
-			c->nfree = c->nfree - c->gfree[gr] + nf;
-			c->gfree[gr] = nf;
-		}
-		free(disk);
-		if (!err)
-			err = ick_bitmap_total(fs, c->nfree, &scratch);
-		/* the quota files against the usage the deltas keep */
-		if (!err && c->qu)
-			err = ick_quota_usage_compare(fs, c->qu, &scratch);
-		if (err) {
-			err = 0;
-			*why = "a group cannot be judged";
-			goto out;
-		}
-		if (scratch.nr != before || scratch.dropped) {
-			*why = "a group's bitmap or counts report";
-			goto out;
-		}
-	}
-	/* answered: the new state becomes the cache's, the report its segments */
-	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
-		if (cand[gr])
-			memcpy(c->disk + (size_t)gr * (c->geo.bpg / 8),
-			       c->now + (size_t)gr * (c->geo.bpg / 8), c->geo.bpg / 8);
-	for (dgrp_t gr = 0; gr < fs->group_desc_count; gr++)
-		memcpy(c->desc + (size_t)gr * c->geo.desc_size,
-		       ext2fs_group_desc(fs, fs->group_desc, gr), c->geo.desc_size);
-	free(c->ov);
-	c->ov = o.b;
-	c->nov = o.nr;
-	o.b = NULL;
-	for (size_t i = 0; i < c->nsegs && !err; i++) {
-		struct rec *r = (struct rec *)(uintptr_t)ick_u64map_get(&c->recs, c->segs[i], NULL);
-		for (size_t k = 0; k < r->nseg && !err; k++)
-			err = r->seg[k].detail ? ick_report_add(rep, &r->seg[k], "%s", r->seg[k].detail)
-					       : ick_report_add(rep, &r->seg[k], NULL);
-	}
-	*ok = !err;
-	c->st.fast++;
-out:
-	ick_report_free(&scratch);
-	free(o.b);
-	free(d.v);
-	free(ch);
-	free(chg);
-	free(prev);
-	free(rescan);
-	free(rejudge);
-	free(cand);
-	free(buf);
+	c->fs = p.fs;
+	for (size_t i = 0; i < ICK_ARRAY_SIZE(steps) && !err && !p.why; i++)
+		err = steps[i](&p);
+	*ok = p.ok;
+	*why = p.why;
+	ick_report_free(&p.scratch);
+	free(p.o.b);
+	free(p.d.v);
+	free(p.ch);
+	free(p.chg);
+	free(p.rescan);
+	free(p.rejudge);
+	free(p.cand);
+	free(p.buf);
 	return err;
 }
 
@@ -1208,25 +1235,15 @@ out:
 errcode_t ick_incr_new(struct ick_incr **out)
 {
 	struct ick_incr *c = calloc(1, sizeof(*c));
-	const char *b = getenv("IOMAPCK_INCR_BUDGET");
+	uint64_t v = ICK_INCR_BUDGET;
 
 	*out = c;
 	if (!c)
 		return ENOMEM;
-	c->budget = ICK_INCR_BUDGET;
-	if (b && *b) {
-		char *end;
-		unsigned long long v = strtoull(b, &end, 10);
-		if (!*end && v <= SIZE_MAX)
-			c->budget = (size_t)v;
-	}
-	c->claims_budget = c->budget;
-	if ((b = getenv("IOMAPCK_INCR_CLAIMS_BUDGET")) && *b) {
-		char *end;
-		unsigned long long v = strtoull(b, &end, 10);
-		if (!*end && v <= SIZE_MAX)
-			c->claims_budget = (size_t)v;
-	}
+	ick_env_u64("IOMAPCK_INCR_BUDGET", SIZE_MAX, &v);
+	c->budget = (size_t)v;
+	ick_env_u64("IOMAPCK_INCR_CLAIMS_BUDGET", SIZE_MAX, &v);
+	c->claims_budget = (size_t)v;
 	return 0;
 }
 
@@ -1247,18 +1264,9 @@ void ick_incr_changed(struct ick_incr *c, blk64_t blk, uint64_t n)
 {
 	if (c->pend_lost || !n)
 		return;
-	if (c->npend == c->cappend) {
-		void *m = c->npend < 4096 ? ick_array_grow(c->pend, &c->cappend,
-							    sizeof(*c->pend), 64) : NULL;
-		if (!m) {
-			c->pend_lost = 1;
-			return;
-		}
-		c->pend = m;
-	}
-	c->pend[c->npend].blk = blk;
-	c->pend[c->npend].n = n;
-	c->npend++;
+	if ((c->npend == c->cappend && c->npend >= 4096) ||
+	    ICK_ARRAY_PUSH(c->pend, c->npend, c->cappend, 64, &((struct pend){ blk, n })))
+		c->pend_lost = 1;
 }
 
 void ick_incr_forget(struct ick_incr *c)

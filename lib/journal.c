@@ -16,8 +16,9 @@
 #include <unistd.h>
 #include "ick_err.h"
 #include "journal.h"
-#include "memo.h"
+#include "memo_verdict.h"
 #include "fast_commit.h"
+#include "u64map.h"
 
 #define JMAGIC 0xC03B3998u
 enum { JT_DESCRIPTOR = 1, JT_COMMIT = 2, JT_SB_V1 = 3, JT_SB_V2 = 4, JT_REVOKE = 5 };
@@ -76,12 +77,6 @@ enum { JT_DESCRIPTOR = 1, JT_COMMIT = 2, JT_SB_V1 = 3, JT_SB_V2 = 4, JT_REVOKE =
 
 enum pass { PASS_SCAN, PASS_REVOKE, PASS_REPLAY };
 
-struct revoke {
-	uint64_t blk;
-	uint32_t seq;
-	int used;
-};
-
 struct jnl {
 	ext2_filsys fs;
 	struct ick_overlay *ov;
@@ -104,8 +99,9 @@ struct jnl {
 	/* recovery state */
 	uint32_t end_transaction;
 	int have_end;
-	struct revoke *rv;
-	size_t rv_cap, rv_nr;
+	struct ick_u64map rv; /* revoked block -> the latest sequence revoking it */
+	int rv_top;           /* block UINT64_MAX (no key of rv) revoked, by rv_top_seq */
+	uint32_t rv_top_seq;
 	unsigned char *buf, *data;
 	struct ick_memo *memo; /* checksum verdicts kept from earlier recoveries, or NULL */
 };
@@ -356,69 +352,39 @@ static unsigned count_tags(const struct jnl *j, const unsigned char *blk)
 
 /* ---- revoke table ---- */
 
-static size_t rv_hash(uint64_t k, size_t cap)
+/* Whether @blk is revoked, with the latest sequence revoking it in *@seq. */
+static int rv_get(const struct jnl *j, uint64_t blk, uint32_t *seq)
 {
-	k ^= k >> 29;
-	k *= 0xbf58476d1ce4e5b9ULL;
-	k ^= k >> 32;
-	return (size_t)k & (cap - 1);
-}
+	int found;
 
-static struct revoke *rv_find(const struct jnl *j, uint64_t blk)
-{
-	if (!j->rv_cap)
-		return NULL;
-	for (size_t i = rv_hash(blk, j->rv_cap);; i = (i + 1) & (j->rv_cap - 1))
-		if (!j->rv[i].used || j->rv[i].blk == blk)
-			return &j->rv[i];
-}
-
-static errcode_t rv_grow(struct jnl *j)
-{
-	struct jnl big = *j;
-
-	big.rv_cap = j->rv_cap ? j->rv_cap * 2 : 256;
-	if (big.rv_cap > SIZE_MAX / sizeof(struct revoke) || !(big.rv = calloc(big.rv_cap,
-									 sizeof(struct revoke))))
-		return ENOMEM;
-	for (size_t i = 0; i < j->rv_cap; i++)
-		if (j->rv[i].used)
-			*rv_find(&big, j->rv[i].blk) = j->rv[i];
-	free(j->rv);
-	j->rv = big.rv;
-	j->rv_cap = big.rv_cap;
-	return 0;
+	if (blk == ICK_U64MAP_EMPTY) {
+		*seq = j->rv_top_seq;
+		return j->rv_top;
+	}
+	*seq = (uint32_t)ick_u64map_get(&j->rv, blk, &found);
+	return found;
 }
 
 /* A revoke in transaction @seq: keep the latest sequence per block, as jbd2 does. */
 static errcode_t rv_set(struct jnl *j, uint64_t blk, uint32_t seq)
 {
-	struct revoke *r = rv_find(j, blk);
-	errcode_t err;
+	uint32_t old;
 
-	if (r && r->used) {
-		if (tid_gt(seq, r->seq))
-			r->seq = seq;
+	if (rv_get(j, blk, &old) && !tid_gt(seq, old))
 		return 0;
-	}
-	if (2 * (j->rv_nr + 1) > j->rv_cap) {
-		if ((err = rv_grow(j)))
-			return err;
-		r = rv_find(j, blk);
-	}
-	r->used = 1;
-	r->blk = blk;
-	r->seq = seq;
-	j->rv_nr++;
+	if (blk != ICK_U64MAP_EMPTY)
+		return ick_u64map_put(&j->rv, blk, seq) ? ENOMEM : 0;
+	j->rv_top = 1;
+	j->rv_top_seq = seq;
 	return 0;
 }
 
 /* Revoked for transaction @seq: a revoke in that transaction or a later one covers it. */
 static int rv_test(const struct jnl *j, uint64_t blk, uint32_t seq)
 {
-	const struct revoke *r = rv_find(j, blk);
+	uint32_t last;
 
-	return r && r->used && !tid_gt(seq, r->seq);
+	return rv_get(j, blk, &last) && !tid_gt(seq, last);
 }
 
 static errcode_t scan_revokes(struct jnl *j, const unsigned char *blk, uint32_t seq)
@@ -1028,7 +994,7 @@ errcode_t ick_journal_recover_memo(ext2_filsys fs, const char *ext_journal,
 	err = recover(&j, ext_journal);
 	if (j.ext)
 		io_channel_close(j.ext);
-	free(j.rv);
+	ick_u64map_free(&j.rv);
 	free(j.buf);
 	free(j.data);
 	return err;

@@ -69,7 +69,6 @@ struct ick_quota_info {
 struct ick_quota_file;
 
 const char *ick_quota_type_name(enum ick_quota_type t); /* "user", "group", "project" */
-uint32_t ick_quota_magic(enum ick_quota_type t);
 /* The superblock's quota inode for @t (0: none). */
 ext2_ino_t ick_quota_inum(ext2_filsys fs, enum ick_quota_type t);
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include "u64map.h"
 
-#define EMPTY UINT64_MAX
+#define EMPTY ICK_U64MAP_EMPTY
 
 static size_t slot0(uint64_t k, size_t cap)
 {
@@ -27,20 +27,23 @@ static size_t find(const struct ick_u64map *m, uint64_t key)
 	return i;
 }
 
-uint64_t ick_u64map_get(const struct ick_u64map *m, uint64_t key, int *found)
+uint64_t *ick_u64map_ref(const struct ick_u64map *m, uint64_t key)
 {
 	size_t i;
 
-	if (found)
-		*found = 0;
 	if (!m->cap || key == EMPTY)
-		return 0;
+		return NULL;
 	i = find(m, key);
-	if (m->k[i] == EMPTY)
-		return 0;
+	return m->k[i] == EMPTY ? NULL : &m->v[i];
+}
+
+uint64_t ick_u64map_get(const struct ick_u64map *m, uint64_t key, int *found)
+{
+	const uint64_t *v = ick_u64map_ref(m, key);
+
 	if (found)
-		*found = 1;
-	return m->v[i];
+		*found = v != NULL;
+	return v ? *v : 0;
 }
 
 static int grow_to(struct ick_u64map *m, size_t cap)

@@ -207,7 +207,6 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 		err = ick_journal_recover_memo(raw->fs, o->ext_journal, ov, &st, o->memo);
 		if (err == ICK_ET_JOURNAL_CORRUPT || err == ICK_ET_NO_EXT_JOURNAL) {
 			ick_overlay_free(ov);
-			raw->journal = st;
 			if ((err = keep_raw(rep, err, &st, o)))
 				goto fail_raw;
 			*out = raw;
@@ -238,7 +237,6 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	img->overlay = ov;
 	img->recovered = recovered;
 	img->needs_recovery = recovered;
-	img->journal = st;
 	memcpy(img->sb_note, sb_note, sizeof(sb_note));
 	*out = img;
 	return 0;

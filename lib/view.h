@@ -42,7 +42,7 @@ struct ick_view_opts {
 
 /*
  * ick_view_open - open @path read-only, recovered when it needs recovery.
- * Returns 0 and *out (its journal stats in (*out)->journal), or what ick_image_open or
+ * Returns 0 and *out (the journal's stats are in the note line), or what ick_image_open or
  * ick_journal_recover return for operational failures (I/O, memory, not ext2/3/4).
  */
 ICK_MUST_CHECK errcode_t ick_view_open(const char *path, const struct ick_view_opts *o,

@@ -83,7 +83,7 @@ const char *ick_bad_name(enum ick_bad b);
 ICK_MUST_CHECK errcode_t ick_walk(ext2_filsys fs, const struct ick_walk_ops *ops, void *priv);
 
 /*
- * A cache of inode block maps the walk asks before walking one (memo.c keeps one across
+ * A cache of inode block maps the walk asks before walking one (memo_map.c keeps one across
  * crash points).  find: the map of @ino as kept for this key, or NULL; on a miss the walk
  * calls begin, then claim for each claim it hands over and read for each map block before
  * reading it, then keep with the summary (or abandon).  walk_start and walk_end bracket

@@ -59,12 +59,17 @@ states() {
 	img=$T/$name.0
 	frag "$T/frag"
 	head -c 20000 /dev/urandom >"$T/small"
+	# session [-x] CMD...: the next state, CMDs run on a copy of the last by debugfs (-x:
+	# by debugfs-ext, whose states FIX leaves as they are)
 	session() {
+		local tool=$DEBUGFS what=debugfs
+		[ "$1" != -x ] || { tool=$DX what=debugfs-ext; shift; }
 		[ $k -lt "$max" ] || return 0
 		k=$((k + 1))
 		cp --sparse=always "$img" "$T/$name.$k"
 		img=$T/$name.$k
-		printf '%s\n' "$@" | "$DEBUGFS" -w -f - "$img" >/dev/null 2>&1 || fail "$name: debugfs at state $k"
+		printf '%s\n' "$@" | "$tool" -w -f - "$img" >/dev/null 2>&1 || fail "$name: $what at state $k"
+		[ "$tool" = "$DEBUGFS" ] || return 0
 		# FIX: each state repaired by e2fsck (quota usage, which debugfs leaves as it was)
 		[ -z "${FIX:-}" ] || "$E2FSCK" -fy "$img" >/dev/null 2>&1
 		[ -z "${FIX:-}" ] || "$E2FSCK" -fn "$img" >/dev/null 2>&1 || fail "$name: state $k not clean after e2fsck -fy"
@@ -92,15 +97,8 @@ states() {
 	session "sif /d06/f00601 size $size601"
 	# only an extent tree block changes: the model's writes into unwritten extents of a
 	# file whose extents live in a node block convert them there (the inode stays)
-	xsession() {
-		[ $k -lt "$max" ] || return 0
-		k=$((k + 1))
-		cp --sparse=always "$img" "$T/$name.$k"
-		img=$T/$name.$k
-		printf '%s\n' "$@" | "$DX" -w -f - "$img" >/dev/null 2>&1 || fail "$name: debugfs-ext at state $k"
-	}
-	xsession "iomap_write --mode nonda --sync /new/frag 16384 4096"
-	xsession "iomap_write --mode nonda --sync /new/frag 40960 4096"
+	session -x "iomap_write --mode nonda --sync /new/frag 16384 4096"
+	session -x "iomap_write --mode nonda --sync /new/frag 40960 4096"
 	echo "$k"
 }
 size_of() { "$DEBUGFS" -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*Size: \([0-9]*\).*/\1/p' | head -n1; }

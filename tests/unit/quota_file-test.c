@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <cmocka.h>
+#include "env.h"
 #include "iomapck.h"
 #include "quota_file.h"
 
@@ -635,9 +636,11 @@ static void test_fuzz(void **s)
 	ext2_file_t file;
 	unsigned char *base, *buf;
 	unsigned size, done;
-	unsigned clean = 0, written = 0, iters = getenv("ICK_FUZZ_ITERS") ?
-						      (unsigned)atoi(getenv("ICK_FUZZ_ITERS")) : 300;
+	unsigned clean = 0, written = 0, iters;
+	uint64_t n = 300;
 
+	ick_env_u64("ICK_FUZZ_ITERS", UINT32_MAX, &n);
+	iters = (unsigned)n;
 	image_copy("fuzz.img", img, sizeof(img));
 	write_bogus(img, ICK_QUOTA_USER, ICK_ARRAY_SIZE(bogus_ids));
 	im = open_img(img, 1);

@@ -1,14 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * memo.c - what a crash sweep keeps from one point to the next (see memo.h).
+ * memo_map.c - the block maps a crash sweep keeps from one point to the next (see
+ * memo_map.h); the memo's checksum verdicts are memo_verdict.c's.
  *
  * Written by hand: libext2fs keeps nothing between two opens of a file system, and no
- * installed library keeps results keyed by block contents; the tables are plain open
- * addressing, as in overlay.c and logdev.c.
+ * installed library keeps results keyed by block contents.
  *
- * Three tables: inode -> kept map (one allocation holding the claims, the blocks the walk
- * read, their bytes and the key), watched block -> the walk before which it was last
- * reported changed, and (kind, index) -> checksum verdict with the bytes it judged.  Only
+ * Two tables (u64map.h): inode -> kept map (a slot of an array; one allocation holding the
+ * claims, the blocks the walk read, their bytes and the key), and watched block -> the
+ * walk before which it was last reported changed.  Only
  * blocks some kept map read are watched: a change to any other block cannot make a kept
  * map wrong.  A map kept at walk j holds at walk k when each block it read was last
  * reported changed before walk j, or reads the bytes it read then.
@@ -18,8 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "array.h"
-#include "memo.h"
+#include "memo_map.h"
 #include "overlay.h"
+#include "u64map.h"
 
 struct kept {
 	ext2_ino_t ino;
@@ -33,8 +34,6 @@ struct kept {
 	uint64_t reused;       /* times handed over again */
 };
 
-struct watch { blk64_t key; uint64_t epoch; }; /* key: block + 1; 0 is an empty slot */
-
 struct geo {
 	unsigned blocksize, inode_size;
 	blk64_t blocks, first_data;
@@ -42,19 +41,11 @@ struct geo {
 	int flags;
 };
 
-struct verdict {
-	uint64_t index, k1, k2;
-	uint32_t kind;
-	int ok;
-	size_t n;
-	unsigned char *bytes;      /* NULL: an empty slot */
-};
-
 struct ick_memo {
-	struct kept **kept;        /* by inode */
-	size_t kcap, knr;
-	struct watch *w;
-	size_t wcap, wnr;
+	struct ick_u64map kat;     /* inode -> slot of kept */
+	struct kept **kept;
+	size_t knr, kcap;
+	struct ick_u64map w;       /* watched block -> epoch */
 	uint64_t epoch;            /* the walk under way, or the next one */
 	size_t bytes;
 	struct geo geo;
@@ -71,23 +62,17 @@ struct ick_memo {
 	ext2_filsys fs;            /* the walk under way */
 	unsigned char *cur;        /* one block */
 	size_t curlen;
-	struct verdict *v;         /* by (kind, index) */
-	size_t vcap, vnr;
-	size_t vbytes;             /* held by verdicts, within the budget on their own */
+	struct ick_memo_verdicts *verdicts;
 };
-
-static size_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k;
-}
 
 errcode_t ick_memo_new(struct ick_memo **out)
 {
 	struct ick_memo *m = calloc(1, sizeof(*m));
 
+	if (m && !(m->verdicts = ick_memo_verdicts_new())) {
+		free(m);
+		m = NULL;
+	}
 	*out = m;
 	if (!m)
 		return ENOMEM;
@@ -97,13 +82,13 @@ errcode_t ick_memo_new(struct ick_memo **out)
 
 void ick_memo_forget(struct ick_memo *m)
 {
-	for (size_t i = 0; i < m->kcap; i++)
+	for (size_t i = 0; i < m->knr; i++)
 		free(m->kept[i]);
 	free(m->kept);
-	free(m->w);
 	m->kept = NULL;
-	m->w = NULL;
-	m->kcap = m->knr = m->wcap = m->wnr = 0;
+	m->kcap = m->knr = 0;
+	ick_u64map_free(&m->kat);
+	ick_u64map_free(&m->w);
 	m->bytes = 0;
 }
 
@@ -112,9 +97,7 @@ void ick_memo_free(struct ick_memo *m)
 	if (!m)
 		return;
 	ick_memo_forget(m);
-	for (size_t i = 0; i < m->vcap; i++)
-		free(m->v[i].bytes);
-	free(m->v);
+	ick_memo_verdicts_free(m->verdicts);
 	free(m->rc);
 	free(m->rb);
 	free(m->cur);
@@ -129,96 +112,68 @@ void ick_memo_stats(const struct ick_memo *m, uint64_t *reused, uint64_t *walked
 
 /* ---- watched blocks ---- */
 
-static struct watch *watch_slot(const struct ick_memo *m, blk64_t blk)
-{
-	size_t mask = m->wcap - 1;
-
-	for (size_t i = mix(blk) & mask;; i = (i + 1) & mask)
-		if (m->w[i].key == blk + 1 || !m->w[i].key)
-			return &m->w[i];
-}
-
-static errcode_t watch_grow(struct ick_memo *m)
-{
-	struct watch *old = m->w;
-	size_t ocap = m->wcap, ncap = ocap ? ocap * 2 : 256;
-
-	if (!(m->w = calloc(ncap, sizeof(*m->w)))) {
-		m->w = old;
-		return ENOMEM;
-	}
-	m->wcap = ncap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].key)
-			*watch_slot(m, old[i].key - 1) = old[i];
-	free(old);
-	m->bytes += (ncap - ocap) * sizeof(*m->w);
-	return 0;
-}
-
 /* Watch @blk from now on (as unchanged since before this walk, whose read it is). */
 static errcode_t watch(struct ick_memo *m, blk64_t blk)
 {
-	struct watch *s;
-	errcode_t err;
-
-	if ((m->wnr + 1) * 2 > m->wcap && (err = watch_grow(m)))
-		return err;
-	s = watch_slot(m, blk);
-	if (!s->key) {
-		s->key = blk + 1;
-		s->epoch = 0;
-		m->wnr++;
-	}
-	return 0;
+	if (ick_u64map_ref(&m->w, blk))
+		return 0;
+	return ick_u64map_put(&m->w, blk, 0);
 }
 
 errcode_t ick_memo_changed(struct ick_memo *m, blk64_t blk, uint64_t n)
 {
-	if (!m->wnr || !n)
+	const struct ick_u64map *w = &m->w;
+
+	if (!w->nr || !n)
 		return 0;
 	if (blk + n < blk)
 		n = UINT64_MAX - blk;
-	if (n >= m->wnr) { /* a long range: look at the watched blocks instead */
-		for (size_t i = 0; i < m->wcap; i++)
-			if (m->w[i].key && m->w[i].key - 1 >= blk && m->w[i].key - 1 - blk < n)
-				m->w[i].epoch = m->epoch;
+	if (n >= w->nr) { /* a long range: look at the watched blocks instead */
+		for (size_t i = 0; i < w->cap; i++)
+			if (w->k[i] != ICK_U64MAP_EMPTY && w->k[i] >= blk && w->k[i] - blk < n)
+				w->v[i] = m->epoch;
 		return 0;
 	}
 	for (uint64_t i = 0; i < n; i++) {
-		struct watch *s = watch_slot(m, blk + i);
-		if (s->key)
-			s->epoch = m->epoch;
+		uint64_t *e = ick_u64map_ref(w, blk + i);
+		if (e)
+			*e = m->epoch;
 	}
 	return 0;
 }
 
 /* ---- kept maps ---- */
 
-static struct kept **kept_slot(const struct ick_memo *m, ext2_ino_t ino)
+/* The map kept for @ino, or NULL. */
+static struct kept *kept_of(const struct ick_memo *m, ext2_ino_t ino)
 {
-	size_t mask = m->kcap - 1;
+	int found;
+	uint64_t i = ick_u64map_get(&m->kat, ino, &found);
 
-	for (size_t i = mix(ino) & mask;; i = (i + 1) & mask)
-		if (!m->kept[i] || m->kept[i]->ino == ino)
-			return &m->kept[i];
+	return found ? m->kept[i] : NULL;
 }
 
-static errcode_t kept_grow(struct ick_memo *m)
+/* @k kept for its inode, in place of the one kept before; 0 or ENOMEM (@k not taken). */
+static errcode_t kept_put(struct ick_memo *m, struct kept *k)
 {
-	struct kept **old = m->kept;
-	size_t ocap = m->kcap, ncap = ocap ? ocap * 2 : 64;
+	int found;
+	uint64_t i = ick_u64map_get(&m->kat, k->ino, &found);
 
-	if (!(m->kept = calloc(ncap, sizeof(*m->kept)))) {
-		m->kept = old;
-		return ENOMEM;
+	if (found) {
+		m->bytes -= m->kept[i]->bytes;
+		free(m->kept[i]);
+		m->kept[i] = k;
+		return 0;
 	}
-	m->kcap = ncap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i])
-			*kept_slot(m, old[i]->ino) = old[i];
-	free(old);
-	m->bytes += (ncap - ocap) * sizeof(*m->kept);
+	if (m->knr == m->kcap) {
+		struct kept **n = ick_array_grow(m->kept, &m->kcap, sizeof(*n), 64);
+		if (!n)
+			return ENOMEM;
+		m->kept = n;
+	}
+	if (ick_u64map_put(&m->kat, k->ino, m->knr))
+		return ENOMEM;
+	m->kept[m->knr++] = k;
 	return 0;
 }
 
@@ -268,14 +223,14 @@ static const struct ick_walk_map *ick_memo_map_find(struct ick_memo *m, ext2_ino
 {
 	struct kept *k;
 
-	if (!m->kcap || !(k = *kept_slot(m, ino)) || k->klen != len || memcmp(k->key, key, len))
+	if (!(k = kept_of(m, ino)) || k->klen != len || memcmp(k->key, key, len))
 		return NULL;
 	for (size_t i = 0; i < k->nread; i++) {
 		if (m->ov && ick_overlay_get(m->ov, k->read[i]))
 			return NULL;
 		/* written since, maybe with the same bytes (a journal commit rewrites every
 		 * block a transaction touched): compare */
-		if (watch_slot(m, k->read[i])->epoch > k->epoch &&
+		if (ick_u64map_get(&m->w, k->read[i], NULL) > k->epoch &&
 		    (!m->cur || io_channel_read_blk64(m->fs->io, k->read[i], 1, m->cur) ||
 		     memcmp(m->cur, k->data + i * m->curlen, m->curlen)))
 			return NULL;
@@ -288,7 +243,7 @@ static const struct ick_walk_map *ick_memo_map_find(struct ick_memo *m, ext2_ino
 
 static void ick_memo_map_begin(struct ick_memo *m, ext2_ino_t ino)
 {
-	const struct kept *k = m->kcap ? *kept_slot(m, ino) : NULL;
+	const struct kept *k = kept_of(m, ino);
 
 	m->walked++;
 	/* a map kept at the last walk and already changed (a file written at every point):
@@ -399,10 +354,16 @@ static struct kept *kept_make(struct ick_memo *m, const void *key, size_t len,
 	return k;
 }
 
+/* Bytes the tables take. */
+static size_t tables(const struct ick_memo *m)
+{
+	return ick_u64map_bytes(&m->w) + ick_u64map_bytes(&m->kat) + m->kcap * sizeof(*m->kept);
+}
+
 static void ick_memo_map_keep(struct ick_memo *m, const void *key, size_t len,
 		       const struct ick_walk_map *sum)
 {
-	struct kept *k, **slot;
+	struct kept *k;
 
 	if (!m->rec || m->rec_failed) {
 		m->rec = 0;
@@ -411,109 +372,25 @@ static void ick_memo_map_keep(struct ick_memo *m, const void *key, size_t len,
 	m->rec = 0;
 	if (!(k = kept_make(m, key, len, sum)))
 		return;
-	if (m->bytes + k->bytes + (m->rb_nr + 1) * 2 * sizeof(struct watch) > ICK_MEMO_BUDGET)
+	/* with room for the blocks it makes watched */
+	if (m->bytes + tables(m) + k->bytes + (m->rb_nr + 1) * 32 > ICK_MEMO_BUDGET)
 		ick_memo_forget(m);
-	if ((m->knr + 1) * 2 > m->kcap && kept_grow(m))
-		goto drop;
 	for (size_t i = 0; i < k->nread; i++)
 		if (watch(m, k->read[i]))
 			goto drop;
-	slot = kept_slot(m, k->ino);
-	if (*slot) {
-		m->bytes -= (*slot)->bytes;
-		free(*slot);
-	} else {
-		m->knr++;
-	}
-	*slot = k;
+	if (kept_put(m, k))
+		goto drop;
 	m->bytes += k->bytes;
 	return;
 drop:
 	free(k); /* out of memory: the inode is simply walked again next time */
 }
 
-/* ---- checksum verdicts ---- */
-
-static struct verdict *verdict_slot(const struct ick_memo *m, uint32_t kind, uint64_t index)
-{
-	size_t mask = m->vcap - 1;
-
-	for (size_t i = mix(index * 8 + kind) & mask;; i = (i + 1) & mask)
-		if (!m->v[i].bytes || (m->v[i].kind == kind && m->v[i].index == index))
-			return &m->v[i];
-}
-
-static int verdict_grow(struct ick_memo *m)
-{
-	struct verdict *old = m->v;
-	size_t ocap = m->vcap, ncap = ocap ? ocap * 2 : 64;
-
-	if ((ncap - ocap) * sizeof(*old) > ICK_MEMO_BUDGET - m->vbytes ||
-	    !(m->v = calloc(ncap, sizeof(*m->v)))) {
-		m->v = old;
-		return -1;
-	}
-	m->vcap = ncap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].bytes)
-			*verdict_slot(m, old[i].kind, old[i].index) = old[i];
-	free(old);
-	m->vbytes += (ncap - ocap) * sizeof(*m->v);
-	return 0;
-}
-
 int ick_memo_verdict(struct ick_memo *m, enum ick_memo_kind kind, uint64_t index, uint64_t k1,
 		     uint64_t k2, const void *bytes, size_t n, int (*compute)(void *arg), void *arg)
 {
-	struct verdict *v;
-
-	if (!m || !n || ((m->vnr + 1) * 2 > m->vcap && verdict_grow(m)))
-		return compute(arg);
-	v = verdict_slot(m, kind, index);
-	if (v->bytes && v->k1 == k1 && v->k2 == k2 && v->n == n && !memcmp(v->bytes, bytes, n))
-		return v->ok;
-	if (!v->bytes || v->n != n) { /* a new slot, or another size: (re)allocate */
-		size_t more = n > v->n ? n - v->n : 0; /* an empty slot's n is 0 */
-		unsigned char *nb;
-
-		if (more > ICK_MEMO_BUDGET - m->vbytes || !(nb = realloc(v->bytes, n)))
-			return compute(arg); /* full: compute every time */
-		if (!v->bytes)
-			m->vnr++;
-		m->vbytes = m->vbytes - v->n + n;
-		v->bytes = nb;
-		v->n = n;
-	}
-	v->kind = kind;
-	v->index = index;
-	v->k1 = k1;
-	v->k2 = k2;
-	v->ok = compute(arg);
-	memcpy(v->bytes, bytes, n);
-	return v->ok;
-}
-
-/* ---- block bitmap checksums ---- */
-
-struct bitmap_arg { ext2_filsys fs; dgrp_t g; const void *bytes; size_t n; };
-
-static int bitmap_compute(void *p)
-{
-	struct bitmap_arg *a = p;
-
-	return ext2fs_block_bitmap_csum_verify(a->fs, a->g, (char *)a->bytes, (int)a->n);
-}
-
-int ick_memo_bitmap_csum(struct ick_memo *m, ext2_filsys fs, dgrp_t g, const void *bytes,
-			 size_t n)
-{
-	struct bitmap_arg a = { fs, g, bytes, n };
-
-	if (n > INT32_MAX)
-		return 0;
-	return ick_memo_verdict(m, ICK_MEMO_BITMAP, g,
-				(uint64_t)fs->csum_seed | (uint64_t)fs->super->s_feature_incompat << 32,
-				ext2fs_block_bitmap_checksum(fs, g), bytes, n, bitmap_compute, &a);
+	return ick_memo_verdicts_get(m ? m->verdicts : NULL, kind, index, k1, k2, bytes, n,
+				     compute, arg);
 }
 
 /* ---- the walk's map cache ---- */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * quota_file.c - read, validate and update ext4's hidden quota files (v2 "vfsv1" tree format).
+ * quota_read.c - open, read and validate ext4's hidden quota files (v2 "vfsv1" tree format);
+ * quota_write.c updates them, quota_entry.c codes their entries.
  *
  * Written by hand: the installed libext2fs (e2fsprogs 1.47.0) exports no quota code — e2fsprogs
  * keeps it in its private lib/support, which no Debian package ships — so the format is
@@ -23,61 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <et/com_err.h>
 #include "array.h"
-#include "quota_file.h"
+#include "quota_handle.h"
 #include "ick_err.h"
-
-#define QBLK ICK_QUOTA_BLKSIZE
-#define TREEOFF 1u          /* the root block */
-#define DEPTH 4             /* tree levels: one per byte of the id */
-#define REFS (QBLK / 4)     /* references per tree block */
-#define DQDH 16u            /* data block header: next_free, prev_free, entries, padding */
-#define INFO_OFF 8u
-#define INFO_LEN 24u
-#define R0_SIZE 48u
-#define R1_SIZE 72u
-
-enum kind { K_NONE, K_TREE, K_DATA, K_FREE, K_HDR };
-#define K_MASK 0x0f
-#define K_ONLIST 0x80 /* a data block met on the free-entry list */
-
-struct qent {
-	struct ick_dquot dq;
-	uint32_t blk;
-	uint16_t slot;
-};
-
-struct qref {
-	uint32_t id, blk;
-};
-
-struct ick_quota_file {
-	ext2_filsys fs;
-	ext2_file_t file;
-	unsigned flags;
-	struct ick_quota_info info;
-	unsigned esize, per_blk;
-	struct qent *ent;       /* sorted by id, one per id */
-	size_t nr, cap;
-	/* only while opening */
-	struct qref *ref;
-	size_t nref, refcap;
-	uint64_t max_refs;
-	uint8_t *kind;
-	uint16_t *used;         /* entries found in each data block */
-	uint16_t *nrefs;        /* references to each data block */
-	/* state */
-	errcode_t format_err;   /* ICK_ET_QUOTA_BAD_MAGIC/BAD_VERSION/CORRUPT, or 0 */
-	int list_bad;
-	int info_dirty;
-	char why[224];
-	char listwhy[224];
-	unsigned char tb[DEPTH][QBLK]; /* one tree block per level */
-	unsigned char db[QBLK];        /* a data block */
-	unsigned char tmp[QBLK];       /* a neighbour on a list */
-};
 
 static const char *const type_names[] = { "user", "group", "project" };
 static const uint32_t magics[] = { 0xd9c01f11, 0xd9c01927, 0xd9c03f14 };
@@ -85,11 +35,6 @@ static const uint32_t magics[] = { 0xd9c01f11, 0xd9c01927, 0xd9c03f14 };
 const char *ick_quota_type_name(enum ick_quota_type t)
 {
 	return (unsigned)t < ICK_QUOTA_NTYPES ? type_names[t] : "?";
-}
-
-uint32_t ick_quota_magic(enum ick_quota_type t)
-{
-	return (unsigned)t < ICK_QUOTA_NTYPES ? magics[t] : 0;
 }
 
 ext2_ino_t ick_quota_inum(ext2_filsys fs, enum ick_quota_type t)
@@ -104,55 +49,6 @@ ext2_ino_t ick_quota_inum(ext2_filsys fs, enum ick_quota_type t)
 	default:
 		return 0;
 	}
-}
-
-/* ---- little-endian fields at any alignment ---- */
-
-static uint16_t get16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static int all_zero(const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return 0;
-	return 1;
-}
-
-/* The tree index of @id at @depth: its bytes, most significant first. */
-static unsigned idx_of(uint32_t id, int depth)
-{
-	return (id >> (8 * (DEPTH - 1 - depth))) & 0xff;
 }
 
 /* ---- problems ---- */
@@ -208,8 +104,7 @@ static errcode_t read_at(struct ick_quota_file *qf, uint64_t off, void *buf, uns
 	return err ? err : ext2fs_file_read(qf->file, buf, len, got);
 }
 
-/* A block past the end of the file reads as zeros, as in e2fsprogs. */
-static errcode_t read_blk(struct ick_quota_file *qf, uint32_t blk, unsigned char *buf)
+errcode_t ick_quota_read_blk(struct ick_quota_file *qf, uint32_t blk, unsigned char *buf)
 {
 	unsigned got;
 	errcode_t err = read_at(qf, (uint64_t)blk * QBLK, buf, QBLK, &got);
@@ -221,92 +116,7 @@ static errcode_t read_blk(struct ick_quota_file *qf, uint32_t blk, unsigned char
 	return 0;
 }
 
-static errcode_t write_at(struct ick_quota_file *qf, uint64_t off, const void *buf, unsigned len)
-{
-	unsigned done = 0;
-	errcode_t err = ext2fs_file_llseek(qf->file, off, EXT2_SEEK_SET, NULL);
-
-	if (!err)
-		err = ext2fs_file_write(qf->file, buf, len, &done);
-	if (!err && done != len)
-		err = EXT2_ET_SHORT_WRITE;
-	return err;
-}
-
-static errcode_t write_blk(struct ick_quota_file *qf, uint32_t blk, const unsigned char *buf)
-{
-	return write_at(qf, (uint64_t)blk * QBLK, buf, QBLK);
-}
-
-/* ---- entries ---- */
-
-static void decode(const struct ick_quota_file *qf, const unsigned char *p, struct ick_dquot *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->id = get32(p);
-	if (qf->info.version == 0) {
-		d->ihardlimit = get32(p + 4);
-		d->isoftlimit = get32(p + 8);
-		d->curinodes = get32(p + 12);
-		d->bhardlimit = get32(p + 16);
-		d->bsoftlimit = get32(p + 20);
-		d->curspace = get64(p + 24);
-		d->btime = get64(p + 32);
-		d->itime = get64(p + 40);
-	} else {
-		d->ihardlimit = get64(p + 8);
-		d->isoftlimit = get64(p + 16);
-		d->curinodes = get64(p + 24);
-		d->bhardlimit = get64(p + 32);
-		d->bsoftlimit = get64(p + 40);
-		d->curspace = get64(p + 48);
-		d->btime = get64(p + 56);
-		d->itime = get64(p + 64);
-	}
-	/* An all-zero record would look unused, so writers store itime = 1 in it. */
-	if (d->itime == 1) {
-		unsigned char z[R1_SIZE];
-		memcpy(z, p, qf->esize);
-		put64(z + qf->esize - 8, 0);
-		if (all_zero(z, qf->esize))
-			d->itime = 0;
-	}
-}
-
-static errcode_t encode(const struct ick_quota_file *qf, const struct ick_dquot *d,
-			unsigned char *p)
-{
-	memset(p, 0, qf->esize);
-	put32(p, d->id);
-	if (qf->info.version == 0) {
-		if (d->ihardlimit > UINT32_MAX || d->isoftlimit > UINT32_MAX ||
-		    d->curinodes > UINT32_MAX || d->bhardlimit > UINT32_MAX ||
-		    d->bsoftlimit > UINT32_MAX)
-			return EOVERFLOW;
-		put32(p + 4, (uint32_t)d->ihardlimit);
-		put32(p + 8, (uint32_t)d->isoftlimit);
-		put32(p + 12, (uint32_t)d->curinodes);
-		put32(p + 16, (uint32_t)d->bhardlimit);
-		put32(p + 20, (uint32_t)d->bsoftlimit);
-		put64(p + 24, d->curspace);
-		put64(p + 32, d->btime);
-		put64(p + 40, d->itime);
-	} else {
-		put64(p + 8, d->ihardlimit);
-		put64(p + 16, d->isoftlimit);
-		put64(p + 24, d->curinodes);
-		put64(p + 32, d->bhardlimit);
-		put64(p + 40, d->bsoftlimit);
-		put64(p + 48, d->curspace);
-		put64(p + 56, d->btime);
-		put64(p + 64, d->itime);
-	}
-	if (all_zero(p, qf->esize))
-		put64(p + qf->esize - 8, 1);
-	return 0;
-}
-
-static errcode_t room_for_entry(struct ick_quota_file *qf)
+errcode_t ick_quota_room(struct ick_quota_file *qf)
 {
 	struct qent *n;
 
@@ -323,7 +133,7 @@ static errcode_t add_ent(struct ick_quota_file *qf, const struct ick_dquot *d, u
 {
 	errcode_t err;
 
-	if ((err = room_for_entry(qf)))
+	if ((err = ick_quota_room(qf)))
 		return err;
 	qf->ent[qf->nr].dq = *d;
 	qf->ent[qf->nr].blk = blk;
@@ -339,30 +149,21 @@ static errcode_t add_ref(struct ick_quota_file *qf, uint32_t id, uint32_t blk)
 			qf->info.blocks);
 		return 0;
 	}
-	if (qf->nref == qf->refcap) {
-		struct qref *n = ick_array_grow(qf->ref, &qf->refcap, sizeof(*n), 64);
-		if (!n)
-			return ENOMEM;
-		qf->ref = n;
-	}
-	qf->ref[qf->nref].id = id;
-	qf->ref[qf->nref].blk = blk;
-	qf->nref++;
-	return 0;
+	return ICK_ARRAY_PUSH(qf->ref, qf->nref, qf->refcap, 64, &((struct qref){ id, blk }));
 }
 
-/* Binary search: the index of @id, or -1 with *pos where it would go. */
-static long find_ent(const struct ick_quota_file *qf, uint32_t id, size_t *pos)
+/* For ick_array_lower_bound: the id at @key against entry @e's. */
+static int cmp_id_ent(const void *key, const void *e)
 {
-	size_t lo = 0, hi = qf->nr;
+	uint32_t id = *(const uint32_t *)key, eid = ((const struct qent *)e)->dq.id;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (qf->ent[mid].dq.id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	return id < eid ? -1 : id > eid;
+}
+
+long ick_quota_find(const struct ick_quota_file *qf, uint32_t id, size_t *pos)
+{
+	size_t lo = ick_array_lower_bound(qf->ent, qf->nr, sizeof(*qf->ent), &id, cmp_id_ent);
+
 	if (pos)
 		*pos = lo;
 	return lo < qf->nr && qf->ent[lo].dq.id == id ? (long)lo : -1;
@@ -376,7 +177,7 @@ static errcode_t read_data(struct ick_quota_file *qf, uint32_t blk)
 	unsigned used = 0, entries;
 	errcode_t err;
 
-	if ((err = read_blk(qf, blk, buf))) {
+	if ((err = ick_quota_read_blk(qf, blk, buf))) {
 		problem(qf, "cannot read data block %u: %s", blk, error_message(err));
 		return 0;
 	}
@@ -387,7 +188,7 @@ static errcode_t read_data(struct ick_quota_file *qf, uint32_t blk)
 		if (all_zero(p, qf->esize))
 			continue;
 		used++;
-		decode(qf, p, &d);
+		ick_quota_entry_decode(qf->info.version, p, &d);
 		if ((err = add_ent(qf, &d, blk, s)))
 			return err;
 	}
@@ -402,7 +203,7 @@ static errcode_t walk_tree(struct ick_quota_file *qf, uint32_t blk, int depth, u
 	unsigned char *buf = qf->tb[depth];
 	errcode_t err;
 
-	if ((err = read_blk(qf, blk, buf))) {
+	if ((err = ick_quota_read_blk(qf, blk, buf))) {
 		problem(qf, "cannot read tree block %u: %s", blk, error_message(err));
 		return 0;
 	}
@@ -539,7 +340,7 @@ static void walk_free_blocks(struct ick_quota_file *qf)
 		}
 		qf->kind[b] = K_FREE;
 		qf->info.free_blocks++;
-		if ((err = read_blk(qf, b, qf->tmp))) {
+		if ((err = ick_quota_read_blk(qf, b, qf->tmp))) {
 			list_problem(qf, "cannot read free block %u: %s", b, error_message(err));
 			return;
 		}
@@ -564,7 +365,7 @@ static void walk_free_entries(struct ick_quota_file *qf)
 			return;
 		}
 		qf->kind[b] |= K_ONLIST;
-		if ((err = read_blk(qf, b, qf->tmp))) {
+		if ((err = ick_quota_read_blk(qf, b, qf->tmp))) {
 			list_problem(qf, "cannot read data block %u: %s", b, error_message(err));
 			return;
 		}
@@ -633,7 +434,7 @@ static errcode_t read_header(struct ick_quota_file *qf)
 		snprintf(qf->why, sizeof(qf->why), "version %u (only 0 and 1 exist)", in->version);
 		return 0;
 	}
-	qf->esize = in->version ? R1_SIZE : R0_SIZE;
+	qf->esize = ick_quota_entry_size(in->version);
 	qf->per_blk = (QBLK - DQDH) / qf->esize;
 	if (got < sizeof(h)) {
 		problem(qf, "the file is %llu bytes, too short for the info block",
@@ -785,342 +586,12 @@ errcode_t ick_quota_iterate(const struct ick_quota_file *qf,
 
 errcode_t ick_quota_lookup(const struct ick_quota_file *qf, uint32_t id, struct ick_dquot *out)
 {
-	long i = find_ent(qf, id, NULL);
+	long i = ick_quota_find(qf, id, NULL);
 
 	if (i < 0)
 		return ICK_ET_QUOTA_NOT_FOUND;
 	*out = qf->ent[i].dq;
 	return 0;
-}
-
-/* ---- the writer ---- */
-
-/* A block for the tree or for entries: from the free-block list, else a new one at the end. */
-static errcode_t alloc_blk(struct ick_quota_file *qf, uint32_t *out)
-{
-	struct ick_quota_info *in = &qf->info;
-	errcode_t err;
-
-	if (in->free_blk) {
-		uint32_t b = in->free_blk, next;
-		if ((err = read_blk(qf, b, qf->tmp)))
-			return err;
-		next = get32(qf->tmp);
-		if (next == b || (next && (next <= TREEOFF || next >= in->blocks)))
-			return ICK_ET_QUOTA_CORRUPT;
-		in->free_blk = next;
-		in->free_blocks--;
-		*out = b;
-	} else {
-		if ((uint64_t)in->blocks + 1 > ICK_QUOTA_MAX_SIZE / QBLK)
-			return EFBIG;
-		memset(qf->tmp, 0, QBLK);
-		if ((err = write_blk(qf, in->blocks, qf->tmp)))
-			return err;
-		*out = in->blocks++;
-	}
-	qf->info_dirty = 1;
-	return 0;
-}
-
-static errcode_t free_blk(struct ick_quota_file *qf, uint32_t b, unsigned char *buf)
-{
-	memset(buf, 0, QBLK);
-	put32(buf, qf->info.free_blk);
-	qf->info.free_blk = b;
-	qf->info.free_blocks++;
-	qf->info_dirty = 1;
-	return write_blk(qf, b, buf);
-}
-
-/* Set the 32-bit list link at byte @off of block @b (read, change, write). */
-static errcode_t set_link(struct ick_quota_file *qf, uint32_t b, unsigned off, uint32_t val)
-{
-	errcode_t err;
-
-	if ((err = read_blk(qf, b, qf->tmp)))
-		return err;
-	put32(qf->tmp + off, val);
-	return write_blk(qf, b, qf->tmp);
-}
-
-/* Unlink data block @b (contents in @buf, written by the caller) from the free-entry list. */
-static errcode_t unlink_free_entry(struct ick_quota_file *qf, uint32_t b, unsigned char *buf)
-{
-	uint32_t next = get32(buf), prev = get32(buf + 4);
-	errcode_t err;
-
-	if (next && (err = set_link(qf, next, 4, prev)))
-		return err;
-	if (prev) {
-		if ((err = set_link(qf, prev, 0, next)))
-			return err;
-	} else {
-		qf->info.free_entry = next;
-		qf->info_dirty = 1;
-	}
-	put32(buf, 0);
-	put32(buf + 4, 0);
-	return 0;
-}
-
-/* Put data block @b (contents in @buf) at the head of the free-entry list; writes it. */
-static errcode_t link_free_entry(struct ick_quota_file *qf, uint32_t b, unsigned char *buf)
-{
-	uint32_t head = qf->info.free_entry;
-	errcode_t err;
-
-	put32(buf, head);
-	put32(buf + 4, 0);
-	if ((err = write_blk(qf, b, buf)))
-		return err;
-	if (head && (err = set_link(qf, head, 4, b)))
-		return err;
-	qf->info.free_entry = b;
-	qf->info_dirty = 1;
-	return 0;
-}
-
-/* Store @d in a free slot (kernel's find_free_dqentry): *blk and *slot say where. */
-static errcode_t store_new_entry(struct ick_quota_file *qf, const struct ick_dquot *d,
-				 uint32_t *blk, unsigned *slot)
-{
-	unsigned char *buf = qf->db;
-	unsigned entries, s;
-	uint32_t b;
-	errcode_t err;
-
-	if (qf->info.free_entry) {
-		b = qf->info.free_entry;
-		if ((err = read_blk(qf, b, buf)))
-			return err;
-	} else {
-		if ((err = alloc_blk(qf, &b)))
-			return err;
-		memset(buf, 0, QBLK);
-		qf->info.free_entry = b;
-		qf->info.data_blocks++;
-		qf->info_dirty = 1;
-	}
-	entries = get16(buf + 8);
-	if (entries >= qf->per_blk)
-		return ICK_ET_QUOTA_CORRUPT;
-	for (s = 0; s < qf->per_blk; s++)
-		if (all_zero(buf + DQDH + s * qf->esize, qf->esize))
-			break;
-	if (s == qf->per_blk)
-		return ICK_ET_QUOTA_CORRUPT;
-	if ((err = encode(qf, d, buf + DQDH + s * qf->esize)))
-		return err;
-	if (entries + 1 >= qf->per_blk && (err = unlink_free_entry(qf, b, buf)))
-		return err;
-	put16(buf + 8, (uint16_t)(entries + 1));
-	if ((err = write_blk(qf, b, buf)))
-		return err;
-	*blk = b;
-	*slot = s;
-	return 0;
-}
-
-static errcode_t insert_entry(struct ick_quota_file *qf, size_t pos, const struct ick_dquot *d)
-{
-	uint32_t path = TREEOFF, child, blk;
-	unsigned slot, i;
-	unsigned char ent[R1_SIZE];
-	errcode_t err;
-
-	if ((err = encode(qf, d, ent))) /* refuse before changing anything */
-		return err;
-	if ((err = room_for_entry(qf)))
-		return err;
-	for (int depth = 0; depth < DEPTH - 1; depth++) {
-		unsigned char *buf = qf->tb[depth];
-		if ((err = read_blk(qf, path, buf)))
-			return err;
-		i = idx_of(d->id, depth);
-		child = get32(buf + 4 * i);
-		if (child >= qf->info.blocks)
-			return ICK_ET_QUOTA_CORRUPT;
-		if (!child) {
-			/* a new, empty tree block, then the reference to it */
-			if ((err = alloc_blk(qf, &child)))
-				return err;
-			memset(qf->tb[depth + 1], 0, QBLK);
-			if ((err = write_blk(qf, child, qf->tb[depth + 1])))
-				return err;
-			qf->info.tree_blocks++;
-			put32(buf + 4 * i, child);
-			if ((err = write_blk(qf, path, buf)))
-				return err;
-		}
-		path = child;
-	}
-	if ((err = read_blk(qf, path, qf->tb[DEPTH - 1])))
-		return err;
-	i = idx_of(d->id, DEPTH - 1);
-	if (get32(qf->tb[DEPTH - 1] + 4 * i))
-		return ICK_ET_QUOTA_CORRUPT; /* referenced, yet not in the file we validated */
-	if ((err = store_new_entry(qf, d, &blk, &slot)))
-		return err;
-	put32(qf->tb[DEPTH - 1] + 4 * i, blk);
-	if ((err = write_blk(qf, path, qf->tb[DEPTH - 1])))
-		return err;
-	memmove(&qf->ent[pos + 1], &qf->ent[pos], (qf->nr - pos) * sizeof(*qf->ent));
-	qf->ent[pos].dq = *d;
-	qf->ent[pos].blk = blk;
-	qf->ent[pos].slot = (uint16_t)slot;
-	qf->nr++;
-	qf->info.entries = qf->nr;
-	return 0;
-}
-
-/* Remove entry @pos: free its slot, free blocks that become empty (never the root). */
-static errcode_t delete_entry(struct ick_quota_file *qf, size_t pos)
-{
-	const struct qent *e = &qf->ent[pos];
-	uint32_t id = e->dq.id, path[DEPTH];
-	unsigned char *buf = qf->db;
-	unsigned entries;
-	errcode_t err;
-
-	path[0] = TREEOFF;
-	for (int depth = 0; depth < DEPTH; depth++) {
-		uint32_t r;
-		if ((err = read_blk(qf, path[depth], qf->tb[depth])))
-			return err;
-		r = get32(qf->tb[depth] + 4 * idx_of(id, depth));
-		if (depth < DEPTH - 1)
-			path[depth + 1] = r;
-		if (!r || r >= qf->info.blocks || (depth == DEPTH - 1 && r != e->blk))
-			return ICK_ET_QUOTA_CORRUPT;
-	}
-	/* the data block */
-	if ((err = read_blk(qf, e->blk, buf)))
-		return err;
-	entries = get16(buf + 8);
-	if (!entries)
-		return ICK_ET_QUOTA_CORRUPT;
-	put16(buf + 8, (uint16_t)--entries);
-	memset(buf + DQDH + e->slot * qf->esize, 0, qf->esize);
-	if (!entries) {
-		if ((err = unlink_free_entry(qf, e->blk, buf)) || (err = free_blk(qf, e->blk, buf)))
-			return err;
-		qf->info.data_blocks--;
-	} else if (entries == qf->per_blk - 1) {
-		if ((err = link_free_entry(qf, e->blk, buf)))
-			return err;
-	} else if ((err = write_blk(qf, e->blk, buf))) {
-		return err;
-	}
-	/* the references, bottom up */
-	for (int depth = DEPTH - 1;; depth--) {
-		put32(qf->tb[depth] + 4 * idx_of(id, depth), 0);
-		if (depth == 0 || !all_zero(qf->tb[depth], QBLK)) {
-			if ((err = write_blk(qf, path[depth], qf->tb[depth])))
-				return err;
-			break;
-		}
-		if ((err = free_blk(qf, path[depth], qf->tb[depth])))
-			return err;
-		qf->info.tree_blocks--;
-	}
-	memmove(&qf->ent[pos], &qf->ent[pos + 1], (qf->nr - pos - 1) * sizeof(*qf->ent));
-	qf->nr--;
-	qf->info.entries = qf->nr;
-	return 0;
-}
-
-/* Grace deadlines start when usage passes a soft limit and stop when it drops back. */
-static void update_grace(const struct ick_quota_file *qf, struct ick_dquot *d)
-{
-	uint64_t now = qf->fs->now ? (uint64_t)qf->fs->now : (uint64_t)time(NULL);
-
-	if (d->bsoftlimit && (d->curspace + QBLK - 1) / QBLK > d->bsoftlimit) {
-		if (!d->btime)
-			d->btime = now + qf->info.bgrace;
-	} else {
-		d->btime = 0;
-	}
-	if (d->isoftlimit && d->curinodes > d->isoftlimit) {
-		if (!d->itime)
-			d->itime = now + qf->info.igrace;
-	} else {
-		d->itime = 0;
-	}
-}
-
-static int no_limits(const struct ick_dquot *d)
-{
-	return !d->bhardlimit && !d->bsoftlimit && !d->ihardlimit && !d->isoftlimit;
-}
-
-errcode_t ick_quota_set_usage(struct ick_quota_file *qf, uint32_t id, uint64_t space,
-			      uint64_t inodes)
-{
-	struct ick_dquot d;
-	unsigned char raw[R1_SIZE];
-	size_t pos;
-	long i;
-	errcode_t err;
-
-	if (!(qf->flags & ICK_QUOTA_RW))
-		return ICK_ET_READ_ONLY;
-	if (qf->format_err || qf->list_bad || !qf->file)
-		return ICK_ET_QUOTA_CORRUPT;
-	i = find_ent(qf, id, &pos);
-	if (i < 0) {
-		if (!space && !inodes)
-			return 0;
-		memset(&d, 0, sizeof(d));
-		d.id = id;
-		d.curspace = space;
-		d.curinodes = inodes;
-		return insert_entry(qf, pos, &d);
-	}
-	d = qf->ent[i].dq;
-	d.curspace = space;
-	d.curinodes = inodes;
-	update_grace(qf, &d);
-	if (!space && !inodes && no_limits(&d))
-		return delete_entry(qf, (size_t)i);
-	if ((err = encode(qf, &d, raw)))
-		return err;
-	err = write_at(qf, (uint64_t)qf->ent[i].blk * QBLK + DQDH + qf->ent[i].slot * qf->esize,
-		       raw, qf->esize);
-	if (!err)
-		qf->ent[i].dq = d;
-	return err;
-}
-
-/* @cur moved by @delta: down to zero at most, as the kernel's dquot_decr_* do. */
-static errcode_t apply_delta(uint64_t cur, int64_t delta, uint64_t *out)
-{
-	uint64_t mag = delta < 0 ? (uint64_t)(-(delta + 1)) + 1 : (uint64_t)delta;
-
-	if (delta < 0) {
-		*out = mag >= cur ? 0 : cur - mag;
-		return 0;
-	}
-	if (cur > UINT64_MAX - mag)
-		return EOVERFLOW;
-	*out = cur + mag;
-	return 0;
-}
-
-errcode_t ick_quota_add_usage(struct ick_quota_file *qf, uint32_t id, int64_t dspace,
-			      int64_t dinodes)
-{
-	struct ick_dquot d = { .id = id };
-	long i = find_ent(qf, id, NULL);
-	uint64_t space, inodes;
-	errcode_t err;
-
-	if (i >= 0)
-		d = qf->ent[i].dq;
-	if ((err = apply_delta(d.curspace, dspace, &space)) ||
-	    (err = apply_delta(d.curinodes, dinodes, &inodes)))
-		return err;
-	return ick_quota_set_usage(qf, id, space, inodes);
 }
 
 uint32_t ick_quota_owner(ext2_filsys fs, const struct ext2_inode_large *in,
@@ -1135,34 +606,6 @@ uint32_t ick_quota_owner(ext2_filsys fs, const struct ext2_inode_large *in,
 	    offsetof(struct ext2_inode_large, i_projid) + sizeof(in->i_projid))
 		return 0;
 	return inode_projid(*in);
-}
-
-errcode_t ick_quota_flush(struct ick_quota_file *qf)
-{
-	errcode_t err = 0, e;
-
-	if (!qf || !qf->file)
-		return 0;
-	if (qf->info_dirty) {
-		unsigned char in[INFO_LEN];
-		uint64_t want = (uint64_t)qf->info.blocks * QBLK;
-
-		put32(in, qf->info.bgrace);
-		put32(in + 4, qf->info.igrace);
-		put32(in + 8, qf->info.flags);
-		put32(in + 12, qf->info.blocks);
-		put32(in + 16, qf->info.free_blk);
-		put32(in + 20, qf->info.free_entry);
-		err = write_at(qf, INFO_OFF, in, sizeof(in));
-		if (EXT2_I_SIZE(ext2fs_file_get_inode(qf->file)) < want &&
-		    (e = ext2fs_file_set_size2(qf->file, want)) && !err)
-			err = e;
-		if (!err)
-			qf->info_dirty = 0;
-	}
-	if ((e = ext2fs_file_flush(qf->file)) && !err)
-		err = e;
-	return err;
 }
 
 errcode_t ick_quota_close(struct ick_quota_file *qf)
