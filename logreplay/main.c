@@ -17,10 +17,7 @@
 #include "ick_err.h"
 #include "iomapck.h"
 #include "junit.h"
-
-#define EXIT_FOUND 4
-#define EXIT_OPER 8
-#define EXIT_USAGE 16
+#include "exit_codes.h"
 
 static const char *prog = "iomapck-replay";
 
@@ -40,7 +37,7 @@ static void print_usage(FILE *out)
 static void usage(void)
 {
 	print_usage(stderr);
-	exit(EXIT_USAGE);
+	exit(ICK_EXIT_USAGE);
 }
 
 struct ctx {
@@ -248,12 +245,12 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 
 	if ((err = ick_report_init(&rep, crashed))) {
 		com_err(prog, err, "while starting a report");
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	if ((err = ick_recovery_compare(crashed, recovered, &rep, &r))) {
 		com_err(prog, err, "while comparing the recovery of %s with %s", crashed, recovered);
 		ick_report_free(&rep);
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	if (rep.nr)
 		ick_report_print_text(&rep, stdout);
@@ -269,10 +266,10 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 		     ick_report_write_json(&rep, f) | (f == stdout ? fflush(f) : fclose(f)))) {
 		perror(json);
 		ick_report_free(&rep);
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	ick_report_free(&rep);
-	return r.differ || r.kernel_only ? EXIT_FOUND : 0;
+	return r.differ || r.kernel_only ? ICK_EXIT_FOUND : 0;
 }
 
 int main(int argc, char **argv)
@@ -379,24 +376,24 @@ int main(int argc, char **argv)
 		if ((err = ick_manifest_load(manifest, &man, why, sizeof(why)))) {
 			com_err(prog, err, "%s%s%s while reading %s", why[0] ? "(" : "", why,
 				why[0] ? ")" : "", manifest);
-			return EXIT_OPER;
+			return ICK_EXIT_OPER;
 		}
 		o.manifest = man;
 	}
 	if (json && !(c.json = strcmp(json, "-") ? fopen(json, "w") : stdout)) {
 		perror(json);
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	if (c.json && !(c.jfail = json_object_new_array())) {
 		com_err(prog, ENOMEM, "while starting %s", json);
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	c.log = o.log;
 	c.base = o.base;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (junit && !(c.junit = ick_junit_new(junit, o.log))) {
 		perror(junit);
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	err = jobs > 1 ? ick_sweep_jobs(&o, jobs, on_point, &c, &st)
 		       : ick_sweep(&o, on_entry, c.dump && !o.replay_out ? NULL : on_point, &c, &st);
@@ -413,7 +410,7 @@ int main(int argc, char **argv)
 			ick_junit_error(c.junit, msg);
 			finish_junit(&c, junit, &o, check, &st, &t0);
 		}
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	printf("%s: %llu entries, %llu crash points, %llu checked%s, %llu findings", o.log,
 	       (unsigned long long)st.entries, (unsigned long long)st.points,
@@ -463,10 +460,10 @@ int main(int argc, char **argv)
 		free(logname);
 		if (bad | ferror(c.json) | (c.json == stdout ? fflush(stdout) : fclose(c.json))) {
 			perror(json);
-			return EXIT_OPER;
+			return ICK_EXIT_OPER;
 		}
 	}
 	if (c.junit && finish_junit(&c, junit, &o, check, &st, &t0))
-		return EXIT_OPER;
-	return st.failing_points ? EXIT_FOUND : 0;
+		return ICK_EXIT_OPER;
+	return st.failing_points ? ICK_EXIT_FOUND : 0;
 }
