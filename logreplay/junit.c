@@ -191,26 +191,18 @@ static int prop_cmp(const void *a, const void *b)
 	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
 }
 
-static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
-{
-	char host[256], start[40], end[40], secs[32], num[32];
-	char **order[MAX_PROPS];
-	int rc = 0;
+/* each call's result: negative on a write error */
+#define W(call) do { if ((call) < 0) return -1; } while (0)
 
-	if (gethostname(host, sizeof(host)))
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = 0;
-	char *chost = clean(host);
-	if (!chost)
-		return -1;
+/* <testsuite ...> and its <properties>, sorted by name as fstests sorts them */
+static int write_suite(struct ick_junit *j, xmlTextWriterPtr w, const char *secs,
+		       const char *host)
+{
+	char start[40], end[40], num[32];
+	char **order[MAX_PROPS];
+
 	iso8601(j->start, start, sizeof(start));
 	iso8601(time(NULL), end, sizeof(end));
-	snprintf(secs, sizeof(secs), "%.3f", seconds);
-	/* each call's result: negative on a write error */
-#define W(call) do { if ((call) < 0) { rc = -1; goto out; } } while (0)
-	W(xmlTextWriterSetIndent(w, 1));
-	W(xmlTextWriterSetIndentString(w, BAD_CAST "\t"));
-	W(xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL));
 	W(xmlTextWriterStartElement(w, BAD_CAST "testsuite"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST "iomapck-replay"));
 	snprintf(num, sizeof(num), "%d", j->nf || j->omitted ? 1 : 0);
@@ -219,11 +211,10 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "skipped", BAD_CAST (j->skipped && !j->error && !j->nf ? "1" : "0")));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "tests", BAD_CAST "1"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST secs));
-	W(xmlTextWriterWriteAttribute(w, BAD_CAST "hostname", BAD_CAST chost));
+	W(xmlTextWriterWriteAttribute(w, BAD_CAST "hostname", BAD_CAST host));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "start_timestamp", BAD_CAST start));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "timestamp", BAD_CAST start));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "report_timestamp", BAD_CAST end));
-	/* properties sorted by name, as fstests sorts them */
 	W(xmlTextWriterStartElement(w, BAD_CAST "properties"));
 	for (size_t i = 0; i < j->nprops; i++)
 		order[i] = &j->pname[i];
@@ -238,6 +229,44 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 		W(xmlTextWriterEndElement(w));
 	}
 	W(xmlTextWriterEndElement(w));
+	return 0;
+}
+
+/* one <failure> a testcase, as fstests' xunit and the JUnit schema have it: the message
+ * names the first failing point, the text holds each point in order */
+static int write_failure(struct ick_junit *j, xmlTextWriterPtr w)
+{
+	char *msg = NULL;
+	int rc;
+
+	if (asprintf(&msg, "%zu failing point%s%s; the first: %s", j->nf + (size_t)j->omitted,
+		     j->nf + j->omitted > 1 ? "s" : "", j->omitted ? " (not all listed)" : "",
+		     j->f[0].message) < 0)
+		return -1;
+	rc = xmlTextWriterStartElement(w, BAD_CAST "failure") < 0 ||
+	     xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST msg) < 0 ? -1 : 0;
+	free(msg);
+	if (rc)
+		return rc;
+	W(xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "TestFail"));
+	for (size_t i = 0; i < j->nf; i++) {
+		W(xmlTextWriterWriteString(w, BAD_CAST "== "));
+		W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].message));
+		W(xmlTextWriterWriteString(w, BAD_CAST "\n"));
+		if (i < ICK_JUNIT_FULL_TEXTS)
+			W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].text));
+	}
+	if (j->nf > ICK_JUNIT_FULL_TEXTS)
+		W(xmlTextWriterWriteFormatString(w, "(the findings of the points after the "
+						    "first %d: run the sweep)\n",
+						 ICK_JUNIT_FULL_TEXTS));
+	W(xmlTextWriterEndElement(w));
+	return 0;
+}
+
+/* the <testcase>: an <error>, <skipped/>, the <failure>, then a <system-out> */
+static int write_case(struct ick_junit *j, xmlTextWriterPtr w, const char *secs)
+{
 	W(xmlTextWriterStartElement(w, BAD_CAST "testcase"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "classname", BAD_CAST "iomapck-replay"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST j->log));
@@ -253,36 +282,8 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 		W(xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST j->skipped));
 		W(xmlTextWriterEndElement(w));
 	}
-	/* one <failure> a testcase, as fstests' xunit and the JUnit schema have it: the
-	 * message names the first failing point, the text holds each point in order */
-	if (j->nf) {
-		char *msg = NULL;
-
-		if (asprintf(&msg, "%zu failing point%s%s; the first: %s", j->nf + (size_t)j->omitted,
-			     j->nf + j->omitted > 1 ? "s" : "", j->omitted ? " (not all listed)" : "",
-			     j->f[0].message) < 0) {
-			rc = -1;
-			goto out;
-		}
-		rc = xmlTextWriterStartElement(w, BAD_CAST "failure") < 0 ||
-		     xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST msg) < 0 ? -1 : 0;
-		free(msg);
-		if (rc)
-			goto out;
-		W(xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "TestFail"));
-		for (size_t i = 0; i < j->nf; i++) {
-			W(xmlTextWriterWriteString(w, BAD_CAST "== "));
-			W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].message));
-			W(xmlTextWriterWriteString(w, BAD_CAST "\n"));
-			if (i < ICK_JUNIT_FULL_TEXTS)
-				W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].text));
-		}
-		if (j->nf > ICK_JUNIT_FULL_TEXTS)
-			W(xmlTextWriterWriteFormatString(w, "(the findings of the points after the "
-							    "first %d: run the sweep)\n",
-							 ICK_JUNIT_FULL_TEXTS));
-		W(xmlTextWriterEndElement(w));
-	}
+	if (j->nf)
+		W(write_failure(j, w));
 	if (j->omitted) {
 		char note[128];
 
@@ -290,13 +291,31 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 			 (unsigned long long)j->omitted, ICK_JUNIT_MAX_FAILURES);
 		W(xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST note));
 	}
-	W(xmlTextWriterEndDocument(w));
-	W(xmlTextWriterFlush(w));
-#undef W
-out:
+	return 0;
+}
+
+static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
+{
+	char host[256], secs[32];
+	char *chost;
+	int rc = -1;
+
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = 0;
+	if (!(chost = clean(host)))
+		return -1;
+	snprintf(secs, sizeof(secs), "%.3f", seconds);
+	if (xmlTextWriterSetIndent(w, 1) >= 0 &&
+	    xmlTextWriterSetIndentString(w, BAD_CAST "\t") >= 0 &&
+	    xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) >= 0 &&
+	    !write_suite(j, w, secs, chost) && !write_case(j, w, secs) &&
+	    xmlTextWriterEndDocument(w) >= 0 && xmlTextWriterFlush(w) >= 0)
+		rc = 0;
 	free(chost);
 	return rc;
 }
+#undef W
 
 int ick_junit_finish(struct ick_junit *j, double seconds)
 {
