@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * junit - iomapck-replay's --junit report (junit.h).  The XML is written by libxml2's
- * xmlTextWriter.  Written by hand here, as libxml2 offers nothing for it: ick_junit_clean,
- * which makes untrusted bytes (mark names from the log, file names from the image) into
- * the characters XML 1.0 allows before they reach the writer (which wants valid UTF-8 and
- * has no way to write a control byte at all); its decoding is libxml2's xmlGetUTF8Char.
- * The shape (attributes, elements) follows fstests' common/report xunit output.
+ * xmlTextWriter.  Every string passes ick_untrusted_clean (lib/untrusted.h) first: untrusted
+ * bytes (mark names from the log, file names from the image) become the characters XML 1.0
+ * allows before they reach the writer (which wants valid UTF-8 and has no way to write a
+ * control byte at all).  The shape (attributes, elements) follows fstests' common/report
+ * xunit output.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -15,10 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <libxml/chvalid.h>
-#include <libxml/xmlstring.h>
 #include <libxml/xmlwriter.h>
 #include "junit.h"
+#include "untrusted.h"
 
 #define MAX_PROPS 32
 
@@ -39,43 +38,9 @@ struct ick_junit {
 	int oom;
 };
 
-char *ick_junit_clean(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	char *out, *o;
-	size_t i = 0;
-
-	/* at worst 4 output bytes ("\xHH") for each input byte */
-	if (len > (SIZE_MAX - 1) / 4 || !(out = o = malloc(len * 4 + 1)))
-		return NULL;
-	while (i < len) {
-		int n = (int)(len - i > 4 ? 4 : len - i), c;
-
-		if (u[i] == '\\') {
-			*o++ = '\\';
-			*o++ = '\\';
-			i++;
-			continue;
-		}
-		c = xmlGetUTF8Char(u + i, &n);
-		/* not overlong, not a surrogate, a character XML 1.0 allows */
-		if (c < 0 || n < 1 || (n > 1 && c < 0x80) || (n > 2 && c < 0x800) ||
-		    (n > 3 && c < 0x10000) || !xmlIsCharQ(c)) {
-			o += sprintf(o, "\\x%02X", u[i]);
-			i++;
-			continue;
-		}
-		memcpy(o, u + i, (size_t)n);
-		o += n;
-		i += (size_t)n;
-	}
-	*o = 0;
-	return out;
-}
-
 static char *clean(const char *s)
 {
-	return ick_junit_clean(s, strlen(s));
+	return ick_untrusted_clean(s, strlen(s));
 }
 
 /* libxml2 prints its errors itself; ours are the caller's one line */
@@ -149,7 +114,7 @@ void ick_junit_failure(struct ick_junit *j, const char *message, const char *tex
 	}
 	f = &j->f[j->nf];
 	f->message = clean(message);
-	f->text = ick_junit_clean(text, len > ICK_JUNIT_MAX_TEXT ? ICK_JUNIT_MAX_TEXT : len);
+	f->text = ick_untrusted_clean(text, len > ICK_JUNIT_MAX_TEXT ? ICK_JUNIT_MAX_TEXT : len);
 	if (!f->message || !f->text) {
 		free(f->message);
 		free(f->text);

@@ -17,6 +17,7 @@
 #include "ick_err.h"
 #include "iomapck.h"
 #include "junit.h"
+#include "untrusted.h"
 #include "exit_codes.h"
 
 static const char *prog = "iomapck-replay";
@@ -256,7 +257,7 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 		junit_point(c, p);
 	if (bad && c->json) {
 		json_object *pt = json_object_new_object(), *rep = ick_report_json(p->rep);
-		char *mark = ick_junit_clean(p->mark, strlen(p->mark));
+		char *mark = ick_untrusted_clean(p->mark, strlen(p->mark));
 
 		if (!pt || !rep || !mark) {
 			json_object_put(pt);
@@ -500,11 +501,10 @@ static void print_summary(const struct args *a, const struct ctx *c,
 /* --json: the document, then the file closed; 0 or -1 (errno, or nothing, says why) */
 static int write_json_doc(struct ctx *c, const char *logpath, const struct ick_sweep_stats *st)
 {
-	/* the log's path and the marks are untrusted bytes: ick_junit_clean's rule
-	 * (iomapck-replay(8), UNTRUSTED STRINGS) keeps the document valid UTF-8; json-c
-	 * escapes quotes and control characters */
+	/* the log's path and the marks are untrusted bytes: ick_untrusted_clean keeps the
+	 * document valid UTF-8; json-c escapes quotes and control characters */
 	json_object *root = json_object_new_object();
-	char *logname = ick_junit_clean(logpath, strlen(logpath));
+	char *logname = ick_untrusted_clean(logpath, strlen(logpath));
 	int bad = !root || !logname;
 
 	if (!bad) {
