@@ -212,42 +212,23 @@ static int source_file(int sci, const char *cmd_file)
 
 enum { OPT_WB_FOREIGN = 256 };
 
-int main(int argc, char **argv)
+/* The options into sh (and *request, *cmd_file, *log_path); a usage error exits. */
+static void parse_args(int argc, char **argv, const char **request, const char **cmd_file,
+		       const char **log_path)
 {
 	static const struct option lo[] = {
 		{ "writeback-before-foreign", 0, 0, OPT_WB_FOREIGN }, { 0, 0, 0, 0 },
 	};
-	const char *request = NULL, *cmd_file = NULL, *log_path = NULL, *base;
-	ss_request_table *foreign;
-	errcode_t err;
-	int c, sci, code, table = 0;
+	int c;
 
-	add_error_table(&et_ext2_error_table);
-	add_error_table(&et_ick_error_table);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	signal(SIGPIPE, SIG_IGN);   /* a coprocess gone shows as EPIPE */
-	orig_argv = argv;
-	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	if (!strcmp(base, "debugfs")) {
-		shim = 1;
-		prog = "debugfs";
-	}
-	if (!shim && argc == 2 && !strcmp(argv[1], "--help")) {
-		print_usage(stdout);
-		return SH_EXIT_OK;
-	}
-	if (!shim && argc == 2 && !strcmp(argv[1], "--version")) {
-		printf("%s %s\n", prog, PACKAGE_VERSION);
-		return SH_EXIT_OK;
-	}
 	opterr = !shim;
 	while ((c = getopt_long(argc, argv, "wtL:R:f:cb:s:z:", lo, NULL)) != -1) {
 		switch (c) {
-		case 'L': log_path = optarg; break;
+		case 'L': *log_path = optarg; break;
 		case 'w': sh.rw = 1; break;
 		case 't': sh.trace = 1; break;
-		case 'R': request = optarg; break;
-		case 'f': cmd_file = optarg; break;
+		case 'R': *request = optarg; break;
+		case 'f': *cmd_file = optarg; break;
 		case 'c': sh.catastrophic = 1; break;
 		case 'b': sh.blocksize = optarg; break;
 		case 's': sh.superblock = optarg; break;
@@ -256,31 +237,20 @@ int main(int argc, char **argv)
 		default: usage();
 		}
 	}
-	if (optind != argc - 1 || (request && cmd_file))
+	if (optind != argc - 1 || (*request && *cmd_file))
 		usage();
 	sh.path = argv[optind];
-	if (log_path && !sh.rw)
+	if (*log_path && !sh.rw)
 		usage();
-	if (request && !(table = request_table(request))) {
-		if (log_path) {
-			com_err(prog, 0, "-L records our requests; %s is debugfs's", request);
-			return SH_EXIT_USAGE;
-		}
-		return sh_foreign_exec_request(request);
-	}
-	if (shim && cmd_file && strcmp(cmd_file, "-") && access(cmd_file, R_OK))
-		hand_over();    /* debugfs's own words for a command file it cannot read */
-	sh.quiet_open = shim && !log_path;
-	if (log_path && (err = ick_logw_create(log_path, 512, &sh.log))) {
-		com_err(prog, err, "while creating the log %s", log_path);
-		return SH_EXIT_OPEN;
-	}
-	if (sh_mount()) {
-		if (sh.quiet_open)
-			hand_over();
-		return SH_EXIT_OPEN;
-	}
-	sh.quiet_open = 0;
+}
+
+/* The libss shell on the mounted image: -R's request, -f's file or the prompt; returns
+ * 0, or an exit code that ends the run at once. */
+static int run_shell(const char *request, const char *cmd_file, int table)
+{
+	ss_request_table *foreign;
+	int sci, code;
+
 	sci = ss_create_invocation(prog, "0.1", NULL, &ext_cmds, &code);
 	if (code) {
 		com_err(prog, code, "while creating the shell");
@@ -304,6 +274,56 @@ int main(int argc, char **argv)
 		ss_listen(sci);
 	}
 	ss_delete_invocation(sci);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *request = NULL, *cmd_file = NULL, *log_path = NULL, *base;
+	errcode_t err;
+	int code, table = 0;
+
+	add_error_table(&et_ext2_error_table);
+	add_error_table(&et_ick_error_table);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);   /* a coprocess gone shows as EPIPE */
+	orig_argv = argv;
+	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (!strcmp(base, "debugfs")) {
+		shim = 1;
+		prog = "debugfs";
+	}
+	if (!shim && argc == 2 && !strcmp(argv[1], "--help")) {
+		print_usage(stdout);
+		return SH_EXIT_OK;
+	}
+	if (!shim && argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("%s %s\n", prog, PACKAGE_VERSION);
+		return SH_EXIT_OK;
+	}
+	parse_args(argc, argv, &request, &cmd_file, &log_path);
+	if (request && !(table = request_table(request))) {
+		if (log_path) {
+			com_err(prog, 0, "-L records our requests; %s is debugfs's", request);
+			return SH_EXIT_USAGE;
+		}
+		return sh_foreign_exec_request(request);
+	}
+	if (shim && cmd_file && strcmp(cmd_file, "-") && access(cmd_file, R_OK))
+		hand_over();    /* debugfs's own words for a command file it cannot read */
+	sh.quiet_open = shim && !log_path;
+	if (log_path && (err = ick_logw_create(log_path, 512, &sh.log))) {
+		com_err(prog, err, "while creating the log %s", log_path);
+		return SH_EXIT_OPEN;
+	}
+	if (sh_mount()) {
+		if (sh.quiet_open)
+			hand_over();
+		return SH_EXIT_OPEN;
+	}
+	sh.quiet_open = 0;
+	if ((code = run_shell(request, cmd_file, table)))
+		return code;
 	sh_foreign_stop();
 	sh_foreign_free();
 	/* a model debugfs wrote under is clean but stale: dropped, never written */

@@ -10,14 +10,15 @@
 #include "iomapck.h"
 #include "write_path.h"
 #include "logwrites.h"
+#include "exit_codes.h"
 #include <ss/ss.h>
 
 /* exit codes: as documented in debugfs-ext(8), EXIT STATUS */
-#define SH_EXIT_OK      0
-#define SH_EXIT_FAILED  1  /* a request failed */
-#define SH_EXIT_FOUND   4  /* iomap_check (or the unmount) found problems */
-#define SH_EXIT_OPEN    8  /* the image cannot be opened */
-#define SH_EXIT_USAGE   16
+#define SH_EXIT_OK      ICK_EXIT_OK
+#define SH_EXIT_FAILED  ICK_EXIT_FAILED  /* a request failed */
+#define SH_EXIT_FOUND   ICK_EXIT_FOUND   /* iomap_check (or the unmount) found problems */
+#define SH_EXIT_OPEN    ICK_EXIT_OPER    /* the image cannot be opened */
+#define SH_EXIT_USAGE   ICK_EXIT_USAGE
 
 struct shell {
 	const char *path;

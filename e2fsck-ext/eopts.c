@@ -73,8 +73,8 @@ static const struct subopt subopts[] = {
 	{ "iomapcheck", 0, "run iomapck's checks, then e2fsck", set_check },
 	{ "iomap_only", 0, "run iomapck's checks only, not e2fsck", set_only },
 	{ "iomap_json", 1, "write the findings as JSON to FILE ('-': stdout)", set_json },
-	{ "iomap_checks", 1,
-	  "run only these checks, ':'-separated (bitmap:unwritten:size:quota:stale)", set_checks },
+	/* its help ends with the check names, from the check table */
+	{ "iomap_checks", 1, "run only these checks, ':'-separated", set_checks },
 	{ "iomap_poison", 1, "the hex pattern free space was filled with: report written blocks "
 	  "holding it (the stale check)", set_poison },
 	{ "iomap_norecovery", 0, "check the image as it is on disk, without journal recovery",
@@ -87,15 +87,30 @@ static const struct subopt subopts[] = {
 	  set_recovered },
 };
 
+/* " (a:b:c)": the checks iomap_checks takes, in the order they run */
+static void print_check_names(FILE *out)
+{
+	size_t nr;
+	const struct ick_check_def *const *defs = ick_checks(&nr);
+
+	for (size_t i = 0; i < nr; i++)
+		fprintf(out, "%s%s", i ? ":" : " (", defs[i]->name);
+	fputs(nr ? ")" : "", out);
+}
+
 void eopts_usage(FILE *out, const char *prog)
 {
 	fprintf(out, "Usage: %s -E iomapcheck[,sub-option...] [e2fsck options] device\n"
 		     "Without iomapcheck, %s is e2fsck itself (same options, same exit code).\n"
 		     "       %s --help | --version\n"
 		     "iomapck's -E sub-options:\n", prog, prog, prog);
-	for (size_t i = 0; i < ICK_ARRAY_SIZE(subopts); i++)
-		fprintf(out, "\t%s%s\t%s\n", subopts[i].name, subopts[i].takes_arg ? "=VALUE" : "",
+	for (size_t i = 0; i < ICK_ARRAY_SIZE(subopts); i++) {
+		fprintf(out, "\t%s%s\t%s", subopts[i].name, subopts[i].takes_arg ? "=VALUE" : "",
 			subopts[i].help);
+		if (subopts[i].handle == set_checks)
+			print_check_names(out);
+		fputc('\n', out);
+	}
 }
 
 static const struct subopt *find_subopt(const char *name, size_t len)

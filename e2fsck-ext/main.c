@@ -20,11 +20,7 @@
 #include "ick_err.h"
 #include "view.h"
 #include "blkdev.h"
-
-#define FSCK_OK 0
-#define FSCK_UNCORRECTED 4
-#define FSCK_ERROR 8
-#define FSCK_USAGE 16
+#include "exit_codes.h"
 
 static const char *prog = "e2fsck-ext";
 
@@ -44,20 +40,20 @@ static int run_e2fsck(char **argv)
 	pid = fork();
 	if (pid < 0) {
 		com_err(prog, errno, "while starting %s", real_e2fsck());
-		return FSCK_ERROR;
+		return ICK_EXIT_OPER;
 	}
 	if (pid == 0) {
 		argv[0] = (char *)"e2fsck";
 		execv(real_e2fsck(), argv);
 		com_err(prog, errno, "while running %s", real_e2fsck());
-		_exit(FSCK_ERROR);
+		_exit(ICK_EXIT_OPER);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return FSCK_ERROR;
+			return ICK_EXIT_OPER;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
-	return FSCK_ERROR;
+	return ICK_EXIT_OPER;
 }
 
 static int write_json(const struct ick_report *rep, const char *path)
@@ -67,14 +63,14 @@ static int write_json(const struct ick_report *rep, const char *path)
 
 	if (!out) {
 		com_err(prog, errno, "while opening %s for the JSON report", path);
-		return FSCK_ERROR;
+		return ICK_EXIT_OPER;
 	}
 	err = ick_report_write_json(rep, out);
 	if (out != stdout && fclose(out) && !err)
 		err = errno;
 	if (err) {
 		com_err(prog, err, "while writing the JSON report to %s", path);
-		return FSCK_ERROR;
+		return ICK_EXIT_OPER;
 	}
 	return 0;
 }
@@ -86,7 +82,7 @@ static int open_error(struct ick_image *img, errcode_t err, const char *dev)
 	else
 		com_err(prog, err, "while opening %s", dev);
 	ick_image_close(img);
-	return FSCK_ERROR;
+	return ICK_EXIT_OPER;
 }
 
 /* Our half: open read-only, check, print.  Returns e2fsck-style exit bits. */
@@ -105,7 +101,7 @@ static int run_checks(const struct eopts *o)
 				     .poison_len = o->poison_len };
 
 	if ((err = ick_report_init(&rep, o->device)))
-		return FSCK_ERROR;
+		return ICK_EXIT_OPER;
 	rep.lenient = !o->strict;
 	{
 		char where[256];
@@ -123,7 +119,7 @@ static int run_checks(const struct eopts *o)
 		com_err(prog, err, "while writing the checked view to %s", o->recovered);
 		ick_report_free(&rep);
 		ick_image_close(img);
-		return FSCK_ERROR;
+		return ICK_EXIT_OPER;
 	}
 	fprintf(txt, "iomapck %s: checking %s (%u-byte blocks, %llu blocks)\n", PACKAGE_VERSION,
 	       o->device, img->fs->blocksize,
@@ -133,7 +129,7 @@ static int run_checks(const struct eopts *o)
 	err = ick_checks_run_opts(img, o->checks ? o->checks : ICK_CHECKS_ALL, &co, &rep);
 	if (err) {
 		com_err(prog, err, "while checking %s", o->device);
-		rc = FSCK_ERROR;
+		rc = ICK_EXIT_OPER;
 	} else {
 		ick_report_print_text(&rep, txt);
 		rc = ick_report_exit_bits(&rep);
@@ -155,30 +151,30 @@ int main(int argc, char **argv)
 	/* ours alone: e2fsck has no long options */
 	if (argc == 2 && !strcmp(argv[1], "--help")) {
 		eopts_usage(stdout, prog);
-		return FSCK_OK;
+		return ICK_EXIT_OK;
 	}
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
 		printf("%s %s\n", prog, PACKAGE_VERSION);
-		return FSCK_OK;
+		return ICK_EXIT_OK;
 	}
 	if (eopts_parse(argc, argv, &o) < 0) {
 		fprintf(stderr, "%s: %s\n", prog, o.error ? o.error : "out of memory");
 		eopts_usage(stderr, prog);
 		eopts_free(&o);
-		return FSCK_USAGE;
+		return ICK_EXIT_USAGE;
 	}
 	if (!o.iomapcheck) {
 		eopts_free(&o);
 		argv[0] = (char *)"e2fsck";
 		execv(real_e2fsck(), argv);
 		com_err(prog, errno, "while running %s", real_e2fsck());
-		return FSCK_ERROR;
+		return ICK_EXIT_OPER;
 	}
 	if (o.ndevices != 1) {
 		fprintf(stderr, "%s: expected exactly one device, got %d\n", prog, o.ndevices);
 		eopts_usage(stderr, prog);
 		eopts_free(&o);
-		return FSCK_USAGE;
+		return ICK_EXIT_USAGE;
 	}
 	rc = run_checks(&o);
 	if (!o.only) /* e2fsck may handle what we refused */

@@ -11,6 +11,7 @@
 #include "array.h"
 #include "report.h"
 #include "ick_err.h"
+#include "exit_codes.h"
 
 static const struct ick_pr_info pr_table[] = {
 #define ICK_PR(name, code, check, sev, text) \
@@ -36,7 +37,7 @@ const struct ick_pr_info *ick_pr_lookup(uint32_t code)
 const char *ick_check_name(enum ick_check c)
 {
 	static const char *const names[] = { "?", "bitmap", "unwritten", "size", "quota",
-					     "delalloc", "stale", "log", "journal", "durable" };
+					     "delalloc", "stale", "?", "journal", "durable" };
 	return (unsigned)c < ICK_ARRAY_SIZE(names) ? names[c] : "?";
 }
 
@@ -139,5 +140,6 @@ errcode_t ick_report_add(struct ick_report *rep, const struct ick_finding *f, co
 
 int ick_report_exit_bits(const struct ick_report *rep)
 {
-	return rep->by_sev[ICK_SEV_ERROR] || (!rep->lenient && rep->by_sev[ICK_SEV_WARNING]) ? 4 : 0;
+	return rep->by_sev[ICK_SEV_ERROR] || (!rep->lenient && rep->by_sev[ICK_SEV_WARNING])
+		? ICK_EXIT_FOUND : 0;
 }

@@ -19,8 +19,9 @@
 #define ICK_NONE UINT64_MAX /* an absent number: null in JSON, omitted in text */
 #define ICK_REPORT_MAX 100000
 
+/* a code's high byte is its check's number (findings.def); 7 has no codes */
 enum ick_check { ICK_CHECK_BITMAP = 1, ICK_CHECK_UNWRITTEN, ICK_CHECK_SIZE, ICK_CHECK_QUOTA,
-		 ICK_CHECK_DELALLOC, ICK_CHECK_STALE, ICK_CHECK_LOG, ICK_CHECK_JOURNAL,
+		 ICK_CHECK_DELALLOC, ICK_CHECK_STALE, ICK_CHECK_JOURNAL = 8,
 		 ICK_CHECK_DURABLE };
 enum ick_severity { ICK_SEV_INFO, ICK_SEV_WARNING, ICK_SEV_ERROR };
 

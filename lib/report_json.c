@@ -3,17 +3,35 @@
  * report_json.c - renders a report as JSON through json-c:
  * {"image":…,"findings":[{"check","code","severity","ino","lblk","pblk","len","expected",
  *  "found","message","detail"}],"summary":{"errors","warnings","info","dropped","exit"}}.
- * Absent numbers are null.  Reads the report only.
+ * Absent numbers are null.  The strings that come from outside (the image's name, the
+ * note, a finding's detail, which may hold paths and mark names) are written by the rule
+ * of untrusted.h, so the document is valid UTF-8.  Reads the report only.
  */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <json.h>
 #include "report.h"
+#include "untrusted.h"
 
 static json_object *num_or_null(uint64_t v)
 {
 	return v == ICK_NONE ? NULL : json_object_new_uint64(v);
+}
+
+/* @s (NULL: null) by the rule of untrusted.h */
+static json_object *untrusted_string(const char *s)
+{
+	char *c;
+	json_object *o;
+
+	if (!s || !(c = ick_untrusted_clean(s, strlen(s))))
+		return NULL;
+	o = json_object_new_string(c);
+	free(c);
+	return o;
 }
 
 static json_object *finding_json(const struct ick_finding *f)
@@ -35,7 +53,7 @@ static json_object *finding_json(const struct ick_finding *f)
 	json_object_object_add(o, "expected", num_or_null(f->expected));
 	json_object_object_add(o, "found", num_or_null(f->found));
 	json_object_object_add(o, "message", json_object_new_string(pi->text));
-	json_object_object_add(o, "detail", f->detail ? json_object_new_string(f->detail) : NULL);
+	json_object_object_add(o, "detail", untrusted_string(f->detail));
 	return o;
 }
 
@@ -51,9 +69,9 @@ json_object *ick_report_json(const struct ick_report *rep)
 		json_object_put(sum);
 		return NULL;
 	}
-	json_object_object_add(root, "image", json_object_new_string(rep->image));
+	json_object_object_add(root, "image", untrusted_string(rep->image));
 	if (rep->note)
-		json_object_object_add(root, "note", json_object_new_string(rep->note));
+		json_object_object_add(root, "note", untrusted_string(rep->note));
 	for (size_t i = 0; i < rep->nr; i++)
 		json_object_array_add(arr, finding_json(&rep->f[i]));
 	json_object_object_add(root, "findings", arr);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * junit - iomapck-replay's --junit report (junit.h).  The XML is written by libxml2's
- * xmlTextWriter.  Written by hand here, as libxml2 offers nothing for it: ick_junit_clean,
- * which makes untrusted bytes (mark names from the log, file names from the image) into
- * the characters XML 1.0 allows before they reach the writer (which wants valid UTF-8 and
- * has no way to write a control byte at all); its decoding is libxml2's xmlGetUTF8Char.
- * The shape (attributes, elements) follows fstests' common/report xunit output.
+ * xmlTextWriter.  Every string passes ick_untrusted_clean (lib/untrusted.h) first: untrusted
+ * bytes (mark names from the log, file names from the image) become the characters XML 1.0
+ * allows before they reach the writer (which wants valid UTF-8 and has no way to write a
+ * control byte at all).  The shape (attributes, elements) follows fstests' common/report
+ * xunit output.
  */
 #define _GNU_SOURCE
 #include "config.h"
@@ -15,10 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <libxml/chvalid.h>
-#include <libxml/xmlstring.h>
 #include <libxml/xmlwriter.h>
 #include "junit.h"
+#include "untrusted.h"
 
 #define MAX_PROPS 32
 
@@ -39,43 +38,9 @@ struct ick_junit {
 	int oom;
 };
 
-char *ick_junit_clean(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	char *out, *o;
-	size_t i = 0;
-
-	/* at worst 4 output bytes ("\xHH") for each input byte */
-	if (len > (SIZE_MAX - 1) / 4 || !(out = o = malloc(len * 4 + 1)))
-		return NULL;
-	while (i < len) {
-		int n = (int)(len - i > 4 ? 4 : len - i), c;
-
-		if (u[i] == '\\') {
-			*o++ = '\\';
-			*o++ = '\\';
-			i++;
-			continue;
-		}
-		c = xmlGetUTF8Char(u + i, &n);
-		/* not overlong, not a surrogate, a character XML 1.0 allows */
-		if (c < 0 || n < 1 || (n > 1 && c < 0x80) || (n > 2 && c < 0x800) ||
-		    (n > 3 && c < 0x10000) || !xmlIsCharQ(c)) {
-			o += sprintf(o, "\\x%02X", u[i]);
-			i++;
-			continue;
-		}
-		memcpy(o, u + i, (size_t)n);
-		o += n;
-		i += (size_t)n;
-	}
-	*o = 0;
-	return out;
-}
-
 static char *clean(const char *s)
 {
-	return ick_junit_clean(s, strlen(s));
+	return ick_untrusted_clean(s, strlen(s));
 }
 
 /* libxml2 prints its errors itself; ours are the caller's one line */
@@ -149,7 +114,7 @@ void ick_junit_failure(struct ick_junit *j, const char *message, const char *tex
 	}
 	f = &j->f[j->nf];
 	f->message = clean(message);
-	f->text = ick_junit_clean(text, len > ICK_JUNIT_MAX_TEXT ? ICK_JUNIT_MAX_TEXT : len);
+	f->text = ick_untrusted_clean(text, len > ICK_JUNIT_MAX_TEXT ? ICK_JUNIT_MAX_TEXT : len);
 	if (!f->message || !f->text) {
 		free(f->message);
 		free(f->text);
@@ -191,26 +156,18 @@ static int prop_cmp(const void *a, const void *b)
 	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
 }
 
-static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
-{
-	char host[256], start[40], end[40], secs[32], num[32];
-	char **order[MAX_PROPS];
-	int rc = 0;
+/* each call's result: negative on a write error */
+#define W(call) do { if ((call) < 0) return -1; } while (0)
 
-	if (gethostname(host, sizeof(host)))
-		snprintf(host, sizeof(host), "localhost");
-	host[sizeof(host) - 1] = 0;
-	char *chost = clean(host);
-	if (!chost)
-		return -1;
+/* <testsuite ...> and its <properties>, sorted by name as fstests sorts them */
+static int write_suite(struct ick_junit *j, xmlTextWriterPtr w, const char *secs,
+		       const char *host)
+{
+	char start[40], end[40], num[32];
+	char **order[MAX_PROPS];
+
 	iso8601(j->start, start, sizeof(start));
 	iso8601(time(NULL), end, sizeof(end));
-	snprintf(secs, sizeof(secs), "%.3f", seconds);
-	/* each call's result: negative on a write error */
-#define W(call) do { if ((call) < 0) { rc = -1; goto out; } } while (0)
-	W(xmlTextWriterSetIndent(w, 1));
-	W(xmlTextWriterSetIndentString(w, BAD_CAST "\t"));
-	W(xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL));
 	W(xmlTextWriterStartElement(w, BAD_CAST "testsuite"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST "iomapck-replay"));
 	snprintf(num, sizeof(num), "%d", j->nf || j->omitted ? 1 : 0);
@@ -219,11 +176,10 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "skipped", BAD_CAST (j->skipped && !j->error && !j->nf ? "1" : "0")));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "tests", BAD_CAST "1"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST secs));
-	W(xmlTextWriterWriteAttribute(w, BAD_CAST "hostname", BAD_CAST chost));
+	W(xmlTextWriterWriteAttribute(w, BAD_CAST "hostname", BAD_CAST host));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "start_timestamp", BAD_CAST start));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "timestamp", BAD_CAST start));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "report_timestamp", BAD_CAST end));
-	/* properties sorted by name, as fstests sorts them */
 	W(xmlTextWriterStartElement(w, BAD_CAST "properties"));
 	for (size_t i = 0; i < j->nprops; i++)
 		order[i] = &j->pname[i];
@@ -238,6 +194,44 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 		W(xmlTextWriterEndElement(w));
 	}
 	W(xmlTextWriterEndElement(w));
+	return 0;
+}
+
+/* one <failure> a testcase, as fstests' xunit and the JUnit schema have it: the message
+ * names the first failing point, the text holds each point in order */
+static int write_failure(struct ick_junit *j, xmlTextWriterPtr w)
+{
+	char *msg = NULL;
+	int rc;
+
+	if (asprintf(&msg, "%zu failing point%s%s; the first: %s", j->nf + (size_t)j->omitted,
+		     j->nf + j->omitted > 1 ? "s" : "", j->omitted ? " (not all listed)" : "",
+		     j->f[0].message) < 0)
+		return -1;
+	rc = xmlTextWriterStartElement(w, BAD_CAST "failure") < 0 ||
+	     xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST msg) < 0 ? -1 : 0;
+	free(msg);
+	if (rc)
+		return rc;
+	W(xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "TestFail"));
+	for (size_t i = 0; i < j->nf; i++) {
+		W(xmlTextWriterWriteString(w, BAD_CAST "== "));
+		W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].message));
+		W(xmlTextWriterWriteString(w, BAD_CAST "\n"));
+		if (i < ICK_JUNIT_FULL_TEXTS)
+			W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].text));
+	}
+	if (j->nf > ICK_JUNIT_FULL_TEXTS)
+		W(xmlTextWriterWriteFormatString(w, "(the findings of the points after the "
+						    "first %d: run the sweep)\n",
+						 ICK_JUNIT_FULL_TEXTS));
+	W(xmlTextWriterEndElement(w));
+	return 0;
+}
+
+/* the <testcase>: an <error>, <skipped/>, the <failure>, then a <system-out> */
+static int write_case(struct ick_junit *j, xmlTextWriterPtr w, const char *secs)
+{
 	W(xmlTextWriterStartElement(w, BAD_CAST "testcase"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "classname", BAD_CAST "iomapck-replay"));
 	W(xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST j->log));
@@ -253,36 +247,8 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 		W(xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST j->skipped));
 		W(xmlTextWriterEndElement(w));
 	}
-	/* one <failure> a testcase, as fstests' xunit and the JUnit schema have it: the
-	 * message names the first failing point, the text holds each point in order */
-	if (j->nf) {
-		char *msg = NULL;
-
-		if (asprintf(&msg, "%zu failing point%s%s; the first: %s", j->nf + (size_t)j->omitted,
-			     j->nf + j->omitted > 1 ? "s" : "", j->omitted ? " (not all listed)" : "",
-			     j->f[0].message) < 0) {
-			rc = -1;
-			goto out;
-		}
-		rc = xmlTextWriterStartElement(w, BAD_CAST "failure") < 0 ||
-		     xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST msg) < 0 ? -1 : 0;
-		free(msg);
-		if (rc)
-			goto out;
-		W(xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST "TestFail"));
-		for (size_t i = 0; i < j->nf; i++) {
-			W(xmlTextWriterWriteString(w, BAD_CAST "== "));
-			W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].message));
-			W(xmlTextWriterWriteString(w, BAD_CAST "\n"));
-			if (i < ICK_JUNIT_FULL_TEXTS)
-				W(xmlTextWriterWriteString(w, BAD_CAST j->f[i].text));
-		}
-		if (j->nf > ICK_JUNIT_FULL_TEXTS)
-			W(xmlTextWriterWriteFormatString(w, "(the findings of the points after the "
-							    "first %d: run the sweep)\n",
-							 ICK_JUNIT_FULL_TEXTS));
-		W(xmlTextWriterEndElement(w));
-	}
+	if (j->nf)
+		W(write_failure(j, w));
 	if (j->omitted) {
 		char note[128];
 
@@ -290,13 +256,31 @@ static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
 			 (unsigned long long)j->omitted, ICK_JUNIT_MAX_FAILURES);
 		W(xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST note));
 	}
-	W(xmlTextWriterEndDocument(w));
-	W(xmlTextWriterFlush(w));
-#undef W
-out:
+	return 0;
+}
+
+static int write_doc(struct ick_junit *j, xmlTextWriterPtr w, double seconds)
+{
+	char host[256], secs[32];
+	char *chost;
+	int rc = -1;
+
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = 0;
+	if (!(chost = clean(host)))
+		return -1;
+	snprintf(secs, sizeof(secs), "%.3f", seconds);
+	if (xmlTextWriterSetIndent(w, 1) >= 0 &&
+	    xmlTextWriterSetIndentString(w, BAD_CAST "\t") >= 0 &&
+	    xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) >= 0 &&
+	    !write_suite(j, w, secs, chost) && !write_case(j, w, secs) &&
+	    xmlTextWriterEndDocument(w) >= 0 && xmlTextWriterFlush(w) >= 0)
+		rc = 0;
 	free(chost);
 	return rc;
 }
+#undef W
 
 int ick_junit_finish(struct ick_junit *j, double seconds)
 {

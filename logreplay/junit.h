@@ -5,7 +5,7 @@
  * way): its message names the first failing crash point and how many there are, its text
  * gives each point ("== entry ...", then its findings and the commands that make its state
  * again); written with libxml2's xmlTextWriter in the shape fstests' common/report gives
- * its xunit reports.
+ * its xunit reports.  Every string is written by the rule of lib/untrusted.h.
  */
 #ifndef ICK_JUNIT_H
 #define ICK_JUNIT_H
@@ -31,10 +31,5 @@ void ick_junit_error(struct ick_junit *j, const char *message);
 void ick_junit_skipped(struct ick_junit *j, const char *message);
 /* Write the file and free @j; 0, or -1 with errno set (the file then incomplete). */
 int ick_junit_finish(struct ick_junit *j, double seconds);
-
-/* The XML-safe form of @len bytes of @s (caller frees), as ick_junit writes every string:
- * valid UTF-8 other than the characters XML 1.0 forbids passes; a backslash becomes "\\";
- * every other byte (a control byte, a byte of invalid UTF-8, U+FFFE/U+FFFF) "\xHH". */
-char *ick_junit_clean(const char *s, size_t len);
 
 #endif

@@ -17,30 +17,112 @@
 #include "ick_err.h"
 #include "iomapck.h"
 #include "junit.h"
-
-#define EXIT_FOUND 4
-#define EXIT_OPER 8
-#define EXIT_USAGE 16
+#include "untrusted.h"
+#include "exit_codes.h"
 
 static const char *prog = "iomapck-replay";
 
+/*
+ * The options, in the order the usage names them: one row builds the getopt_long array,
+ * the usage text and (through tests/man.sh) is checked against the man page's OPTIONS.
+ * @line: which line of the first form's usage shows it (0: only in an "or:" form);
+ * @letter: shown as -LETTER (it has a short form); @note: more words inside its brackets.
+ */
+enum {
+	OPT_LOG = 256, OPT_BASE, OPT_CHECK, OPT_START_MARK, OPT_END_MARK, OPT_LIMIT,
+	OPT_KEEP_GOING, OPT_SHARD, OPT_POISON, OPT_JSON, OPT_JUNIT, OPT_REPLAY, OPT_DUMP,
+	OPT_FSCK, OPT_DROP_AFTER, OPT_ERROR_AFTER, OPT_REORDER, OPT_NO_STALE_LOG,
+	OPT_MANIFEST, OPT_JOBS, OPT_NO_INCREMENTAL, OPT_COMPARE_RECOVERY, OPT_HELP, OPT_VERSION,
+};
+
+struct opt_row {
+	const char *name;     /* the long name; NULL: a short option only */
+	int val;              /* getopt_long's value: the letter, or an OPT_ */
+	const char *arg;      /* its argument's name; NULL: it takes none */
+	int line;
+	int letter;
+	const char *note;
+};
+
+static const struct opt_row opt_rows[] = {
+	{ "log", OPT_LOG, "LOG", 1, 0, NULL },
+	{ "base", OPT_BASE, "IMAGE", 1, 0, NULL },
+	{ "check", OPT_CHECK, "fua|flush|mark|every|N", 1, 0, NULL },
+	{ "start-mark", OPT_START_MARK, "M", 2, 0, NULL },
+	{ "end-mark", OPT_END_MARK, "M", 2, 0, NULL },
+	{ "limit", OPT_LIMIT, "N", 2, 0, NULL },
+	{ "keep-going", OPT_KEEP_GOING, NULL, 2, 0, NULL },
+	{ "shard", OPT_SHARD, "I/N", 2, 0, NULL },
+	{ "poison", OPT_POISON, "HEX", 3, 0, NULL },
+	{ "json", OPT_JSON, "FILE", 3, 0, NULL },
+	{ "junit", OPT_JUNIT, "FILE", 3, 0, NULL },
+	{ "replay", OPT_REPLAY, "OUT", 3, 0, NULL },
+	{ "dump", OPT_DUMP, NULL, 3, 0, NULL },
+	{ "verbose", 'v', NULL, 4, 1, NULL },
+	{ NULL, 'C', "FD", 4, 1, NULL },
+	{ "fsck", OPT_FSCK, "CMD", 4, 0, "--replay OUT" },
+	{ "drop-writes-after", OPT_DROP_AFTER, "N", 4, 0, NULL },
+	{ "error-writes-after", OPT_ERROR_AFTER, "N", 5, 0, NULL },
+	{ "reorder", OPT_REORDER, "K", 5, 0, "(1-3)" },
+	{ "no-stale-log", OPT_NO_STALE_LOG, NULL, 5, 0, NULL },
+	{ "manifest", OPT_MANIFEST, "FILE", 6, 0, NULL },
+	{ "jobs", OPT_JOBS, "N", 6, 0, NULL },
+	{ "no-incremental", OPT_NO_INCREMENTAL, NULL, 6, 0, NULL },
+	{ "compare-recovery", OPT_COMPARE_RECOVERY, "RECOVERED", 0, 0, NULL },
+	{ "help", OPT_HELP, NULL, 0, 0, NULL },
+	{ "version", OPT_VERSION, NULL, 0, 0, NULL },
+};
+
 static void print_usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: %s --log LOG [--base IMAGE] [--check fua|flush|mark|every|N]\n"
-		"\t[--start-mark M] [--end-mark M] [--limit N] [--keep-going] [--shard I/N]\n"
-		"\t[--poison HEX] [--json FILE] [--junit FILE] [--replay OUT] [--dump]\n"
-		"\t[-v] [-C FD] [--fsck CMD --replay OUT] [--drop-writes-after N]\n"
-		"\t[--error-writes-after N] [--reorder K (1-3)] [--no-stale-log]\n"
-		"\t[--manifest FILE] [--jobs N] [--no-incremental]\n"
-		"   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n"
-		"   or: %s --help | --version\n", prog, prog, prog);
+	int line = 1;
+
+	fprintf(out, "Usage: %s --log LOG", prog);
+	for (size_t i = 1; i < ICK_ARRAY_SIZE(opt_rows); i++) {
+		const struct opt_row *r = &opt_rows[i];
+
+		if (!r->line)
+			continue;
+		if (r->line != line)
+			fputs("\n\t", out);
+		else
+			fputc(' ', out);
+		line = r->line;
+		if (r->letter)
+			fprintf(out, "[-%c", r->val);
+		else
+			fprintf(out, "[--%s", r->name);
+		fprintf(out, "%s%s%s%s]", r->arg ? " " : "", r->arg ? r->arg : "",
+			r->note ? " " : "", r->note ? r->note : "");
+	}
+	fprintf(out, "\n   or: %s --base CRASHED --compare-recovery RECOVERED [--json FILE]\n"
+		"   or: %s --help | --version\n", prog, prog);
+}
+
+/* getopt_long's array and short options from opt_rows */
+static void build_getopt(struct option *lo, char *shorts)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ICK_ARRAY_SIZE(opt_rows); i++) {
+		const struct opt_row *r = &opt_rows[i];
+
+		if (r->letter) {
+			*shorts++ = (char)r->val;
+			if (r->arg)
+				*shorts++ = ':';
+		}
+		if (r->name)
+			lo[n++] = (struct option){ r->name, r->arg ? 1 : 0, NULL, r->val };
+	}
+	*shorts = 0;
+	lo[n] = (struct option){ 0, 0, 0, 0 };
 }
 
 static void usage(void)
 {
 	print_usage(stderr);
-	exit(EXIT_USAGE);
+	exit(ICK_EXIT_USAGE);
 }
 
 struct ctx {
@@ -175,7 +257,7 @@ static errcode_t on_point(void *priv, const struct ick_sweep_point *p)
 		junit_point(c, p);
 	if (bad && c->json) {
 		json_object *pt = json_object_new_object(), *rep = ick_report_json(p->rep);
-		char *mark = ick_junit_clean(p->mark, strlen(p->mark));
+		char *mark = ick_untrusted_clean(p->mark, strlen(p->mark));
 
 		if (!pt || !rep || !mark) {
 			json_object_put(pt);
@@ -248,12 +330,12 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 
 	if ((err = ick_report_init(&rep, crashed))) {
 		com_err(prog, err, "while starting a report");
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	if ((err = ick_recovery_compare(crashed, recovered, &rep, &r))) {
 		com_err(prog, err, "while comparing the recovery of %s with %s", crashed, recovered);
 		ick_report_free(&rep);
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	if (rep.nr)
 		ick_report_print_text(&rep, stdout);
@@ -269,204 +351,272 @@ static int compare_recovery(const char *crashed, const char *recovered, const ch
 		     ick_report_write_json(&rep, f) | (f == stdout ? fflush(f) : fclose(f)))) {
 		perror(json);
 		ick_report_free(&rep);
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
 	ick_report_free(&rep);
-	return r.differ || r.kernel_only ? EXIT_FOUND : 0;
+	return r.differ || r.kernel_only ? ICK_EXIT_FOUND : 0;
 }
 
-int main(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "log", 1, 0, 'l' }, { "base", 1, 0, 'b' }, { "check", 1, 0, 'c' },
-		{ "start-mark", 1, 0, 's' }, { "end-mark", 1, 0, 'e' }, { "limit", 1, 0, 'n' },
-		{ "keep-going", 0, 0, 'k' }, { "shard", 1, 0, 'S' }, { "poison", 1, 0, 'p' },
-		{ "json", 1, 0, 'j' }, { "replay", 1, 0, 'r' }, { "dump", 0, 0, 'd' },
-		{ "verbose", 0, 0, 'v' }, { "fsck", 1, 0, 'f' }, { "drop-writes-after", 1, 0, 'D' },
-		{ "error-writes-after", 1, 0, 'E' }, { "reorder", 1, 0, 'R' },
-		{ "no-stale-log", 0, 0, 'N' }, { "manifest", 1, 0, 'M' },
-		{ "compare-recovery", 1, 0, 'P' }, { "jobs", 1, 0, 'J' },
-		{ "no-incremental", 0, 0, 'I' }, { "junit", 1, 0, 'X' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' },
-		{ 0, 0, 0, 0 },
-	};
-	struct ick_sweep_opts o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL,
-				    .progress_fd = -1 };
-	struct ick_check_opts copts = { 0 };
+/* What the command line asks for */
+struct args {
+	struct ick_sweep_opts o;
+	struct ick_check_opts copts;
 	unsigned char pat[ICK_POISON_MAX];
-	struct ick_sweep_stats st;
-	struct ctx c = { .first = 1 };
-	const char *json = NULL, *manifest = NULL, *recovered = NULL, *junit = NULL;
-	const char *check = "fua";
-	struct timespec t0;
-	struct ick_manifest *man = NULL;
-	size_t nmarks;
-	unsigned jobs = 1;
-	errcode_t err;
+	const char *json, *manifest, *recovered, *junit, *check, *poison;
+	unsigned jobs;
+	int verbose, dump;
+};
+
+/* --check fua|flush|mark|every|N */
+static int parse_check(struct ick_sweep_opts *o, const char *arg)
+{
+	if (!strcmp(arg, "fua"))
+		o->when = ICK_SWEEP_FUA;
+	else if (!strcmp(arg, "flush"))
+		o->when = ICK_SWEEP_FLUSH;
+	else if (!strcmp(arg, "mark"))
+		o->when = ICK_SWEEP_MARK;
+	else if (!strcmp(arg, "every"))
+		o->when = ICK_SWEEP_EVERY;
+	else if (!parse_u64(arg, &o->nth) && o->nth)
+		o->when = ICK_SWEEP_NTH;
+	else
+		return -1;
+	return 0;
+}
+
+/* One option: 0, or -1 for a usage error */
+static int parse_opt(struct args *a, int ch, const char *arg)
+{
+	struct ick_sweep_opts *o = &a->o;
+	uint64_t v;
+
+	switch (ch) {
+	case 'C': if (parse_u64(arg, &v) || v > 1024) return -1; o->progress_fd = (int)v; break;
+	case OPT_FSCK: o->fsck_cmd = arg; break;
+	case OPT_NO_STALE_LOG: o->no_stale_log = 1; break;
+	case OPT_NO_INCREMENTAL: o->no_incremental = 1; break;
+	case OPT_JUNIT: a->junit = arg; break;
+	case OPT_MANIFEST: a->manifest = arg; break;
+	case OPT_COMPARE_RECOVERY: a->recovered = arg; break;
+	case OPT_JOBS: if (parse_u64(arg, &v) || !v || v > 64) return -1; a->jobs = (unsigned)v; break;
+	case OPT_REORDER:
+		if (parse_u64(arg, &v) || !v || v > ICK_REORDER_MAX_K)
+			return -1;
+		o->reorder = (unsigned)v;
+		break;
+	/* a dropped write and a failed one leave the device the same: the prefix */
+	case OPT_DROP_AFTER: case OPT_ERROR_AFTER:
+		if (parse_u64(arg, &o->drop_after) || !o->drop_after)
+			return -1;
+		break;
+	case OPT_LOG: o->log = arg; break;
+	case OPT_BASE: o->base = arg; break;
+	case OPT_CHECK: a->check = arg; return parse_check(o, arg);
+	case OPT_START_MARK: o->start_mark = arg; break;
+	case OPT_END_MARK: o->end_mark = arg; break;
+	case OPT_LIMIT: if (parse_u64(arg, &o->limit) || !o->limit) return -1; break;
+	case OPT_KEEP_GOING: o->keep_going = 1; break;
+	case OPT_SHARD:
+		if (sscanf(arg, "%llu/%llu", (unsigned long long *)&o->shard,
+			   (unsigned long long *)&o->nshards) != 2 || !o->nshards ||
+		    o->shard >= o->nshards)
+			return -1;
+		break;
+	case OPT_POISON:
+		if (ick_poison_parse(arg, a->pat, sizeof(a->pat), &a->copts.poison_len))
+			return -1;
+		a->copts.poison = a->pat;
+		a->poison = arg;
+		break;
+	case OPT_JSON: a->json = arg; break;
+	case OPT_REPLAY: o->replay_out = arg; break;
+	case OPT_DUMP: a->dump = 1; break;
+	case 'v': a->verbose++; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+/* The command line into @a; exits on a usage error, on --help and on --version. */
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	struct option lo[ICK_ARRAY_SIZE(opt_rows) + 1];
+	char shorts[2 * ICK_ARRAY_SIZE(opt_rows) + 1];
 	int ch;
 
-	add_error_table(&et_ext2_error_table);
-	add_error_table(&et_ick_error_table);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((ch = getopt_long(argc, argv, "vC:", lo, NULL)) != -1) {
-		uint64_t v;
-		switch (ch) {
-		case 'C': if (parse_u64(optarg, &v) || v > 1024) usage(); o.progress_fd = (int)v; break;
-		case 'f': o.fsck_cmd = optarg; break;
-		case 'N': o.no_stale_log = 1; break;
-		case 'I': o.no_incremental = 1; break;
-		case 'X': junit = optarg; break;
-		case 'M': manifest = optarg; break;
-		case 'P': recovered = optarg; break;
-		case 'J': if (parse_u64(optarg, &v) || !v || v > 64) usage(); jobs = (unsigned)v; break;
-		case 'R':
-			if (parse_u64(optarg, &v) || !v || v > ICK_REORDER_MAX_K) usage();
-			o.reorder = (unsigned)v;
-			break;
-		/* a dropped write and a failed one leave the device the same: the prefix */
-		case 'D': case 'E':
-			if (parse_u64(optarg, &o.drop_after) || !o.drop_after) usage();
-			break;
-		case 'l': o.log = optarg; break;
-		case 'b': o.base = optarg; break;
-		case 'c':
-			check = optarg;
-			if (!strcmp(optarg, "fua")) o.when = ICK_SWEEP_FUA;
-			else if (!strcmp(optarg, "flush")) o.when = ICK_SWEEP_FLUSH;
-			else if (!strcmp(optarg, "mark")) o.when = ICK_SWEEP_MARK;
-			else if (!strcmp(optarg, "every")) o.when = ICK_SWEEP_EVERY;
-			else if (!parse_u64(optarg, &o.nth) && o.nth) o.when = ICK_SWEEP_NTH;
-			else usage();
-			break;
-		case 's': o.start_mark = optarg; break;
-		case 'e': o.end_mark = optarg; break;
-		case 'n': if (parse_u64(optarg, &o.limit) || !o.limit) usage(); break;
-		case 'k': o.keep_going = 1; break;
-		case 'S':
-			if (sscanf(optarg, "%llu/%llu", (unsigned long long *)&o.shard,
-				   (unsigned long long *)&o.nshards) != 2 || !o.nshards ||
-			    o.shard >= o.nshards)
-				usage();
-			break;
-		case 'p':
-			if (ick_poison_parse(optarg, pat, sizeof(pat), &copts.poison_len))
-				usage();
-			copts.poison = pat;
-			c.poison = optarg;
-			break;
-		case 'j': json = optarg; break;
-		case 'r': o.replay_out = optarg; break;
-		case 'd': c.dump = 1; break;
-		case 'v': c.verbose++; break;
-		case 'h': print_usage(stdout); return 0;
-		case 'V': printf("%s %s\n", prog, PACKAGE_VERSION); return 0;
-		default: usage();
+	build_getopt(lo, shorts);
+	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (ch == OPT_HELP) {
+			print_usage(stdout);
+			exit(ICK_EXIT_OK);
 		}
-	}
-	if (recovered) {
-		/* nothing of the sweep applies to a comparison */
-		if (o.log || !o.base || optind != argc || manifest || jobs > 1 || o.fsck_cmd ||
-		    o.replay_out || c.dump || copts.poison || o.reorder || o.drop_after || junit)
+		if (ch == OPT_VERSION) {
+			printf("%s %s\n", prog, PACKAGE_VERSION);
+			exit(ICK_EXIT_OK);
+		}
+		if (parse_opt(a, ch, optarg))
 			usage();
-		return compare_recovery(o.base, recovered, json);
 	}
-	if (!o.log || optind != argc || (o.fsck_cmd && !o.replay_out) ||
-	    (jobs > 1 && (o.fsck_cmd || o.replay_out || o.drop_after || c.dump)))
+	if (a->recovered) {
+		/* nothing of the sweep applies to a comparison */
+		if (a->o.log || !a->o.base || optind != argc || a->manifest || a->jobs > 1 ||
+		    a->o.fsck_cmd || a->o.replay_out || a->dump || a->copts.poison ||
+		    a->o.reorder || a->o.drop_after || a->junit)
+			usage();
+		return;
+	}
+	if (!a->o.log || optind != argc || (a->o.fsck_cmd && !a->o.replay_out) ||
+	    (a->jobs > 1 && (a->o.fsck_cmd || a->o.replay_out || a->o.drop_after || a->dump)))
 		usage();
-	o.copts = &copts;
-	if (manifest) {
+}
+
+/* The sweep's last lines: its counts, why the log ended, what the stale evidence lacked */
+static void print_summary(const struct args *a, const struct ctx *c,
+			  const struct ick_sweep_stats *st, size_t nmarks)
+{
+	const char *log = a->o.log;
+
+	printf("%s: %llu entries, %llu crash points, %llu checked%s, %llu findings", log,
+	       (unsigned long long)st->entries, (unsigned long long)st->points,
+	       (unsigned long long)st->checked, a->o.reorder ? " (reordered states included)" : "",
+	       (unsigned long long)st->findings);
+	if (a->manifest)
+		printf("; %llu of the manifest's %zu marks checked",
+		       (unsigned long long)st->manifest_marks, nmarks);
+	printf("%s%s\n", st->truncated ? "; log ends early: " : "", st->truncated ? st->why : "");
+	if (c->stale_log_off[0])
+		printf("%s: info: no stale evidence from the log on this file system: %s\n", log,
+		       c->stale_log_off);
+	if (c->verbose && (st->maps_reused || st->maps_walked || st->incr_fast || st->incr_full))
+		printf("%s: inode block maps: %llu reused from an earlier point, %llu walked; "
+		       "points from the per-inode cache: %llu (%llu inodes walked again), in full: "
+		       "%llu%s%s%s\n",
+		       log, (unsigned long long)st->maps_reused, (unsigned long long)st->maps_walked,
+		       (unsigned long long)st->incr_fast, (unsigned long long)st->incr_rewalked,
+		       (unsigned long long)st->incr_full, st->incr_why[0] ? " (the last: " : "",
+		       st->incr_why, st->incr_why[0] ? ")" : "");
+}
+
+/* --json: the document, then the file closed; 0 or -1 (errno, or nothing, says why) */
+static int write_json_doc(struct ctx *c, const char *logpath, const struct ick_sweep_stats *st)
+{
+	/* the log's path and the marks are untrusted bytes: ick_untrusted_clean keeps the
+	 * document valid UTF-8; json-c escapes quotes and control characters */
+	json_object *root = json_object_new_object();
+	char *logname = ick_untrusted_clean(logpath, strlen(logpath));
+	int bad = !root || !logname;
+
+	if (!bad) {
+		json_object_object_add(root, "log", json_object_new_string(logname));
+		json_object_object_add(root, "failing", c->jfail);
+		c->jfail = NULL;
+		json_object_object_add(root, "entries", json_object_new_uint64(st->entries));
+		json_object_object_add(root, "points", json_object_new_uint64(st->points));
+		json_object_object_add(root, "checked", json_object_new_uint64(st->checked));
+		json_object_object_add(root, "no_fs", json_object_new_uint64(st->no_fs));
+		json_object_object_add(root, "findings", json_object_new_uint64(st->findings));
+		json_object_object_add(root, "manifest_marks",
+				       json_object_new_uint64(st->manifest_marks));
+		json_object_object_add(root, "truncated", json_object_new_boolean(st->truncated));
+		bad = fprintf(c->json, "%s\n", json_object_to_json_string_ext(root,
+			      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
+	}
+	json_object_put(root);
+	json_object_put(c->jfail);
+	free(logname);
+	return bad | ferror(c->json) | (c->json == stdout ? fflush(stdout) : fclose(c->json))
+		? -1 : 0;
+}
+
+/* --manifest, --json and --junit opened before the sweep; 0 or an exit code */
+static int open_outputs(struct args *a, struct ctx *c, struct ick_manifest **man)
+{
+	errcode_t err;
+
+	if (a->manifest) {
 		char why[128];
 
-		if ((err = ick_manifest_load(manifest, &man, why, sizeof(why)))) {
+		if ((err = ick_manifest_load(a->manifest, man, why, sizeof(why)))) {
 			com_err(prog, err, "%s%s%s while reading %s", why[0] ? "(" : "", why,
-				why[0] ? ")" : "", manifest);
-			return EXIT_OPER;
+				why[0] ? ")" : "", a->manifest);
+			return ICK_EXIT_OPER;
 		}
-		o.manifest = man;
+		a->o.manifest = *man;
 	}
-	if (json && !(c.json = strcmp(json, "-") ? fopen(json, "w") : stdout)) {
-		perror(json);
-		return EXIT_OPER;
+	if (a->json && !(c->json = strcmp(a->json, "-") ? fopen(a->json, "w") : stdout)) {
+		perror(a->json);
+		return ICK_EXIT_OPER;
 	}
-	if (c.json && !(c.jfail = json_object_new_array())) {
-		com_err(prog, ENOMEM, "while starting %s", json);
-		return EXIT_OPER;
+	if (c->json && !(c->jfail = json_object_new_array())) {
+		com_err(prog, ENOMEM, "while starting %s", a->json);
+		return ICK_EXIT_OPER;
 	}
-	c.log = o.log;
-	c.base = o.base;
+	return 0;
+}
+
+/* The sweep and its reports; returns the exit code */
+static int sweep(struct args *a, struct ctx *c)
+{
+	struct ick_manifest *man = NULL;
+	struct ick_sweep_stats st;
+	struct timespec t0;
+	size_t nmarks;
+	errcode_t err;
+	int rc;
+
+	a->o.copts = &a->copts;
+	if ((rc = open_outputs(a, c, &man)))
+		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (junit && !(c.junit = ick_junit_new(junit, o.log))) {
-		perror(junit);
-		return EXIT_OPER;
+	if (a->junit && !(c->junit = ick_junit_new(a->junit, a->o.log))) {
+		perror(a->junit);
+		return ICK_EXIT_OPER;
 	}
-	err = jobs > 1 ? ick_sweep_jobs(&o, jobs, on_point, &c, &st)
-		       : ick_sweep(&o, on_entry, c.dump && !o.replay_out ? NULL : on_point, &c, &st);
+	err = a->jobs > 1 ? ick_sweep_jobs(&a->o, a->jobs, on_point, c, &st)
+			  : ick_sweep(&a->o, on_entry, c->dump && !a->o.replay_out ? NULL : on_point,
+				      c, &st);
 	nmarks = ick_manifest_marks(man);
 	ick_manifest_free(man);
 	if (err) {
 		com_err(prog, err, "%s%s%s while replaying %s", st.why[0] ? "(" : "", st.why,
-			st.why[0] ? ")" : "", o.log);
-		if (c.junit) {
+			st.why[0] ? ")" : "", a->o.log);
+		if (c->junit) {
 			char msg[512];
 
 			snprintf(msg, sizeof(msg), "%s%s%s%s", error_message(err), st.why[0] ? " (" : "",
 				 st.why, st.why[0] ? ")" : "");
-			ick_junit_error(c.junit, msg);
-			finish_junit(&c, junit, &o, check, &st, &t0);
+			ick_junit_error(c->junit, msg);
+			finish_junit(c, a->junit, &a->o, a->check, &st, &t0);
 		}
-		return EXIT_OPER;
+		return ICK_EXIT_OPER;
 	}
-	printf("%s: %llu entries, %llu crash points, %llu checked%s, %llu findings", o.log,
-	       (unsigned long long)st.entries, (unsigned long long)st.points,
-	       (unsigned long long)st.checked, o.reorder ? " (reordered states included)" : "",
-	       (unsigned long long)st.findings);
-	if (manifest)
-		printf("; %llu of the manifest's %zu marks checked", (unsigned long long)st.manifest_marks,
-		       nmarks);
-	printf("%s%s\n", st.truncated ? "; log ends early: " : "", st.truncated ? st.why : "");
-	if (c.stale_log_off[0])
-		printf("%s: info: no stale evidence from the log on this file system: %s\n", o.log,
-		       c.stale_log_off);
-	if (c.verbose && (st.maps_reused || st.maps_walked || st.incr_fast || st.incr_full))
-		printf("%s: inode block maps: %llu reused from an earlier point, %llu walked; "
-		       "points from the per-inode cache: %llu (%llu inodes walked again), in full: "
-		       "%llu%s%s%s\n",
-		       o.log, (unsigned long long)st.maps_reused, (unsigned long long)st.maps_walked,
-		       (unsigned long long)st.incr_fast, (unsigned long long)st.incr_rewalked,
-		       (unsigned long long)st.incr_full, st.incr_why[0] ? " (the last: " : "",
-		       st.incr_why, st.incr_why[0] ? ")" : "");
-	if (c.json) {
-		/* the log's path and the marks are untrusted bytes: ick_junit_clean's rule
-		 * (valid UTF-8 passes, a backslash is doubled, any other byte is \xHH) keeps
-		 * the document valid UTF-8; json-c escapes quotes and control characters */
-		json_object *root = json_object_new_object();
-		char *logname = ick_junit_clean(o.log, strlen(o.log));
-		int bad = !root || !logname;
+	print_summary(a, c, &st, nmarks);
+	if (c->json && write_json_doc(c, a->o.log, &st)) {
+		perror(a->json);
+		return ICK_EXIT_OPER;
+	}
+	if (c->junit && finish_junit(c, a->junit, &a->o, a->check, &st, &t0))
+		return ICK_EXIT_OPER;
+	return st.failing_points ? ICK_EXIT_FOUND : 0;
+}
 
-		if (!bad) {
-			json_object_object_add(root, "log", json_object_new_string(logname));
-			json_object_object_add(root, "failing", c.jfail);
-			c.jfail = NULL;
-			json_object_object_add(root, "entries", json_object_new_uint64(st.entries));
-			json_object_object_add(root, "points", json_object_new_uint64(st.points));
-			json_object_object_add(root, "checked", json_object_new_uint64(st.checked));
-			json_object_object_add(root, "no_fs", json_object_new_uint64(st.no_fs));
-			json_object_object_add(root, "findings", json_object_new_uint64(st.findings));
-			json_object_object_add(root, "manifest_marks",
-					       json_object_new_uint64(st.manifest_marks));
-			json_object_object_add(root, "truncated",
-					       json_object_new_boolean(st.truncated));
-			bad = fprintf(c.json, "%s\n", json_object_to_json_string_ext(root,
-				      JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE)) < 0;
-		}
-		json_object_put(root);
-		json_object_put(c.jfail);
-		free(logname);
-		if (bad | ferror(c.json) | (c.json == stdout ? fflush(stdout) : fclose(c.json))) {
-			perror(json);
-			return EXIT_OPER;
-		}
-	}
-	if (c.junit && finish_junit(&c, junit, &o, check, &st, &t0))
-		return EXIT_OPER;
-	return st.failing_points ? EXIT_FOUND : 0;
+int main(int argc, char **argv)
+{
+	struct args a = { .o = { .when = ICK_SWEEP_FUA, .mask = ICK_CHECKS_ALL, .progress_fd = -1 },
+			  .check = "fua", .jobs = 1 };
+	struct ctx c = { .first = 1 };
+
+	add_error_table(&et_ext2_error_table);
+	add_error_table(&et_ick_error_table);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	parse_args(argc, argv, &a);
+	if (a.recovered)
+		return compare_recovery(a.o.base, a.recovered, a.json);
+	c.verbose = a.verbose;
+	c.dump = a.dump;
+	c.poison = a.poison;
+	c.log = a.o.log;
+	c.base = a.o.base;
+	return sweep(&a, &c);
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The man pages: each renders without a warning (groff -man -ww -z), and every option a
-# program's --help lists is in its page's OPTIONS section.  Every program answers --help
+# program's --help lists is in its page's OPTIONS section (and for iomapck-replay and
+# e2fsck-ext's -E sub-options, every option the OPTIONS section names is in --help).  Every program answers --help
 # (stdout, exit 0) and --version; a usage error is exit 16 with the usage on stderr.
 . "$top_srcdir/tests/lib.sh"
 : "${IOMAPCK_VM:=$top_builddir/iomapck-vm}"
@@ -39,6 +40,26 @@ check_prog() {
 		n=$((n + 1))
 	done
 }
+# man_headings PAGE: the heading of each OPTIONS paragraph (the line after .TP), as text
+man_headings() {
+	awk '/^\.SH OPTIONS/ { on = 1; next } /^\.SH/ { on = 0 } on && tp { print; tp = 0 }
+		on && /^\.TP/ { tp = 1 }' "$1" | sed -e 's/^\.[A-Z]* //' -e 's/\\-/-/g' -e 's/\\f[A-Z]//g' -e 's/"//g'
+}
+# check_man NAME PAGE: and the other way round: each option the OPTIONS headings name is in
+# $t/help (a heading "-x, --long" names one option two ways: one of them will do)
+check_man() {
+	local name=$1 page=$2 h o found
+	help_options <"$t/help" >"$t/hopts"
+	while read -r h; do
+		found=0
+		for o in $(printf '%s\n' "$h" | help_options); do
+			grep -qxF -- "$o" "$t/hopts" && found=$((found + 1)) ||
+				[[ $h =~ ^-[A-Za-z]\ *,\ *--[a-z-]+$ ]] || fail "${page##*/} OPTIONS has $o, $name --help does not"
+		done
+		[ "$found" -gt 0 ] || fail "${page##*/} OPTIONS: none of '$h' in $name --help"
+		n=$((n + 1))
+	done < <(man_headings "$page" | grep -- '^-')
+}
 # run_help PROG: --help on stdout with exit 0, --version naming the version
 run_help() {
 	"$1" --help >"$t/help" 2>"$t/err" || fail "$1 --help: exit $?"
@@ -62,6 +83,11 @@ check_prog e2fsck-ext "$man/e2fsck-ext.8" \
 	$(grep -v '^	' "$t/help" | help_options) \
 	$(sed -n 's/^	\([a-z_]*\).*/\1/p' "$t/help")
 usage_error 16 "$E2FSCK_EXT" -E iomapcheck,iomap_checks=nope -fn /dev/null
+# and every -E sub-option the page's OPTIONS name is one the help lists
+for o in $(man_headings "$man/e2fsck-ext.8" | grep -oE 'iomap[a-z_]*' | sort -u); do
+	grep -qE "^	$o(=|	)" "$t/help" || fail "e2fsck-ext.8 OPTIONS has -E $o, --help does not"
+	n=$((n + 1))
+done
 
 run_help "$DEBUGFS_EXT"
 check_prog debugfs-ext "$man/debugfs-ext.8" $(help_options <"$t/help")
@@ -70,6 +96,7 @@ usage_error 16 "$DEBUGFS_EXT"
 
 run_help "$IOMAPCK_REPLAY"
 check_prog iomapck-replay "$man/iomapck-replay.8" $(help_options <"$t/help")
+check_man iomapck-replay "$man/iomapck-replay.8"
 usage_error 16 "$IOMAPCK_REPLAY" --nope
 usage_error 16 "$IOMAPCK_REPLAY"
 
