@@ -10,6 +10,7 @@
 #include <blkid.h>
 #include "image.h"
 #include "blkdev.h"
+#include "overlay.h"
 #include "ick_err.h"
 
 errcode_t ick_image_probe(const char *path, char *type, size_t typelen)
