@@ -22,7 +22,7 @@
 struct ick_check_opts {
 	const unsigned char *poison; /* the pattern CI filled free space with; NULL: stale off */
 	size_t poison_len;           /* 1..ICK_POISON_MAX */
-	/* Evidence from a log (crash.c, stale_log.h): non-zero when block @pblk of the state
+	/* Evidence from a log (sweep.c, stale_log.h): non-zero when block @pblk of the state
 	 * checked has had no write since it was allocated; *since is the entry up to which
 	 * every write belongs to its earlier life (ICK_STALE_SINCE_BASE: the log holds no
 	 * write to it since the base image, where it was free).  NULL: none. */

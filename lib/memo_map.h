@@ -16,7 +16,7 @@
  * are always walked afresh (a shared EA block is claimed by its first owner only).
  *
  * The caller's contract: ick_memo_changed() for every block of the device that may read
- * differently than at the last walk with this memo (crash.c: every log write and discard
+ * differently than at the last walk with this memo (sweep.c: every log write and discard
  * since).  A block left out gives a stale result, so when in doubt call ick_memo_forget().
  * Blocks read from somewhere else than that device (a view's overlay: journal recovery,
  * orphan release) are named by ick_memo_view(); a map that reads one is neither kept nor

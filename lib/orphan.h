@@ -4,7 +4,7 @@
  * e2fsck's release_orphan_inodes): each inode on the s_last_orphan chain and in the
  * orphan file is deleted (no links left: blocks, EA block reference, inode freed) or
  * truncated to i_size (blocks wholly past it freed), with the owners' quota released
- * through quota_file.c; then the chain head and the orphan-file entries are cleared.
+ * through quota_write.c; then the chain head and the orphan-file entries are cleared.
  * With ERROR_FS set nothing is released and only the head is cleared, as both do.
  *
  * Only on a file system opened read-write through the overlay io_manager (view.c): the

@@ -2,7 +2,7 @@
 /*
  * iomapck-replay - sweep the crash states of a dm-log-writes log in-process: the base
  * image plus each log prefix in memory, journal recovery as a mount does it, then every
- * check (lib/crash.c).  Option parsing and printing only.
+ * check (lib/sweep.c).  Option parsing and printing only.
  */
 #include "config.h"
 #include <getopt.h>
