@@ -98,11 +98,6 @@ void ick_logdev_free(struct ick_logdev *d)
 	free(d);
 }
 
-uint64_t ick_logdev_sectors(const struct ick_logdev *d)
-{
-	return d->nr;
-}
-
 unsigned ick_logdev_sectorsize(const struct ick_logdev *d)
 {
 	return d->ss;

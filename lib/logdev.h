@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
-#include "logwrites.h"
+#include "log.h"
 
 struct ick_logdev;
 /* @base: the device when logging began (read-only; reads past its end are zeros);
@@ -49,7 +49,6 @@ errcode_t ick_logdev_iterate_discards(const struct ick_logdev *d,
 				      void *priv);
 ICK_MUST_CHECK errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len,
 					  void *buf);
-uint64_t ick_logdev_sectors(const struct ick_logdev *d); /* distinct sectors mapped */
 unsigned ick_logdev_sectorsize(const struct ick_logdev *d);
 size_t ick_logdev_discards(const struct ick_logdev *d); /* discards applied so far */
 /* Every mapped sector (no order); non-zero from @fn stops and is returned. */
