@@ -303,6 +303,7 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 	struct learn l = { d, p->entry, 0 };
 	struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
+	struct ick_io_reg reg;
 	errcode_t err;
 
 	if (d->trk && !d->reordered) {
@@ -312,8 +313,9 @@ static errcode_t check_point(const struct ick_sweep_opts *o, struct dev *d,
 
 	if (o->fsck_cmd)
 		return run_fsck(o, d, p, st);
-	ick_logdev_io_attach(d->ld);
+	ick_logdev_io_register(&reg, d->path, d->ld);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
+	ick_io_unregister(&reg);
 	if (err == ICK_ET_NOT_EXT || err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SB_CSUM_INVALID ||
 	    err == EXT2_ET_CORRUPT_SUPERBLOCK || err == EXT2_ET_SHORT_READ) {
 		p->no_fs = 1;
@@ -368,12 +370,15 @@ static errcode_t track_only(struct dev *d, uint64_t entry)
 	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo,
 					  .before_orphans = learn_before_orphans, .priv = &l };
 	struct ick_image *img = NULL;
+	struct ick_io_reg reg;
 	errcode_t err;
 
 	if (d->incr) /* the tracker learns a state the cache does not see */
 		ick_incr_forget(d->incr);
-	ick_logdev_io_attach(d->ld);
-	if (ick_view_open(d->path, &vo, NULL, &img)) {
+	ick_logdev_io_register(&reg, d->path, d->ld);
+	err = ick_view_open(d->path, &vo, NULL, &img);
+	ick_io_unregister(&reg);
+	if (err) {
 		ick_image_close(img);
 		return 0; /* not a file system (yet), or refused: the checking shard says so */
 	}
@@ -396,11 +401,14 @@ static errcode_t track_base(const struct ick_sweep_opts *o, struct dev *d)
 {
 	const struct ick_view_opts vo = { .io = ick_logdev_io_manager };
 	struct ick_image *img = NULL;
+	struct ick_io_reg reg;
 	struct ick_report rep;
 	errcode_t err;
 
-	ick_logdev_io_attach(d->ld);
-	if (ick_view_open(d->path, &vo, NULL, &img)) {
+	ick_logdev_io_register(&reg, d->path, d->ld);
+	err = ick_view_open(d->path, &vo, NULL, &img);
+	ick_io_unregister(&reg);
+	if (err) {
 		ick_image_close(img);
 		return 0;
 	}

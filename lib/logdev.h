@@ -12,13 +12,15 @@
  * with SIGBUS, as for any reader that maps its input); otherwise with pread.
  *
  * ick_logdev_io_manager serves a logdev read-only to libext2fs (view.c stacks journal
- * recovery on top of it); the logdev it serves is the one last attached.
+ * recovery on top of it); each channel serves the logdev registered for the name it opens
+ * (ick_logdev_io_register; io_chan.h), taken at open.
  */
 #ifndef ICK_LOGDEV_H
 #define ICK_LOGDEV_H
 #include <stdint.h>
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
+#include "io_chan.h"
 #include "log.h"
 
 struct ick_logdev;
@@ -56,5 +58,7 @@ errcode_t ick_logdev_iterate(const struct ick_logdev *d,
 			     errcode_t (*fn)(uint64_t sector, uint64_t log_off, void *priv),
 			     void *priv);
 extern io_manager ick_logdev_io_manager;
-void ick_logdev_io_attach(struct ick_logdev *d);
+/* Register @r: opens of @name through ick_logdev_io_manager serve @d, until
+ * ick_io_unregister(@r). */
+void ick_logdev_io_register(struct ick_io_reg *r, const char *name, struct ick_logdev *d);
 #endif

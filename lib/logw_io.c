@@ -5,21 +5,23 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include "io_chan.h"
 #include "logw_io.h"
 
 struct rec {
+	const struct ick_io_ops *ops; /* first: io_chan.h's shim reads it */
 	io_channel inner;
 	struct ick_logw *lw;
 };
 
-static struct ick_logw *next_lw;
 static struct struct_io_manager rec_manager;
 
-void ick_logw_io_attach(struct ick_logw *lw)
+void ick_logw_io_register(struct ick_io_reg *r, const char *name, struct ick_logw *lw)
 {
-	next_lw = lw;
+	*r = (struct ick_io_reg){ .mgr = &rec_manager, .name = name, .state = lw };
+	ick_io_register(r);
 }
 
 static struct rec *rec_of(io_channel ch)
@@ -73,14 +75,18 @@ errcode_t ick_logw_commit(struct ick_logw *lw)
 	return record(&r, 1024, 1024, ICK_LOG_FLUSH | ICK_LOG_FUA | ICK_LOG_METADATA);
 }
 
+static const struct ick_io_ops rec_ops;
+
 static errcode_t rec_open(const char *name, int flags, io_channel *out)
 {
+	struct ick_io_reg *reg = ick_io_lookup(&rec_manager, name);
 	struct rec *r;
 	errcode_t err;
 
 	*out = NULL;
 	if (!(r = calloc(1, sizeof(*r))))
 		return ENOMEM;
+	r->ops = &rec_ops;
 	if ((err = unix_io_manager->open(name, flags, &r->inner))) {
 		free(r);
 		return err;
@@ -92,10 +98,12 @@ static errcode_t rec_open(const char *name, int flags, io_channel *out)
 		free(r);
 		return err;
 	}
-	r->lw = next_lw;
+	/* the writer is the first channel's: image.c may open others on the same name */
+	r->lw = reg ? reg->state : NULL;
+	if (reg)
+		reg->state = NULL;
 	if (r->lw)
 		ick_logw_bind(r->lw, r->inner);
-	next_lw = NULL;
 	return 0;
 }
 
@@ -119,52 +127,27 @@ static errcode_t rec_set_blksize(io_channel ch, int blksize)
 	return 0;
 }
 
-static errcode_t rec_read64(io_channel ch, unsigned long long blk, int count, void *buf)
+static errcode_t rec_pread(io_channel ch, uint64_t off, size_t len, void *buf)
 {
-	uint64_t off;
-	size_t len;
-	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
-
-	if (err || len > INT32_MAX || off % 512)
-		return err ? err : EXT2_ET_INVALID_ARGUMENT;
+	if (len > INT32_MAX || off % 512)
+		return EXT2_ET_INVALID_ARGUMENT;
 	return io_channel_read_blk64(rec_of(ch)->inner, off / 512, -(int)len, buf);
 }
 
-static errcode_t rec_write64(io_channel ch, unsigned long long blk, int count, const void *buf)
-{
-	struct rec *r = rec_of(ch);
-	uint64_t off;
-	size_t len;
-	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
-
-	if (err || len > INT32_MAX || off % 512)
-		return err ? err : EXT2_ET_INVALID_ARGUMENT;
-	if ((err = io_channel_write_blk64(r->inner, off / 512, -(int)len, buf)))
-		return err;
-	return record(r, off, len, 0);
-}
-
-static errcode_t rec_read(io_channel ch, unsigned long blk, int count, void *buf)
-{
-	return rec_read64(ch, blk, count, buf);
-}
-
-static errcode_t rec_write(io_channel ch, unsigned long blk, int count, const void *buf)
-{
-	return rec_write64(ch, blk, count, buf);
-}
-
-static errcode_t rec_write_byte(io_channel ch, unsigned long off, int count, const void *buf)
+/* Whole 512-byte units as blocks of the inner channel, any other offset as bytes. */
+static errcode_t rec_pwrite(io_channel ch, uint64_t off, size_t len, const void *buf)
 {
 	struct rec *r = rec_of(ch);
 	errcode_t err;
 
-	if (count < 0)
+	if (len > INT32_MAX || off > ULONG_MAX)
 		return EXT2_ET_INVALID_ARGUMENT;
-	if ((err = io_channel_write_byte(r->inner, off, count, buf)))
-		return err;
-	return record(r, off, (size_t)count, 0);
+	err = off % 512 ? io_channel_write_byte(r->inner, (unsigned long)off, (int)len, buf)
+			: io_channel_write_blk64(r->inner, off / 512, -(int)len, buf);
+	return err ? err : record(r, off, len, 0);
 }
+
+static const struct ick_io_ops rec_ops = { .pread = rec_pread, .pwrite = rec_pwrite };
 
 static errcode_t rec_flush(io_channel ch)
 {
@@ -185,7 +168,7 @@ static errcode_t rec_zeroout(io_channel ch, unsigned long long blk, unsigned lon
 	errcode_t err = zero ? 0 : ENOMEM;
 
 	for (unsigned long long i = 0; i < count && !err; i++)
-		err = rec_write64(ch, blk + i, 1, zero);
+		err = ick_io_write_blk64(ch, blk + i, 1, zero);
 	free(zero);
 	return err;
 }
@@ -196,13 +179,13 @@ static struct struct_io_manager rec_manager = {
 	.open = rec_open,
 	.close = rec_close,
 	.set_blksize = rec_set_blksize,
-	.read_blk = rec_read,
-	.write_blk = rec_write,
+	.read_blk = ick_io_read_blk,
+	.write_blk = ick_io_write_blk,
 	.flush = rec_flush,
-	.write_byte = rec_write_byte,
+	.write_byte = ick_io_write_byte,
 	.set_option = rec_set_option,
-	.read_blk64 = rec_read64,
-	.write_blk64 = rec_write64,
+	.read_blk64 = ick_io_read_blk64,
+	.write_blk64 = ick_io_write_blk64,
 	.zeroout = rec_zeroout,
 };
 

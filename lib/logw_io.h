@@ -13,10 +13,13 @@
 #define ICK_LOGW_IO_H
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
+#include "io_chan.h"
 #include "logw.h"
 
 extern io_manager ick_logw_io_manager;
-void ick_logw_io_attach(struct ick_logw *lw);
+/* Register @r: the first channel of ick_logw_io_manager opened on @name records to @lw
+ * (NULL: nothing), until ick_io_unregister(@r). */
+void ick_logw_io_register(struct ick_io_reg *r, const char *name, struct ick_logw *lw);
 /* Record from now on to @lw (NULL: stop) on an open recording channel. */
 ICK_MUST_CHECK errcode_t ick_logw_io_set(io_channel ch, struct ick_logw *lw);
 /* A metadata commit just completed: log the primary superblock again as a FLUSH|FUA
