@@ -2,9 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # tests/logwrites.sh - dm-log-writes logs: our writer (debugfs-ext -L), our reader and the
 # in-process sweep (iomapck-replay).
-#  1. round trip: a recorded session replayed to its end is byte-identical to the image the
-#     session left, and the same at a mark in the middle;
-#  2. sweeps over logs of both modes (with and without --sync, short writes): no findings at
+#  (round trip and one recorded write: tests/cases/l_log_round_trip, l_log_one_write.)
+#  Sweeps over logs of both modes (with and without --sync, short writes): no findings at
 #     any FUA or mark; with a bug toggle the expected check fires at the first point where
 #     the bug is visible;
 #  (hand-built and damaged logs: tests/cases/l_log_hand_built, l_log_damaged.)
@@ -26,29 +25,6 @@ record() {
 	cp "$T/$name.img" "$T/$name.base"
 	printf '%s\n' "$@" | "$DX" -w -L "$T/$name.log" -f - "$T/$name.img" >"$T/$name.out" 2>&1
 }
-
-# ---- 1. round trip ----
-record rt "-b 4096 -O quota,project -E quotatype=usrquota:grpquota:prjquota" \
-	"iomap_write --create --uid 1000 /f 1000 100000" "iomap_write --mode nonda /f 300000 5000" \
-	"iomap_writeback" "iomap_fallocate /f 400000 64K" "iomap_write --create /g 0 1M" \
-	|| { cat "$T/rt.out"; fail "round trip session"; }
-"$RP" --log "$T/rt.log" --base "$T/rt.base" --replay "$T/rt.replayed" --check mark >"$T/o" 2>&1 \
-	|| { cat "$T/o"; fail "replay to the end"; }
-cmp "$T/rt.img" "$T/rt.replayed" || fail "the replayed log differs from the image the session left"
-n=$("$RP" --log "$T/rt.log" --base "$T/rt.base" --dump --replay /dev/null | grep -c .)
-echo "round trip: $n entries replayed onto the base are byte-identical to the session's image"
-
-# iomap_write --log: one write recorded, from the image as it was before it
-mkimg "$T/one.img" 16M -b 4096
-"$DX" -w -R "iomap_write --create /f 0 1" "$T/one.img" >/dev/null 2>&1 || fail "--log setup"
-cp "$T/one.img" "$T/one.base"
-"$DX" -w -R "iomap_write --log $T/one.log --crash after_data /f 5000 30000" "$T/one.img" >"$T/o" 2>&1
-"$RP" --log "$T/one.log" --base "$T/one.base" --dump --replay "$T/one.rep" >"$T/d" 2>&1 || { cat "$T/o" "$T/d"; fail "--log dump"; }
-expect_same "marks of one recorded write" "$(sed -n 's/.*mark "\(.*\)"/\1/p' "$T/d" | tr '\n' ' ')" \
-	"after_reserve after_copy after_alloc after_data crash dm-log-writes-end "
-cmp -s "$T/one.rep" "$T/one.img" || fail "--log: the replayed write differs from the crashed image"
-"$RP" --log "$T/one.log" --base "$T/one.base" --check mark >"$T/o" 2>&1 || { cat "$T/o"; fail "--log sweep"; }
-echo "iomap_write --log: one write recorded (marks at every crash point, the crash), replay equals the crashed image"
 
 # ---- 2. sweeps ----
 sweep_clean() { # NAME: zero findings at every FUA and at every mark
