@@ -231,7 +231,8 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 		}
 		ick_image_close(img);
 		img = NULL;
-		if ((err = release_orphans(path, ov, o->io, &use, rep, &os)) || (err = orphan_note(rep, &os)) ||
+		if ((err = release_orphans(path, ov, o->io, &use, rep, &os)) ||
+		    (err = orphan_note(rep, &os)) ||
 		    (err = open_over(path, ov, o->io, 0, &use, &img)))
 			goto fail;
 	}
