@@ -23,10 +23,18 @@ void ick_io_unregister(struct ick_io_reg *r)
 	r->next = NULL;
 }
 
+/* ext2fs_open2 opens "path?options" as "path" (openfs.c), so that is a match too. */
+static int same_name(const char *reg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(reg, name, n) && (!reg[n] || reg[n] == '?');
+}
+
 struct ick_io_reg *ick_io_lookup(io_manager mgr, const char *name)
 {
 	for (struct ick_io_reg *r = registry; r; r = r->next)
-		if (r->mgr == mgr && name && r->name && !strcmp(r->name, name))
+		if (r->mgr == mgr && name && r->name && same_name(r->name, name))
 			return r;
 	return NULL;
 }

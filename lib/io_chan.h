@@ -77,7 +77,8 @@ struct ick_io_reg {
 void ick_io_register(struct ick_io_reg *r);
 /* Remove @r (registered or not). */
 void ick_io_unregister(struct ick_io_reg *r);
-/* The newest registration of @mgr for @name, or NULL. */
+/* The newest registration of @mgr for @name (or for "@name?…", which libext2fs opens as
+ * @name), or NULL. */
 struct ick_io_reg *ick_io_lookup(io_manager mgr, const char *name);
 
 /* Byte-addressed I/O of one of our channels: its private data starts with a pointer to

@@ -6,7 +6,7 @@
  * sectors and sources.  written_at/current/iterate report what the map holds.  Through
  * the io_manager: two channels over two devices of one base, at different entries, open
  * at once, each read their own bytes; writes are refused; an open with nothing
- * registered fails. */
+ * registered fails; a registration for "path?options" serves "path", not "path2". */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,6 +181,24 @@ static void test_channels(void **s)
 	ca = open_chan(a);
 	cb = open_chan(b);
 	assert_int_equal(ick_logdev_io_manager->open(base, 0, &none), EXT2_ET_INVALID_ARGUMENT);
+	{	/* "path?options" is opened as "path" by ext2fs_open2; "path2" is another name */
+		char opts[80], other[80];
+		struct ick_io_reg r1, r2;
+
+		snprintf(opts, sizeof(opts), "%s?offset=0", base);
+		snprintf(other, sizeof(other), "%s2", base);
+		ick_logdev_io_register(&r1, opts, a);
+		ick_logdev_io_register(&r2, other, b);
+		assert_int_equal(ick_logdev_io_manager->open(base, 0, &none), 0);
+		assert_int_equal(io_channel_read_blk64(none, 2, 1, got), 0);
+		assert_int_equal(got[1023], 'A'); /* a's bytes, not b's 'B' */
+		assert_int_equal(io_channel_close(none), 0);
+		ick_io_unregister(&r2);
+		ick_io_unregister(&r1);
+		ick_io_unregister(&r1); /* twice: harmless */
+		assert_int_equal(ick_logdev_io_manager->open(base, 0, &none),
+				 EXT2_ET_INVALID_ARGUMENT);
+	}
 	assert_int_equal(io_channel_set_blksize(ca, 1024), 0);
 	assert_int_equal(io_channel_set_blksize(cb, 1024), 0);
 	for (int round = 0; round < 2; round++) {
