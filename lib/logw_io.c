@@ -75,7 +75,27 @@ errcode_t ick_logw_commit(struct ick_logw *lw)
 	return record(&r, 1024, 1024, ICK_LOG_FLUSH | ICK_LOG_FUA | ICK_LOG_METADATA);
 }
 
-static const struct ick_io_ops rec_ops;
+static errcode_t rec_pread(io_channel ch, uint64_t off, size_t len, void *buf)
+{
+	if (len > INT32_MAX || off % 512)
+		return EXT2_ET_INVALID_ARGUMENT;
+	return io_channel_read_blk64(rec_of(ch)->inner, off / 512, -(int)len, buf);
+}
+
+/* Whole 512-byte units as blocks of the inner channel, any other offset as bytes. */
+static errcode_t rec_pwrite(io_channel ch, uint64_t off, size_t len, const void *buf)
+{
+	struct rec *r = rec_of(ch);
+	errcode_t err;
+
+	if (len > INT32_MAX || off > ULONG_MAX)
+		return EXT2_ET_INVALID_ARGUMENT;
+	err = off % 512 ? io_channel_write_byte(r->inner, (unsigned long)off, (int)len, buf)
+			: io_channel_write_blk64(r->inner, off / 512, -(int)len, buf);
+	return err ? err : record(r, off, len, 0);
+}
+
+static const struct ick_io_ops rec_ops = { .pread = rec_pread, .pwrite = rec_pwrite };
 
 static errcode_t rec_open(const char *name, int flags, io_channel *out)
 {
@@ -126,28 +146,6 @@ static errcode_t rec_set_blksize(io_channel ch, int blksize)
 	ch->block_size = blksize;
 	return 0;
 }
-
-static errcode_t rec_pread(io_channel ch, uint64_t off, size_t len, void *buf)
-{
-	if (len > INT32_MAX || off % 512)
-		return EXT2_ET_INVALID_ARGUMENT;
-	return io_channel_read_blk64(rec_of(ch)->inner, off / 512, -(int)len, buf);
-}
-
-/* Whole 512-byte units as blocks of the inner channel, any other offset as bytes. */
-static errcode_t rec_pwrite(io_channel ch, uint64_t off, size_t len, const void *buf)
-{
-	struct rec *r = rec_of(ch);
-	errcode_t err;
-
-	if (len > INT32_MAX || off > ULONG_MAX)
-		return EXT2_ET_INVALID_ARGUMENT;
-	err = off % 512 ? io_channel_write_byte(r->inner, (unsigned long)off, (int)len, buf)
-			: io_channel_write_blk64(r->inner, off / 512, -(int)len, buf);
-	return err ? err : record(r, off, len, 0);
-}
-
-static const struct ick_io_ops rec_ops = { .pread = rec_pread, .pwrite = rec_pwrite };
 
 static errcode_t rec_flush(io_channel ch)
 {
