@@ -86,15 +86,17 @@ static errcode_t log_point(void *priv, enum ick_wp_crash point, ext2_ino_t ino)
 errcode_t sh_mount(void)
 {
 	static const struct ick_wp_hooks hooks = { .commit = log_commit, .point = log_point };
+	struct ick_io_reg reg;
 	errcode_t err;
 
 	/* -w opens through the recorder (it passes through until a log is attached), so that
 	 * -L and iomap_write --log can record.  An io_manager given skips the libblkid probe:
 	 * a non-ext image still fails, as libext2fs finds no magic, 5 ms sooner. */
-	ick_logw_io_attach(sh.log);
+	ick_logw_io_register(&reg, sh.path, sh.log);
 	sh.cur = sh.log;
 	err = ick_image_open(sh.path, sh.rw ? ICK_OPEN_RW : 0,
 			     sh.rw ? ick_logw_io_manager : unix_io_manager, &sh.img);
+	ick_io_unregister(&reg);
 
 	if (err) {
 		if (sh.quiet_open)

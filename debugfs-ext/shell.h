@@ -9,7 +9,7 @@
 #define DEBUGFS_EXT_SHELL_H
 #include "iomapck.h"
 #include "write_path.h"
-#include "logwrites.h"
+#include "logw_io.h"
 #include "exit_codes.h"
 #include <ss/ss.h>
 

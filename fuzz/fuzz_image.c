@@ -42,15 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ick_image *img = NULL;
 	struct ick_report rep;
 	struct ick_view_opts vo = { .io = mem_io_manager };
+	struct mem_io_src src;
 	errcode_t err;
 
 	if (size > FUZZ_IMAGE_MAX)
 		return 0;
-	mem_io_attach(data, size);
 	if (ick_report_init(&rep, "fuzz.img"))
 		return 0;
 	/* the mounted view: journal recovery and orphan release run on the input too */
+	mem_io_register(&src, "fuzz.img", data, size);
 	err = ick_view_open("fuzz.img", &vo, &rep, &img);
+	ick_io_unregister(&src.reg);
 	if (err) {
 		/* refused images come back closed, for their reason */
 		ick_image_close(img);

@@ -52,6 +52,7 @@ static void die(const char *what, errcode_t err)
 static void load_base(void)
 {
 	const char *path = getenv("ICK_FUZZ_QUOTA_BASE");
+	struct mem_io_src src;
 	FILE *f;
 	long n = 0;
 	dgrp_t g;
@@ -69,8 +70,9 @@ static void load_base(void)
 	    fread(base, 1, base_size, f) != base_size)
 		die(path, EIO);
 	fclose(f);
-	mem_io_attach(base, base_size);
+	mem_io_register(&src, "quota-base", base, base_size);
 	err = ext2fs_open2("quota-base", NULL, EXT2_FLAG_64BITS, 0, 0, mem_io_manager, &base_fs);
+	ick_io_unregister(&src.reg);
 	if (err)
 		die("ext2fs_open2", err);
 	bs = base_fs->blocksize;
@@ -170,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ext2_inode_large *ino;
 	struct ick_image *img = NULL;
+	struct mem_io_src src;
 	struct ick_report rep;
 	errcode_t err;
 
@@ -192,8 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(work + inode_off, ino, inode_size);
 	free(ino);
 
-	mem_io_attach(work, base_size);
-	if ((err = ick_image_open("quota.img", 0, mem_io_manager, &img)))
+	mem_io_register(&src, "quota.img", work, base_size);
+	err = ick_image_open("quota.img", 0, mem_io_manager, &img);
+	ick_io_unregister(&src.reg);
+	if (err)
 		die("ick_image_open", err); /* only the quota file differs from the base */
 	exercise(img->fs, 0, data, size);
 	exercise(img->fs, ICK_QUOTA_SALVAGE, data, size);

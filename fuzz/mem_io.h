@@ -7,15 +7,22 @@
 
 #include <stddef.h>
 #include <ext2fs/ext2fs.h>
+#include "io_chan.h"
 
 extern io_manager mem_io_manager;
 
+struct mem_io_src {
+	struct ick_io_reg reg;
+	const void *data;
+	size_t size;
+};
+
 /*
- * The bytes the next open of mem_io_manager reads (the name given to ext2fs_open2 is
- * ignored).  The buffer is not copied: it must stay valid and unchanged until the file
- * system is closed.  It serves every open until the next attach (the mounted view opens
- * the image several times: raw, then through the overlay).
+ * Register @m: every open of @name through mem_io_manager reads @data (the mounted view
+ * opens the image several times: raw, then through the overlay), until
+ * ick_io_unregister(&@m->reg); each channel keeps what it opened.  The buffer is not
+ * copied: it must stay valid and unchanged until the file system is closed.
  */
-void mem_io_attach(const void *data, size_t size);
+void mem_io_register(struct mem_io_src *m, const char *name, const void *data, size_t size);
 
 #endif

@@ -890,6 +890,7 @@ static errcode_t replay_fast_commits(struct jnl *j)
 	struct ick_fc_stats fst;
 	unsigned char *area = NULL, *grown;
 	ext2_filsys rw = NULL;
+	struct ick_io_reg reg;
 	errcode_t err = 0, err2;
 
 	memset(&fst, 0, sizeof(fst));
@@ -912,10 +913,10 @@ static errcode_t replay_fast_commits(struct jnl *j)
 	j->st->fc_commits = fst.commits;
 	if (!ntags)
 		goto out;
-	ick_overlay_io_attach(j->ov);
+	ick_overlay_io_register(&reg, j->fs->device_name, j->ov, j->fs->io->manager);
 	err = ext2fs_open2(j->fs->device_name, NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS |
 			   EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0, ick_overlay_io_manager, &rw);
-	ick_overlay_io_attach(NULL);
+	ick_io_unregister(&reg);
 	if (err)
 		goto out;
 	rw->flags |= EXT2_FLAG_MASTER_SB_ONLY;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * logdev.c - a log-described device without copying its data (see logdev.h).  The sector
- * map is an open-addressing hash table (linear probing, kept at most half full).
+ * map is a u64map from sector to log offset, kept at most half full.
  */
 #include "config.h"
 #include <errno.h>
@@ -13,8 +13,7 @@
 #include <sys/stat.h>
 #include "io_chan.h"
 #include "logdev.h"
-
-struct slot { uint64_t key; uint64_t off; }; /* key = sector + 1; 0 = empty */
+#include "u64map.h"
 
 /* A discard is a range, not per-sector slots: its length is not bounded by the log's size
  * (it has no payload).  Positions order it against the writes (a log offset grows with the
@@ -25,8 +24,7 @@ struct ick_logdev {
 	int base_fd;
 	const struct ick_log *log; /* the log's bytes, read through its own mapping */
 	unsigned ss;
-	struct slot *tab;
-	size_t cap, nr;        /* cap is a power of two */
+	struct ick_u64map map; /* sector -> log offset of its newest data */
 	struct discard *dis;
 	size_t ndis, capdis;
 	/* the base mapped read-only (NULL: read with pread): a sweep reads the same
@@ -34,14 +32,6 @@ struct ick_logdev {
 	const unsigned char *base_map;
 	uint64_t base_size;
 };
-
-static size_t hash(uint64_t k, size_t cap)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k & (cap - 1);
-}
 
 /* A regular file mapped read-only, or NULL (then reads use pread). */
 static const unsigned char *map(int fd, uint64_t *size)
@@ -70,8 +60,7 @@ errcode_t ick_logdev_new(const char *base, const struct ick_log *log, struct ick
 		return ENOMEM;
 	d->log = log;
 	d->ss = ick_log_sectorsize(log);
-	d->cap = 1024;
-	if (!(d->tab = calloc(d->cap, sizeof(*d->tab)))) {
+	if (ick_u64map_reserve(&d->map, 511)) { /* 1024 slots */
 		free(d);
 		return ENOMEM;
 	}
@@ -93,14 +82,9 @@ void ick_logdev_free(struct ick_logdev *d)
 		munmap((void *)d->base_map, (size_t)d->base_size);
 	if (d->base_fd >= 0)
 		close(d->base_fd);
-	free(d->tab);
+	ick_u64map_free(&d->map);
 	free(d->dis);
 	free(d);
-}
-
-uint64_t ick_logdev_sectors(const struct ick_logdev *d)
-{
-	return d->nr;
 }
 
 unsigned ick_logdev_sectorsize(const struct ick_logdev *d)
@@ -111,33 +95,6 @@ unsigned ick_logdev_sectorsize(const struct ick_logdev *d)
 size_t ick_logdev_discards(const struct ick_logdev *d)
 {
 	return d->ndis;
-}
-
-static struct slot *find(const struct ick_logdev *d, uint64_t sector)
-{
-	size_t i = hash(sector + 1, d->cap);
-
-	while (d->tab[i].key && d->tab[i].key != sector + 1)
-		i = (i + 1) & (d->cap - 1);
-	return &d->tab[i];
-}
-
-static errcode_t grow(struct ick_logdev *d)
-{
-	struct ick_logdev n = *d;
-
-	if (d->cap > SIZE_MAX / 2 / sizeof(struct slot))
-		return ENOMEM;
-	n.cap = d->cap * 2;
-	if (!(n.tab = calloc(n.cap, sizeof(*n.tab))))
-		return ENOMEM;
-	for (size_t i = 0; i < d->cap; i++)
-		if (d->tab[i].key)
-			*find(&n, d->tab[i].key - 1) = d->tab[i];
-	free(d->tab);
-	d->tab = n.tab;
-	d->cap = n.cap;
-	return 0;
 }
 
 errcode_t ick_logdev_discard(struct ick_logdev *d, uint64_t sector, uint64_t n, uint64_t pos)
@@ -183,20 +140,14 @@ int ick_logdev_current(const struct ick_logdev *d, uint64_t sector, uint64_t log
 
 errcode_t ick_logdev_map(struct ick_logdev *d, uint64_t sector, uint64_t n, uint64_t log_off)
 {
-	errcode_t err;
+	int err;
 
-	for (uint64_t i = 0; i < n; i++) {
-		struct slot *s;
-
-		if ((d->nr + 1) * 2 > d->cap && (err = grow(d)))
+	/* at most half full, for short probes: room for 3/2 of the sectors at 3/4 load */
+	if (n > SIZE_MAX / 8 - d->map.nr || ick_u64map_reserve(&d->map, (d->map.nr + n) * 3 / 2))
+		return ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		if ((err = ick_u64map_put(&d->map, sector + i, log_off + i * d->ss)))
 			return err;
-		s = find(d, sector + i);
-		if (!s->key) {
-			s->key = sector + i + 1;
-			d->nr++;
-		}
-		s->off = log_off + i * d->ss;
-	}
 	return 0;
 }
 
@@ -246,11 +197,12 @@ static errcode_t from_map(const unsigned char *m, uint64_t size, unsigned char *
  * a discard wins). */
 static int source(const struct ick_logdev *d, uint64_t s, uint64_t *lo)
 {
-	const struct slot *sl = find(d, s);
+	int found;
+	uint64_t off = ick_u64map_get(&d->map, s, &found);
 	uint64_t dpos = d->ndis ? discarded_at(d, s) : 0;
 
-	if (sl->key && sl->off > dpos) {
-		*lo = sl->off;
+	if (found && off > dpos) {
+		*lo = off;
 		return 1;
 	}
 	return dpos ? 2 : 0;
@@ -309,35 +261,61 @@ errcode_t ick_logdev_iterate(const struct ick_logdev *d,
 			     errcode_t (*fn)(uint64_t sector, uint64_t log_off, void *priv),
 			     void *priv)
 {
+	const struct ick_u64map *m = &d->map;
 	errcode_t err;
 
-	for (size_t i = 0; i < d->cap; i++)
-		if (d->tab[i].key && (err = fn(d->tab[i].key - 1, d->tab[i].off, priv)))
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->k[i] != UINT64_MAX && (err = fn(m->k[i], m->v[i], priv)))
 			return err;
 	return 0;
 }
 
 /* ---- the io_manager (read-only) ---- */
 
-static struct ick_logdev *attached;
+struct ld_chan {
+	const struct ick_io_ops *ops; /* first: io_chan.h's shim reads it */
+	struct ick_logdev *d;
+};
+
+static errcode_t ld_pread(io_channel ch, uint64_t off, size_t len, void *buf)
+{
+	return ick_logdev_pread(((struct ld_chan *)ch->private_data)->d, off, len, buf);
+}
+
+/* read-only: writes belong to the layer above */
+static const struct ick_io_ops ld_ops = { .pread = ld_pread, .ro_err = EXT2_ET_UNIMPLEMENTED };
 static struct struct_io_manager logdev_manager;
 
-void ick_logdev_io_attach(struct ick_logdev *d)
+void ick_logdev_io_register(struct ick_io_reg *r, const char *name, struct ick_logdev *d)
 {
-	attached = d;
+	*r = (struct ick_io_reg){ .mgr = &logdev_manager, .name = name, .state = d };
+	ick_io_register(r);
 }
 
 static errcode_t ld_open(const char *name, int flags, io_channel *out)
 {
+	struct ick_io_reg *reg = ick_io_lookup(&logdev_manager, name);
+	struct ld_chan *c;
+	errcode_t err;
+
 	*out = NULL;
-	if (!attached)
+	if (!reg || !reg->state)
 		return EXT2_ET_INVALID_ARGUMENT;
-	return ick_io_chan_new(name, &logdev_manager, attached, out);
+	if (!(c = calloc(1, sizeof(*c))))
+		return ENOMEM;
+	c->ops = &ld_ops;
+	c->d = reg->state;
+	if ((err = ick_io_chan_new(name, &logdev_manager, c, out)))
+		free(c);
+	return err;
 }
 
 static errcode_t ld_close(io_channel ch)
 {
-	(void)ick_io_chan_put(ch);
+	void *c = ch->private_data;
+
+	if (ick_io_chan_put(ch))
+		free(c);
 	return 0;
 }
 
@@ -347,35 +325,6 @@ static errcode_t ld_set_blksize(io_channel ch, int blksize)
 		return EXT2_ET_INVALID_ARGUMENT;
 	ch->block_size = blksize;
 	return 0;
-}
-
-static errcode_t ld_read64(io_channel ch, unsigned long long blk, int count, void *buf)
-{
-	uint64_t off;
-	size_t len;
-	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
-
-	return err ? err : ick_logdev_pread(ch->private_data, off, len, buf);
-}
-
-static errcode_t ld_read(io_channel ch, unsigned long blk, int count, void *buf)
-{
-	return ld_read64(ch, blk, count, buf);
-}
-
-static errcode_t ld_write64(io_channel ch, unsigned long long blk, int count, const void *buf)
-{
-	return EXT2_ET_UNIMPLEMENTED; /* read-only: writes belong to the layer above */
-}
-
-static errcode_t ld_write(io_channel ch, unsigned long blk, int count, const void *buf)
-{
-	return EXT2_ET_UNIMPLEMENTED;
-}
-
-static errcode_t ld_write_byte(io_channel ch, unsigned long off, int count, const void *buf)
-{
-	return EXT2_ET_UNIMPLEMENTED;
 }
 
 static errcode_t ld_flush(io_channel ch)
@@ -394,13 +343,13 @@ static struct struct_io_manager logdev_manager = {
 	.open = ld_open,
 	.close = ld_close,
 	.set_blksize = ld_set_blksize,
-	.read_blk = ld_read,
-	.write_blk = ld_write,
+	.read_blk = ick_io_read_blk,
+	.write_blk = ick_io_write_blk,
 	.flush = ld_flush,
-	.write_byte = ld_write_byte,
+	.write_byte = ick_io_write_byte,
 	.set_option = ld_set_option,
-	.read_blk64 = ld_read64,
-	.write_blk64 = ld_write64,
+	.read_blk64 = ick_io_read_blk64,
+	.write_blk64 = ick_io_write_blk64,
 };
 
 io_manager ick_logdev_io_manager = &logdev_manager;

@@ -12,14 +12,16 @@
  * with SIGBUS, as for any reader that maps its input); otherwise with pread.
  *
  * ick_logdev_io_manager serves a logdev read-only to libext2fs (view.c stacks journal
- * recovery on top of it); the logdev it serves is the one last attached.
+ * recovery on top of it); each channel serves the logdev registered for the name it opens
+ * (ick_logdev_io_register; io_chan.h), taken at open.
  */
 #ifndef ICK_LOGDEV_H
 #define ICK_LOGDEV_H
 #include <stdint.h>
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
-#include "logwrites.h"
+#include "io_chan.h"
+#include "log.h"
 
 struct ick_logdev;
 /* @base: the device when logging began (read-only; reads past its end are zeros);
@@ -49,7 +51,6 @@ errcode_t ick_logdev_iterate_discards(const struct ick_logdev *d,
 				      void *priv);
 ICK_MUST_CHECK errcode_t ick_logdev_pread(struct ick_logdev *d, uint64_t off, size_t len,
 					  void *buf);
-uint64_t ick_logdev_sectors(const struct ick_logdev *d); /* distinct sectors mapped */
 unsigned ick_logdev_sectorsize(const struct ick_logdev *d);
 size_t ick_logdev_discards(const struct ick_logdev *d); /* discards applied so far */
 /* Every mapped sector (no order); non-zero from @fn stops and is returned. */
@@ -57,5 +58,7 @@ errcode_t ick_logdev_iterate(const struct ick_logdev *d,
 			     errcode_t (*fn)(uint64_t sector, uint64_t log_off, void *priv),
 			     void *priv);
 extern io_manager ick_logdev_io_manager;
-void ick_logdev_io_attach(struct ick_logdev *d);
+/* Register @r: opens of @name through ick_logdev_io_manager serve @d, until
+ * ick_io_unregister(@r). */
+void ick_logdev_io_register(struct ick_io_reg *r, const char *name, struct ick_logdev *d);
 #endif

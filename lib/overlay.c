@@ -17,27 +17,17 @@
 #include <string.h>
 #include "overlay.h"
 #include "io_chan.h"
+#include "u64map.h"
 
 #define BACKING_BLK 1024u
 
-struct slot {
-	uint64_t blk;
-	unsigned char *data; /* NULL: empty slot */
-};
-
+/* block -> index into data[]; the map is kept at most half full (see put) */
 struct ick_overlay {
 	unsigned blocksize;
-	struct slot *tab;
-	size_t cap, nr; /* cap is a power of two */
+	struct ick_u64map map;
+	unsigned char **data;
+	size_t nr, cap;
 };
-
-static size_t hash64(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdULL;
-	k ^= k >> 33;
-	return (size_t)k;
-}
 
 errcode_t ick_overlay_new(unsigned blocksize, struct ick_overlay **out)
 {
@@ -49,11 +39,6 @@ errcode_t ick_overlay_new(unsigned blocksize, struct ick_overlay **out)
 	if (!(ov = calloc(1, sizeof(*ov))))
 		return ENOMEM;
 	ov->blocksize = blocksize;
-	ov->cap = 64;
-	if (!(ov->tab = calloc(ov->cap, sizeof(*ov->tab)))) {
-		free(ov);
-		return ENOMEM;
-	}
 	*out = ov;
 	return 0;
 }
@@ -62,9 +47,10 @@ void ick_overlay_free(struct ick_overlay *ov)
 {
 	if (!ov)
 		return;
-	for (size_t i = 0; i < ov->cap; i++)
-		free(ov->tab[i].data);
-	free(ov->tab);
+	for (size_t i = 0; i < ov->nr; i++)
+		free(ov->data[i]);
+	free(ov->data);
+	ick_u64map_free(&ov->map);
 	free(ov);
 }
 
@@ -78,66 +64,63 @@ uint64_t ick_overlay_count(const struct ick_overlay *ov)
 	return ov->nr;
 }
 
-static struct slot *find_slot(const struct ick_overlay *ov, uint64_t blk)
+/* A new block's slot: data[] and the map room for it.  The map grows when it would be
+ * more than half full (reserving 3/2 of the count at u64map's 3/4 load), so that its
+ * slots, and the order ick_overlay_iterate visits them in, are as they always were. */
+static errcode_t room(struct ick_overlay *ov)
 {
-	size_t mask = ov->cap - 1;
+	if (ov->nr == ov->cap) {
+		size_t nc = ov->cap ? ov->cap * 2 : 64;
+		unsigned char **nd;
 
-	for (size_t i = hash64(blk) & mask;; i = (i + 1) & mask)
-		if (!ov->tab[i].data || ov->tab[i].blk == blk)
-			return &ov->tab[i];
-}
-
-static errcode_t grow(struct ick_overlay *ov)
-{
-	struct ick_overlay bigger = *ov;
-
-	if (ov->cap > SIZE_MAX / 2 / sizeof(struct slot))
+		if (nc > SIZE_MAX / sizeof(*nd) || !(nd = realloc(ov->data, nc * sizeof(*nd))))
+			return ENOMEM;
+		ov->data = nd;
+		ov->cap = nc;
+	}
+	if (ov->nr + 1 > (SIZE_MAX - 1) / 3)
 		return ENOMEM;
-	bigger.cap = ov->cap * 2;
-	if (!(bigger.tab = calloc(bigger.cap, sizeof(struct slot))))
-		return ENOMEM;
-	for (size_t i = 0; i < ov->cap; i++)
-		if (ov->tab[i].data)
-			*find_slot(&bigger, ov->tab[i].blk) = ov->tab[i];
-	free(ov->tab);
-	ov->tab = bigger.tab;
-	ov->cap = bigger.cap;
-	return 0;
+	return ick_u64map_reserve(&ov->map, (ov->nr + 1) * 3 / 2 - 1) ? ENOMEM : 0;
 }
 
 errcode_t ick_overlay_put(struct ick_overlay *ov, uint64_t blk, const void *data)
 {
-	struct slot *s = find_slot(ov, blk);
+	int found;
+	uint64_t i = ick_u64map_get(&ov->map, blk, &found);
 	errcode_t err;
 
-	if (!s->data) {
-		if (2 * (ov->nr + 1) > ov->cap) {
-			if ((err = grow(ov)))
-				return err;
-			s = find_slot(ov, blk);
-		}
-		if (!(s->data = malloc(ov->blocksize)))
+	if (!found) {
+		if ((err = room(ov)))
+			return err;
+		if (!(ov->data[ov->nr] = malloc(ov->blocksize)))
 			return ENOMEM;
-		s->blk = blk;
-		ov->nr++;
+		if (ick_u64map_put(&ov->map, blk, ov->nr)) {
+			free(ov->data[ov->nr]);
+			return blk == UINT64_MAX ? EXT2_ET_INVALID_ARGUMENT : ENOMEM;
+		}
+		i = ov->nr++;
 	}
-	memcpy(s->data, data, ov->blocksize);
+	memcpy(ov->data[i], data, ov->blocksize);
 	return 0;
 }
 
 const unsigned char *ick_overlay_get(const struct ick_overlay *ov, uint64_t blk)
 {
-	return find_slot(ov, blk)->data;
+	int found;
+	uint64_t i = ick_u64map_get(&ov->map, blk, &found);
+
+	return found ? ov->data[i] : NULL;
 }
 
 errcode_t ick_overlay_iterate(const struct ick_overlay *ov,
 			      errcode_t (*fn)(uint64_t blk, const unsigned char *data, void *priv),
 			      void *priv)
 {
+	const struct ick_u64map *m = &ov->map;
 	errcode_t err;
 
-	for (size_t i = 0; i < ov->cap; i++)
-		if (ov->tab[i].data && (err = fn(ov->tab[i].blk, ov->tab[i].data, priv)))
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->k[i] != UINT64_MAX && (err = fn(m->k[i], ov->data[m->v[i]], priv)))
 			return err;
 	return 0;
 }
@@ -226,40 +209,51 @@ errcode_t ick_overlay_pwrite(struct ick_overlay *ov, io_channel backing, uint64_
 /* ---- the io_manager ---- */
 
 struct chan_priv {
+	const struct ick_io_ops *ops; /* first: io_chan.h's shim reads it */
 	struct ick_overlay *ov;
 	io_channel backing;
 };
-
-static struct ick_overlay *next_overlay;
-static io_manager backing_manager;
-
-void ick_overlay_io_backing(io_manager backing)
-{
-	backing_manager = backing;
-}
-
-void ick_overlay_io_attach(struct ick_overlay *ov)
-{
-	next_overlay = ov;
-}
 
 static struct chan_priv *priv_of(io_channel ch)
 {
 	return ch->private_data;
 }
 
+static errcode_t ov_pread(io_channel ch, uint64_t off, size_t len, void *buf)
+{
+	return ick_overlay_pread(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
+}
+
+static errcode_t ov_pwrite(io_channel ch, uint64_t off, size_t len, const void *buf)
+{
+	return ick_overlay_pwrite(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
+}
+
+static const struct ick_io_ops ov_ops = { .pread = ov_pread, .pwrite = ov_pwrite };
+
+void ick_overlay_io_register(struct ick_io_reg *r, const char *name, struct ick_overlay *ov,
+			     io_manager backing)
+{
+	*r = (struct ick_io_reg){ .mgr = ick_overlay_io_manager, .name = name, .state = ov,
+				  .backing = backing };
+	ick_io_register(r);
+}
+
 static errcode_t ov_open(const char *name, int flags, io_channel *out)
 {
+	struct ick_io_reg *reg = ick_io_lookup(ick_overlay_io_manager, name);
 	struct chan_priv *p;
 	errcode_t err;
 
 	*out = NULL;
-	if (!next_overlay)
+	if (!reg || !reg->state)
 		return EXT2_ET_INVALID_ARGUMENT;
 	if (!(p = calloc(1, sizeof(*p))))
 		return ENOMEM;
+	p->ops = &ov_ops;
+	p->ov = reg->state;
 	/* The image is opened read-only whatever @flags asks: writes stay in the overlay. */
-	err = (backing_manager ? backing_manager : unix_io_manager)
+	err = (reg->backing ? reg->backing : unix_io_manager)
 		      ->open(name, flags & ~(IO_FLAG_RW | IO_FLAG_EXCLUSIVE), &p->backing);
 	if (err)
 		goto fail;
@@ -268,9 +262,6 @@ static errcode_t ov_open(const char *name, int flags, io_channel *out)
 		io_channel_close(p->backing);
 		goto fail;
 	}
-	/* not consumed: one ick_image_open may open several channels (the backup superblock
-	 * search of image.c reads through its own); the caller detaches with NULL */
-	p->ov = next_overlay;
 	return 0;
 fail:
 	free(p);
@@ -296,41 +287,6 @@ static errcode_t ov_set_blksize(io_channel ch, int blksize)
 		return EXT2_ET_INVALID_ARGUMENT;
 	ch->block_size = blksize;
 	return 0;
-}
-
-static errcode_t ov_read64(io_channel ch, unsigned long long blk, int count, void *buf)
-{
-	uint64_t off;
-	size_t len;
-	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
-
-	return err ? err : ick_overlay_pread(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
-}
-
-static errcode_t ov_write64(io_channel ch, unsigned long long blk, int count, const void *buf)
-{
-	uint64_t off;
-	size_t len;
-	errcode_t err = ick_io_span(ch, blk, count, &off, &len);
-
-	return err ? err : ick_overlay_pwrite(priv_of(ch)->ov, priv_of(ch)->backing, off, len, buf);
-}
-
-static errcode_t ov_read(io_channel ch, unsigned long blk, int count, void *buf)
-{
-	return ov_read64(ch, blk, count, buf);
-}
-
-static errcode_t ov_write(io_channel ch, unsigned long blk, int count, const void *buf)
-{
-	return ov_write64(ch, blk, count, buf);
-}
-
-static errcode_t ov_write_byte(io_channel ch, unsigned long off, int count, const void *buf)
-{
-	if (count < 0)
-		return EXT2_ET_INVALID_ARGUMENT;
-	return ick_overlay_pwrite(priv_of(ch)->ov, priv_of(ch)->backing, off, (size_t)count, buf);
 }
 
 static errcode_t ov_flush(io_channel ch)
@@ -368,13 +324,13 @@ static struct struct_io_manager overlay_manager = {
 	.open = ov_open,
 	.close = ov_close,
 	.set_blksize = ov_set_blksize,
-	.read_blk = ov_read,
-	.write_blk = ov_write,
+	.read_blk = ick_io_read_blk,
+	.write_blk = ick_io_write_blk,
 	.flush = ov_flush,
-	.write_byte = ov_write_byte,
+	.write_byte = ick_io_write_byte,
 	.set_option = ov_set_option,
-	.read_blk64 = ov_read64,
-	.write_blk64 = ov_write64,
+	.read_blk64 = ick_io_read_blk64,
+	.write_blk64 = ick_io_write_blk64,
 	.zeroout = ov_zeroout,
 };
 

@@ -9,10 +9,11 @@
  * Memory is one block per distinct overlaid block plus a hash table; callers bound the
  * number of blocks they put (journal recovery: at most the journal's length).
  *
- * The io_manager learns which overlay to use from ick_overlay_io_attach(), called just
- * before ext2fs_open2() (libext2fs gives an io_manager only a name and flags, so this is
- * how undo_io and test_io receive their backing too).  The overlay must outlive the
- * channel; struct ick_image owns it when opened through ick_image_open_overlay().
+ * The io_manager learns which overlay to use, and through which io_manager to read the
+ * image, from a registration for the name it opens (io_chan.h: ick_overlay_io_register
+ * before ext2fs_open2(), ick_io_unregister after); each channel keeps its own.  The
+ * overlay must outlive the channel; struct ick_image owns it when opened through
+ * ick_view_open().
  */
 #ifndef ICK_OVERLAY_H
 #define ICK_OVERLAY_H
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <ext2fs/ext2fs.h>
 #include "ick_compiler.h"
+#include "io_chan.h"
 
 struct ick_overlay;
 
@@ -51,10 +53,9 @@ ICK_MUST_CHECK errcode_t ick_overlay_pwrite(struct ick_overlay *ov, io_channel b
 					    uint64_t off, size_t len, const void *buf);
 
 extern io_manager ick_overlay_io_manager;
-/* The overlay every open of ick_overlay_io_manager uses until the next call (NULL: none;
- * attach just before opening, detach just after). */
-void ick_overlay_io_attach(struct ick_overlay *ov);
-/* The io_manager that reads the image under every later overlay channel (NULL: unix_io). */
-void ick_overlay_io_backing(io_manager backing);
+/* Register @r: opens of @name through ick_overlay_io_manager read @ov over the image, the
+ * image read through @backing (NULL: unix_io), until ick_io_unregister(@r). */
+void ick_overlay_io_register(struct ick_io_reg *r, const char *name, struct ick_overlay *ov,
+			     io_manager backing);
 
 #endif

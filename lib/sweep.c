@@ -272,6 +272,7 @@ static errcode_t check_point(struct sweep *s, struct ick_sweep_point *p)
 	struct learn l = { d, p->entry, 0 };
 	struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo };
 	struct ick_image *img = NULL;
+	struct ick_io_reg reg;
 	errcode_t err;
 
 	if (o->fsck_cmd) {
@@ -284,8 +285,9 @@ static errcode_t check_point(struct sweep *s, struct ick_sweep_point *p)
 		vo.before_orphans = learn_before_orphans;
 		vo.priv = &l;
 	}
-	ick_logdev_io_attach(d->ld);
+	ick_logdev_io_register(&reg, d->path, d->ld);
 	err = ick_view_open(d->path, &vo, p->rep, &img);
+	ick_io_unregister(&reg);
 	if (ick_image_no_fs(err)) {
 		p->no_fs = 1;
 		s->st->no_fs++;
@@ -313,12 +315,15 @@ static errcode_t track_only(struct dev *d, uint64_t entry)
 	const struct ick_view_opts vo = { .io = ick_logdev_io_manager, .memo = d->memo,
 					  .before_orphans = learn_before_orphans, .priv = &l };
 	struct ick_image *img = NULL;
+	struct ick_io_reg reg;
 	errcode_t err;
 
 	if (d->incr) /* the tracker learns a state the cache does not see */
 		ick_incr_forget(d->incr);
-	ick_logdev_io_attach(d->ld);
-	if (ick_view_open(d->path, &vo, NULL, &img)) {
+	ick_logdev_io_register(&reg, d->path, d->ld);
+	err = ick_view_open(d->path, &vo, NULL, &img);
+	ick_io_unregister(&reg);
+	if (err) {
 		ick_image_close(img);
 		return 0; /* not a file system (yet), or refused: the checking shard says so */
 	}
@@ -341,11 +346,14 @@ static errcode_t track_base(const struct ick_sweep_opts *o, struct dev *d)
 {
 	const struct ick_view_opts vo = { .io = ick_logdev_io_manager };
 	struct ick_image *img = NULL;
+	struct ick_io_reg reg;
 	struct ick_report rep;
 	errcode_t err;
 
-	ick_logdev_io_attach(d->ld);
-	if (ick_view_open(d->path, &vo, NULL, &img)) {
+	ick_logdev_io_register(&reg, d->path, d->ld);
+	err = ick_view_open(d->path, &vo, NULL, &img);
+	ick_io_unregister(&reg);
+	if (err) {
 		ick_image_close(img);
 		return 0;
 	}

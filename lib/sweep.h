@@ -15,7 +15,7 @@
 #define ICK_SWEEP_H
 #include <stdint.h>
 #include "check.h"
-#include "logwrites.h"
+#include "log.h"
 #include "manifest.h"
 #include "report.h"
 

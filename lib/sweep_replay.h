@@ -10,7 +10,7 @@
 #define ICK_SWEEP_REPLAY_H
 #include <stdint.h>
 #include "logdev.h"
-#include "logwrites.h"
+#include "log.h"
 
 #define ICK_SWEEP_CHUNK (1u << 20) /* bytes of scratch the functions below need */
 

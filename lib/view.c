@@ -117,27 +117,28 @@ static errcode_t recovered_note(struct ick_report *rep, const struct ick_journal
 		    st->replayed == 1 ? "" : "s", (unsigned long long)st->revoke_hits);
 }
 
-/* Open @path through @ov (read-only, or read-write into the overlay). */
-static errcode_t open_over(const char *path, struct ick_overlay *ov, int flags,
+/* Open @path through @ov over @io (read-only, or read-write into the overlay). */
+static errcode_t open_over(const char *path, struct ick_overlay *ov, io_manager io, int flags,
 			   const struct ick_sb_choice *sb, struct ick_image **out)
 {
+	struct ick_io_reg reg;
 	errcode_t err;
 
-	ick_overlay_io_attach(ov);
+	ick_overlay_io_register(&reg, path, ov, io);
 	err = ick_image_open_sb(path, flags, ick_overlay_io_manager, sb, out);
-	ick_overlay_io_attach(NULL);
+	ick_io_unregister(&reg);
 	return err;
 }
 
 /* Release the orphans into @ov as a mount would (orphan.c), then close: it all lands in @ov. */
-static errcode_t release_orphans(const char *path, struct ick_overlay *ov,
+static errcode_t release_orphans(const char *path, struct ick_overlay *ov, io_manager io,
 				 const struct ick_sb_choice *sb, struct ick_report *rep,
 				 struct ick_orphan_stats *os)
 {
 	struct ick_image *rw = NULL;
 	errcode_t err, err2;
 
-	if ((err = open_over(path, ov, ICK_OPEN_RW, sb, &rw)))
+	if ((err = open_over(path, ov, io, ICK_OPEN_RW, sb, &rw)))
 		return err;
 	rw->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY; /* as e2fsck: backups are not touched */
 	err = ick_orphans_release(rw->fs, rep, os);
@@ -185,7 +186,6 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 		o = &none;
 	*out = NULL;
 	memset(&st, 0, sizeof(st));
-	ick_overlay_io_backing(o->io);
 	if ((err = ick_image_open_sb(path, 0, o->io, &o->sb, &raw)))
 		return err == ICK_ET_UNSUPPORTED_FEATURE || err == ICK_ET_BAD_GEOMETRY ? (*out = raw, err)
 										     : err;
@@ -220,7 +220,7 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	}
 	ick_image_close(raw);
 	raw = NULL;
-	if ((err = open_over(path, ov, 0, &use, &img)))
+	if ((err = open_over(path, ov, o->io, 0, &use, &img)))
 		goto fail;
 	if (ick_orphans_present(img->fs)) {
 		if (o->before_orphans) {
@@ -230,8 +230,9 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 		}
 		ick_image_close(img);
 		img = NULL;
-		if ((err = release_orphans(path, ov, &use, rep, &os)) || (err = orphan_note(rep, &os)) ||
-		    (err = open_over(path, ov, 0, &use, &img)))
+		if ((err = release_orphans(path, ov, o->io, &use, rep, &os)) ||
+		    (err = orphan_note(rep, &os)) ||
+		    (err = open_over(path, ov, o->io, 0, &use, &img)))
 			goto fail;
 	}
 	img->overlay = ov;

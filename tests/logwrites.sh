@@ -2,13 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # tests/logwrites.sh - dm-log-writes logs: our writer (debugfs-ext -L), our reader and the
 # in-process sweep (iomapck-replay).
-#  1. round trip: a recorded session replayed to its end is byte-identical to the image the
-#     session left, and the same at a mark in the middle;
-#  2. sweeps over logs of both modes (with and without --sync, short writes): no findings at
+#  (round trip and one recorded write: tests/cases/l_log_round_trip, l_log_one_write.)
+#  Sweeps over logs of both modes (with and without --sync, short writes): no findings at
 #     any FUA or mark; with a bug toggle the expected check fires at the first point where
 #     the bug is visible;
-#  3. a log built by hand here (python, the kernel's layout) with every flag, a discard and
-#     a mark parses exactly; damaged logs give one clear line and the documented exit code.
+#  (hand-built and damaged logs: tests/cases/l_log_hand_built, l_log_damaged.)
 set -u
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 DX=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext}
@@ -27,29 +25,6 @@ record() {
 	cp "$T/$name.img" "$T/$name.base"
 	printf '%s\n' "$@" | "$DX" -w -L "$T/$name.log" -f - "$T/$name.img" >"$T/$name.out" 2>&1
 }
-
-# ---- 1. round trip ----
-record rt "-b 4096 -O quota,project -E quotatype=usrquota:grpquota:prjquota" \
-	"iomap_write --create --uid 1000 /f 1000 100000" "iomap_write --mode nonda /f 300000 5000" \
-	"iomap_writeback" "iomap_fallocate /f 400000 64K" "iomap_write --create /g 0 1M" \
-	|| { cat "$T/rt.out"; fail "round trip session"; }
-"$RP" --log "$T/rt.log" --base "$T/rt.base" --replay "$T/rt.replayed" --check mark >"$T/o" 2>&1 \
-	|| { cat "$T/o"; fail "replay to the end"; }
-cmp "$T/rt.img" "$T/rt.replayed" || fail "the replayed log differs from the image the session left"
-n=$("$RP" --log "$T/rt.log" --base "$T/rt.base" --dump --replay /dev/null | grep -c .)
-echo "round trip: $n entries replayed onto the base are byte-identical to the session's image"
-
-# iomap_write --log: one write recorded, from the image as it was before it
-mkimg "$T/one.img" 16M -b 4096
-"$DX" -w -R "iomap_write --create /f 0 1" "$T/one.img" >/dev/null 2>&1 || fail "--log setup"
-cp "$T/one.img" "$T/one.base"
-"$DX" -w -R "iomap_write --log $T/one.log --crash after_data /f 5000 30000" "$T/one.img" >"$T/o" 2>&1
-"$RP" --log "$T/one.log" --base "$T/one.base" --dump --replay "$T/one.rep" >"$T/d" 2>&1 || { cat "$T/o" "$T/d"; fail "--log dump"; }
-expect_same "marks of one recorded write" "$(sed -n 's/.*mark "\(.*\)"/\1/p' "$T/d" | tr '\n' ' ')" \
-	"after_reserve after_copy after_alloc after_data crash dm-log-writes-end "
-cmp -s "$T/one.rep" "$T/one.img" || fail "--log: the replayed write differs from the crashed image"
-"$RP" --log "$T/one.log" --base "$T/one.base" --check mark >"$T/o" 2>&1 || { cat "$T/o"; fail "--log sweep"; }
-echo "iomap_write --log: one write recorded (marks at every crash point, the crash), replay equals the crashed image"
 
 # ---- 2. sweeps ----
 sweep_clean() { # NAME: zero findings at every FUA and at every mark
@@ -279,72 +254,4 @@ small=$(peak_kib "$RP" --log "$T/da.log" --base "$T/da.base" --check fua)
 echo "memory: a $((logk / 1024)) MiB log swept at a peak RSS of $((big / 1024)) MiB (a small log: $((small / 1024)) MiB)"
 rm -f "$T/big.img" "$T/big.base" "$T/big.log"
 
-# ---- 3. hand-built and damaged logs ----
-python3 - "$T" <<'PY'
-import struct, sys
-t = sys.argv[1]
-ss = 512
-def sup(n): return struct.pack("<QQQI", 0x6a736677736872, 1, n, ss).ljust(ss, b"\0")
-def ent(sector, nr, flags, data=b"", mark=b""):
-    h = struct.pack("<QQQQ", sector, nr, flags, len(mark)) + mark
-    return h.ljust(ss, b"\0") + data
-entries = [
-    ent(0, 2, 0, b"\x11" * 1024),                 # plain write
-    ent(4, 1, 0x10, b"\x22" * 512),               # METADATA
-    ent(0, 0, 0x1),                               # empty FLUSH
-    ent(8, 1, 0x3, b"\x33" * 512),                # FLUSH|FUA with data
-    ent(2, 2, 0x4),                               # DISCARD: no payload
-    ent(0, 0, 0x8, mark=b"mymark"),               # MARK
-    ent(16, 1, 0x40, b"\x44" * 512),              # an unknown flag bit
-]
-open(t + "/hand.log", "wb").write(sup(len(entries)) + b"".join(entries))
-good = sup(len(entries)) + b"".join(entries)
-open(t + "/bad-magic.log", "wb").write(b"X" + good[1:])
-open(t + "/short-entry.log", "wb").write(good[:len(good) - 700])          # last entry cut
-open(t + "/past-end.log", "wb").write(sup(1) + ent(0, 1 << 40, 0))         # data past end
-open(t + "/huge-count.log", "wb").write(sup(1 << 62) + b"".join(entries))  # nr_entries huge
-open(t + "/tiny.log", "wb").write(b"rhs")
-# a discard of 2^40 sectors (no payload bounds it) over a real image, then a mark: found by
-# fuzz_log (it once zeroed its whole range into memory)
-open(t + "/huge-discard.log", "wb").write(sup(3) + ent(8, 1 << 40, 0x4) + ent(2, 1, 0x3, b"\0" * 512)
-                                          + ent(0, 0, 0x8, mark=b"m"))
-open(t + "/bad-ss.log", "wb").write(struct.pack("<QQQI", 0x6a736677736872, 1, 1, 3).ljust(512, b"\0"))
-PY
-"$RP" --log "$T/hand.log" --dump --replay "$T/hand.out" >"$T/o" 2>&1 || { cat "$T/o"; fail "hand-built log"; }
-expect_same "hand-built log" "$(grep -v entries "$T/o")" "0: sector 0, sectors 2, flags 0(NONE)
-1: sector 4, sectors 1, flags 0x10(METADATA)
-2: sector 0, sectors 0, flags 0x1(FLUSH)
-3: sector 8, sectors 1, flags 0x3(FLUSH|FUA)
-4: sector 2, sectors 2, flags 0x4(DISCARD)
-5: sector 0, sectors 0, flags 0x8(MARK) mark \"mymark\"
-6: sector 16, sectors 1, flags 0x40(UNKNOWN.0x40)"
-python3 - "$T/hand.out" <<'PY' || fail "hand-built log replayed wrong"
-import sys
-d = open(sys.argv[1], "rb").read()
-want = {0: b"\x11" * 512, 1: b"\x11" * 512, 2: b"\0" * 512, 3: b"\0" * 512, 4: b"\x22" * 512,
-        8: b"\x33" * 512, 16: b"\x44" * 512}
-for s, v in want.items():
-    if d[s * 512:(s + 1) * 512] != v:
-        sys.exit("sector %d wrong" % s)
-PY
-"$RP" --log "$T/bad-magic.log" >"$T/o" 2>&1; rc=$?
-[ $rc = 8 ] && [ "$(wc -l <"$T/o")" = 1 ] && grep -q "bad magic" "$T/o" || { cat "$T/o"; fail "bad magic (rc $rc)"; }
-for f in tiny bad-ss; do
-	"$RP" --log "$T/$f.log" >"$T/o" 2>&1; rc=$?
-	[ $rc = 8 ] && [ "$(wc -l <"$T/o")" = 1 ] || { cat "$T/o"; fail "$f (rc $rc)"; }
-done
-"$RP" --log "$T/short-entry.log" --dump --replay /dev/null >"$T/o" 2>&1; rc=$?
-[ $rc = 0 ] && grep -q "6 entries.*log ends early: entry 6 .*truncated" "$T/o" || { cat "$T/o"; fail "short entry (rc $rc)"; }
-"$RP" --log "$T/past-end.log" --dump --replay /dev/null >"$T/o" 2>&1; rc=$?
-[ $rc = 0 ] && grep -q "0 entries.*data runs past the end" "$T/o" || { cat "$T/o"; fail "data past end (rc $rc)"; }
-"$RP" --log "$T/huge-count.log" --dump --replay /dev/null >"$T/o" 2>&1; rc=$?
-[ $rc = 0 ] && grep -q "7 entries.*log ends early: entry 7" "$T/o" || { cat "$T/o"; fail "huge count (rc $rc)"; }
-mkimg "$T/hd.img" 8M -b 1024
-timeout -s KILL 30 "$RP" --log "$T/huge-discard.log" --base "$T/hd.img" --check every --keep-going \
-	--replay "$T/hd.out" >"$T/o" 2>&1; rc=$?
-[ $rc = 0 ] || [ $rc = 4 ] || { cat "$T/o"; fail "huge discard (rc $rc)"; }
-grep -q "3 entries, 3 crash points" "$T/o" && [ "$(stat -c %s "$T/hd.out")" = "$(stat -c %s "$T/hd.img")" ] \
-	&& [ -z "$(tail -c +4097 "$T/hd.out" | tr -d '\0' | head -c 1)" ] || { cat "$T/o"; fail "huge discard: not zeroed to the device's end only"; }
-"$RP" --log "$T/hand.log" --check bogus >"$T/o" 2>&1; [ $? = 16 ] || fail "usage error is not 16"
-echo "hand-built log parsed exactly; damaged logs: one line + exit 8, or read to the last whole entry"
 echo "logwrites: PASS"

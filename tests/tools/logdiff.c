@@ -24,7 +24,7 @@
 #include <sys/stat.h>
 #include <et/com_err.h>
 #include "ick_err.h"
-#include "logwrites.h"
+#include "logw.h"
 
 static int readblk(int fd, uint64_t blk, unsigned bs, unsigned char *buf)
 {

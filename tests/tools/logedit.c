@@ -17,7 +17,7 @@
 #include <string.h>
 #include <et/com_err.h>
 #include "ick_err.h"
-#include "logwrites.h"
+#include "logw.h"
 
 static int dropped(uint64_t i, char **v, int n)
 {

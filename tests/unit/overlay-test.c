@@ -4,7 +4,8 @@
  * libext2fs land in the overlay and never in the file (hash before and after); a file
  * system opened read-write through the overlay, changed by libext2fs and closed, reads
  * back changed through a new overlay channel while the installed e2fsck still finds the
- * image itself untouched; the table grows past its first size. */
+ * image itself untouched; the table grows past its first size; two views of one image
+ * open at once through two overlays each read their own blocks and directories. */
 #include "config.h"
 #include <stdarg.h>
 #include <stddef.h>
@@ -105,11 +106,13 @@ static void test_rw_through_overlay(void **s)
 {
 	struct ick_image *im;
 	struct ick_overlay *ov;
+	struct ick_io_reg reg;
 	ext2_ino_t ino;
 
 	assert_int_equal(ick_overlay_new(4096, &ov), 0);
-	ick_overlay_io_attach(ov);
+	ick_overlay_io_register(&reg, img, ov, NULL);
 	assert_int_equal(ick_image_open(img, ICK_OPEN_RW, ick_overlay_io_manager, &im), 0);
+	ick_io_unregister(&reg);
 	assert_int_equal(ext2fs_read_bitmaps(im->fs), 0);
 	assert_int_equal(ext2fs_mkdir(im->fs, EXT2_ROOT_INO, 0, "in-overlay"), 0);
 	assert_int_equal(ext2fs_close_free(&im->fs), 0);
@@ -118,8 +121,9 @@ static void test_rw_through_overlay(void **s)
 	image_unchanged();
 	assert_int_equal(run("e2fsck -fn %s >/dev/null 2>&1", img), 0);
 
-	ick_overlay_io_attach(ov);
+	ick_overlay_io_register(&reg, img, ov, NULL);
 	assert_int_equal(ick_image_open(img, 0, ick_overlay_io_manager, &im), 0);
+	ick_io_unregister(&reg);
 	assert_int_equal(ext2fs_namei(im->fs, EXT2_ROOT_INO, EXT2_ROOT_INO, "in-overlay", &ino), 0);
 	assert_true(ino > EXT2_ROOT_INO);
 	im->overlay = ov; /* the image owns it now */
@@ -132,12 +136,93 @@ static void test_rw_through_overlay(void **s)
 	image_unchanged();
 }
 
+/* Open @img through @ov (registered only for the open) into *@fs. */
+static void open_view(struct ick_overlay *ov, int flags, ext2_filsys *fs)
+{
+	struct ick_io_reg reg;
+
+	ick_overlay_io_register(&reg, img, ov, NULL);
+	assert_int_equal(ext2fs_open2(img, NULL, flags | EXT2_FLAG_64BITS, 0, 0,
+				      ick_overlay_io_manager, fs), 0);
+	ick_io_unregister(&reg);
+}
+
+/* Each view's own directory, made through libext2fs into its overlay. */
+static void mkdir_in(struct ick_overlay *ov, const char *name)
+{
+	ext2_filsys fs;
+
+	open_view(ov, EXT2_FLAG_RW, &fs);
+	assert_int_equal(ext2fs_read_bitmaps(fs), 0);
+	assert_int_equal(ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, name), 0);
+	assert_int_equal(ext2fs_close_free(&fs), 0);
+}
+
+/* Block @b as @fs reads it is all @byte (-1: the image file's own bytes). */
+static void assert_block(ext2_filsys fs, blk64_t b, int byte)
+{
+	unsigned char got[4096], want[4096];
+	FILE *f;
+
+	memset(want, byte, sizeof(want));
+	if (byte < 0) {
+		assert_non_null(f = fopen(img, "rb"));
+		assert_int_equal(fseek(f, (long)(b * 4096), SEEK_SET), 0);
+		assert_int_equal(fread(want, 1, sizeof(want), f), sizeof(want));
+		fclose(f);
+	}
+	assert_int_equal(io_channel_read_blk64(fs->io, b, 1, got), 0);
+	assert_memory_equal(got, want, sizeof(want));
+}
+
+/* Two overlay views of one image open at once: each channel reads its own overlay. */
+static void test_two_views(void **s)
+{
+	struct ick_overlay *a, *b;
+	unsigned char blk[4096];
+	ext2_filsys fa, fb, none;
+	ext2_ino_t ino;
+
+	assert_int_equal(ick_overlay_new(4096, &a), 0);
+	assert_int_equal(ick_overlay_new(4096, &b), 0);
+	mkdir_in(a, "only-a");
+	mkdir_in(b, "only-b");
+	memset(blk, 0xaa, sizeof(blk));
+	assert_int_equal(ick_overlay_put(a, 1500, blk), 0);
+	memset(blk, 0xbb, sizeof(blk));
+	assert_int_equal(ick_overlay_put(b, 1500, blk), 0);
+	assert_int_equal(ick_overlay_put(b, 1501, blk), 0);
+	open_view(a, 0, &fa);
+	open_view(b, 0, &fb);
+	/* nothing registered: the manager has no overlay to serve */
+	assert_int_equal(ext2fs_open2(img, NULL, 0, 0, 0, ick_overlay_io_manager, &none),
+			 EXT2_ET_INVALID_ARGUMENT);
+	for (int round = 0; round < 2; round++) { /* interleaved, twice */
+		assert_block(fa, 1500, 0xaa);
+		assert_block(fb, 1500, 0xbb);
+		assert_block(fb, 1501, 0xbb);
+		assert_block(fa, 1501, -1); /* not in a's overlay: the image's */
+	}
+	assert_int_equal(ext2fs_namei(fa, EXT2_ROOT_INO, EXT2_ROOT_INO, "only-a", &ino), 0);
+	assert_int_equal(ext2fs_namei(fa, EXT2_ROOT_INO, EXT2_ROOT_INO, "only-b", &ino),
+			 EXT2_ET_FILE_NOT_FOUND);
+	assert_int_equal(ext2fs_namei(fb, EXT2_ROOT_INO, EXT2_ROOT_INO, "only-b", &ino), 0);
+	assert_int_equal(ext2fs_namei(fb, EXT2_ROOT_INO, EXT2_ROOT_INO, "only-a", &ino),
+			 EXT2_ET_FILE_NOT_FOUND);
+	assert_int_equal(ext2fs_close_free(&fa), 0);
+	assert_int_equal(ext2fs_close_free(&fb), 0);
+	ick_overlay_free(a);
+	ick_overlay_free(b);
+	image_unchanged();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_pread),
 		cmocka_unit_test(test_rw_through_overlay),
+		cmocka_unit_test(test_two_views),
 	};
 	add_error_table(&et_ext2_error_table);
 	return cmocka_run_group_tests(tests, setup, teardown);

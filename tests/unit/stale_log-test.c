@@ -22,7 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "iomapck.h"
-#include "logwrites.h"
+#include "log.h"
+#include "logw.h"
 #include "logdev.h"
 #include "stale_log.h"
 

@@ -1,23 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * logwrites.h - dm-log-writes logs (the kernel's drivers/md/dm-log-writes.c format, all
+ * log.h - dm-log-writes logs (the kernel's drivers/md/dm-log-writes.c format, all
  * little-endian): a super sector {magic "rhswfsj\0", version 1, nr_entries, sectorsize},
  * then entries, each a header sector {sector, nr_sectors, flags, data_len} (a MARK's name
  * follows the 32-byte header in the same sector) and, except for DISCARD, nr_sectors
- * sectors of data.  No installed library reads or writes this format, hence this module.
+ * sectors of data.  No installed library reads or writes this format, hence this module
+ * (the format and its reader; logw.h writes it, logw_io.h records an io_channel into it).
  *
  * Reading: every field is checked against the log's size before anything is allocated or
  * read; entries past nr_entries are not read (as xfstests' replay-log); a truncated or
  * damaged log is read up to its last whole entry and ick_log_next says why it stopped.
  * Data is not held in memory: ick_log_read_data reads an entry's payload in pieces.
- *
- * Writing: ick_logw_* append entries and rewrite the super after each FUA or MARK entry
- * and at close, as the kernel target does.  ick_logw_io_manager records every write,
- * zeroout and flush made through it to a log (the write path's commits are then made FUA
- * by ick_logw_commit), so our own write path leaves the same kind of log the kernel does.
  */
-#ifndef ICK_LOGWRITES_H
-#define ICK_LOGWRITES_H
+#ifndef ICK_LOG_H
+#define ICK_LOG_H
 #include <stdint.h>
 #include <stdio.h>
 #include <ext2fs/ext2fs.h>
@@ -25,6 +21,7 @@
 
 #define ICK_LOG_MAGIC 0x6a736677736872ULL
 #define ICK_LOG_VERSION 1
+#define ICK_LOG_HDR 32 /* bytes of an entry's header (a mark's name follows) */
 #define ICK_LOG_FLUSH    0x01
 #define ICK_LOG_FUA      0x02
 #define ICK_LOG_DISCARD  0x04
@@ -63,29 +60,5 @@ ICK_MUST_CHECK errcode_t ick_log_pread(const struct ick_log *log, uint64_t off, 
 /* Read @len bytes of @e's payload from byte @off of it. */
 ICK_MUST_CHECK errcode_t ick_log_read_data(struct ick_log *log, const struct ick_log_entry *e,
 					   uint64_t off, void *buf, size_t len);
-
-struct ick_logw;
-ICK_MUST_CHECK errcode_t ick_logw_create(const char *path, unsigned sectorsize,
-					 struct ick_logw **out);
-/* Append one entry; @data holds nr_sectors sectors (ignored for DISCARD, MARK). */
-ICK_MUST_CHECK errcode_t ick_logw_append(struct ick_logw *lw, uint64_t sector,
-					 uint64_t nr_sectors, uint64_t flags, const void *data);
-ICK_MUST_CHECK errcode_t ick_logw_mark(struct ick_logw *lw, const char *name);
-/* The longest mark name @lw's sector holds (its header, the name, a NUL). */
-size_t ick_logw_mark_max(const struct ick_logw *lw);
-/* Close, writing the final super; NULL accepted. */
-errcode_t ick_logw_close(struct ick_logw *lw);
-uint64_t ick_logw_entries(const struct ick_logw *lw);
-
-/* The recording io_manager: opens the image with unix_io and logs to the writer attached
- * by ick_logw_io_attach (consumed by the next open; none: records nothing until one is set
- * with ick_logw_io_set). */
-extern io_manager ick_logw_io_manager;
-void ick_logw_io_attach(struct ick_logw *lw);
-/* Record from now on to @lw (NULL: stop) on an open recording channel. */
-ICK_MUST_CHECK errcode_t ick_logw_io_set(io_channel ch, struct ick_logw *lw);
-/* A metadata commit just completed: log the primary superblock again as a FLUSH|FUA
- * write (the commit record), as a jbd2 commit block is written. */
-ICK_MUST_CHECK errcode_t ick_logw_commit(struct ick_logw *lw);
 
 #endif
