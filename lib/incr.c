@@ -1037,15 +1037,13 @@ static errcode_t pt_group_bits(struct pt *p, dgrp_t gr)
  * or overlaid, or its descriptor changed); elsewhere c->now equals c->disk. */
 static errcode_t pt_bitmap_bits(struct pt *p)
 {
-	struct ick_incr *c = p->c;
 	errcode_t err;
+	dgrp_t gr;
 
-	for (size_t i = 0; i < p->nch; i++) {
-		dgrp_t gr;
-		if (!bbitmap_of(c, p->ch[i], &gr))
+	for (const blk64_t *b = p->ch; b < p->ch + p->nch; b++)
+		if (!bbitmap_of(p->c, *b, &gr))
 			p->cand[gr] = 1;
-	}
-	for (dgrp_t gr = 0; gr < p->fs->group_desc_count; gr++) {
+	for (gr = 0; gr < p->fs->group_desc_count; gr++) {
 		if (!p->cand[gr] && !p->rejudge[gr])
 			continue;
 		p->cand[gr] = 1;

@@ -3,6 +3,7 @@
  * io_chan.c - the registry of channel state and the read/write shim (see io_chan.h).
  */
 #include "config.h"
+#include <unistd.h>
 #include "io_chan.h"
 
 static struct ick_io_reg *registry; /* newest first */
@@ -85,4 +86,22 @@ errcode_t ick_io_write_byte(io_channel ch, unsigned long off, int count, const v
 	if (count < 0)
 		return EXT2_ET_INVALID_ARGUMENT;
 	return ops->pwrite(ch, off, (size_t)count, buf);
+}
+
+errcode_t ick_fd_pread(int fd, void *buf, size_t len, uint64_t off, size_t *got)
+{
+	unsigned char *b = buf;
+
+	*got = 0;
+	while (*got < len) {
+		ssize_t n = pread(fd, b + *got, len - *got, (off_t)(off + *got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
 }

@@ -98,4 +98,8 @@ errcode_t ick_io_write_blk64(io_channel ch, unsigned long long blk, int count,
 			     const void *buf);
 errcode_t ick_io_write_byte(io_channel ch, unsigned long off, int count, const void *buf);
 
+/* pread(2) of [off, off + len) from @fd until it is read or the file ends (EINTR retried):
+ * *got is what was read, short only at the end of the file; errno on an error. */
+errcode_t ick_fd_pread(int fd, void *buf, size_t len, uint64_t off, size_t *got);
+
 #endif

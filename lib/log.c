@@ -15,6 +15,7 @@
 #include "ick_err.h"
 #include "log.h"
 #include "blkdev.h"
+#include "io_chan.h"
 
 #define HDR ICK_LOG_HDR
 
@@ -29,19 +30,10 @@ static uint64_t get64(const unsigned char *p)
 
 static errcode_t pread_all(int fd, void *buf, size_t len, uint64_t off)
 {
-	unsigned char *b = buf;
+	size_t got;
+	errcode_t err = ick_fd_pread(fd, buf, len, off, &got);
 
-	while (len) {
-		ssize_t n = pread(fd, b, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : EXT2_ET_SHORT_READ;
-		b += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return err ? err : got < len ? EXT2_ET_SHORT_READ : 0;
 }
 
 const char *ick_log_flags_text(uint64_t flags, char *buf, size_t len)

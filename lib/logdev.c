@@ -163,23 +163,12 @@ errcode_t ick_logdev_apply(struct ick_logdev *d, const struct ick_log_entry *e)
 /* pread that treats the end of the file as zeros */
 static errcode_t read_zero(int fd, void *buf, size_t len, uint64_t off)
 {
-	unsigned char *b = buf;
+	size_t got;
+	errcode_t err = ick_fd_pread(fd, buf, len, off, &got);
 
-	while (len) {
-		ssize_t n = pread(fd, b, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0) {
-			memset(b, 0, len);
-			return 0;
-		}
-		b += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	if (!err)
+		memset((unsigned char *)buf + got, 0, len - got);
+	return err;
 }
 
 /* As read_zero, from a mapping. */
