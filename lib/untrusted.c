@@ -2,6 +2,9 @@
 /*
  * untrusted.c - the one rule for bytes from outside (untrusted.h): a UTF-8 decoder that
  * takes a character only when it is the shortest encoding of a character XML 1.0 allows.
+ * Written by hand: libxml2's xmlGetUTF8Char, used before, lets a stray continuation byte
+ * followed by another through as a character, so its output could be invalid UTF-8;
+ * json-c and glibc offer no validating decoder.
  */
 #include "config.h"
 #include <stdio.h>
