@@ -4,7 +4,7 @@
  * takes a character only when it is the shortest encoding of a character XML 1.0 allows.
  * Written by hand: libxml2's xmlGetUTF8Char, used before, lets a stray continuation byte
  * followed by another through as a character, so its output could be invalid UTF-8;
- * json-c and glibc offer no validating decoder.
+ * json-c has no validating decoder, and glibc's mbrtowc depends on the locale.
  */
 #include "config.h"
 #include <stdio.h>
