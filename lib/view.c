@@ -242,6 +242,8 @@ errcode_t ick_view_open(const char *path, const struct ick_view_opts *o, struct 
 	*out = img;
 	return 0;
 fail:
+	ick_image_close(img); /* before the overlay it reads through */
+	img = NULL;
 	ick_overlay_free(ov);
 fail_raw:
 	ick_image_close(raw);
