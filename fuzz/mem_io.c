@@ -122,11 +122,6 @@ static errcode_t mem_flush(io_channel ch)
 	return 0;
 }
 
-static errcode_t mem_set_option(io_channel ch, const char *opt, const char *arg)
-{
-	return EXT2_ET_INVALID_ARGUMENT;
-}
-
 static errcode_t mem_get_stats(io_channel ch, io_stats *out)
 {
 	*out = &((struct mem_chan *)ch->private_data)->stats;
@@ -153,7 +148,7 @@ static struct struct_io_manager mem_io = {
 	.write_blk = ick_io_write_blk,
 	.flush = mem_flush,
 	.write_byte = ick_io_write_byte,
-	.set_option = mem_set_option,
+	.set_option = ick_io_no_option,
 	.get_stats = mem_get_stats,
 	.read_blk64 = mem_read64,
 	.write_blk64 = ick_io_write_blk64,

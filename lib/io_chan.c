@@ -88,6 +88,25 @@ errcode_t ick_io_write_byte(io_channel ch, unsigned long off, int count, const v
 	return ops->pwrite(ch, off, (size_t)count, buf);
 }
 
+errcode_t ick_io_zeroout(io_channel ch, unsigned long long blk, unsigned long long count)
+{
+	unsigned char *zero = calloc(1, (size_t)ch->block_size);
+	errcode_t err = zero ? 0 : ENOMEM;
+
+	for (unsigned long long i = 0; i < count && !err; i++)
+		err = ch->manager->write_blk64(ch, blk + i, 1, zero);
+	free(zero);
+	return err;
+}
+
+errcode_t ick_io_no_option(io_channel ch, const char *opt, const char *arg)
+{
+	(void)ch;
+	(void)opt;
+	(void)arg;
+	return EXT2_ET_INVALID_ARGUMENT;
+}
+
 errcode_t ick_fd_pread(int fd, void *buf, size_t len, uint64_t off, size_t *got)
 {
 	unsigned char *b = buf;

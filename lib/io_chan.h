@@ -97,6 +97,10 @@ errcode_t ick_io_read_blk64(io_channel ch, unsigned long long blk, int count, vo
 errcode_t ick_io_write_blk64(io_channel ch, unsigned long long blk, int count,
 			     const void *buf);
 errcode_t ick_io_write_byte(io_channel ch, unsigned long off, int count, const void *buf);
+/* zeroout as @count zero blocks written through the channel's own write_blk64 */
+errcode_t ick_io_zeroout(io_channel ch, unsigned long long blk, unsigned long long count);
+/* set_option for a manager that takes none */
+errcode_t ick_io_no_option(io_channel ch, const char *opt, const char *arg);
 
 /* pread(2) of [off, off + len) from @fd until it is read or the file ends (EINTR retried):
  * *got is what was read, short only at the end of the file; errno on an error. */

@@ -254,7 +254,7 @@ errcode_t ick_logdev_iterate(const struct ick_logdev *d,
 	errcode_t err;
 
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->k[i] != UINT64_MAX && (err = fn(m->k[i], m->v[i], priv)))
+		if (m->k[i] != ICK_U64MAP_EMPTY && (err = fn(m->k[i], m->v[i], priv)))
 			return err;
 	return 0;
 }
@@ -321,11 +321,6 @@ static errcode_t ld_flush(io_channel ch)
 	return 0;
 }
 
-static errcode_t ld_set_option(io_channel ch, const char *opt, const char *arg)
-{
-	return EXT2_ET_INVALID_ARGUMENT;
-}
-
 static struct struct_io_manager logdev_manager = {
 	.magic = EXT2_ET_MAGIC_IO_MANAGER,
 	.name = "iomapck log-described device I/O manager",
@@ -336,7 +331,7 @@ static struct struct_io_manager logdev_manager = {
 	.write_blk = ick_io_write_blk,
 	.flush = ld_flush,
 	.write_byte = ick_io_write_byte,
-	.set_option = ld_set_option,
+	.set_option = ick_io_no_option,
 	.read_blk64 = ick_io_read_blk64,
 	.write_blk64 = ick_io_write_blk64,
 };

@@ -131,14 +131,13 @@ errcode_t ick_logw_mark(struct ick_logw *lw, const char *name)
 
 errcode_t ick_logw_close(struct ick_logw *lw)
 {
-	errcode_t err, e;
+	errcode_t err;
 
 	if (!lw)
 		return 0;
 	err = write_super(lw);
 	if (close(lw->fd) && !err)
 		err = errno;
-	(void)e;
 	free(lw->sec);
 	free(lw);
 	return err;

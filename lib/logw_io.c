@@ -88,7 +88,7 @@ static errcode_t rec_pwrite(io_channel ch, uint64_t off, size_t len, const void 
 	struct rec *r = rec_of(ch);
 	errcode_t err;
 
-	if (len > INT32_MAX || off > ULONG_MAX)
+	if (len > INT32_MAX || (off % 512 && off > ULONG_MAX))
 		return EXT2_ET_INVALID_ARGUMENT;
 	err = off % 512 ? io_channel_write_byte(r->inner, (unsigned long)off, (int)len, buf)
 			: io_channel_write_blk64(r->inner, off / 512, -(int)len, buf);
@@ -160,17 +160,6 @@ static errcode_t rec_set_option(io_channel ch, const char *opt, const char *arg)
 	return rec_of(ch)->inner->manager->set_option(rec_of(ch)->inner, opt, arg);
 }
 
-static errcode_t rec_zeroout(io_channel ch, unsigned long long blk, unsigned long long count)
-{
-	unsigned char *zero = calloc(1, (size_t)ch->block_size);
-	errcode_t err = zero ? 0 : ENOMEM;
-
-	for (unsigned long long i = 0; i < count && !err; i++)
-		err = ick_io_write_blk64(ch, blk + i, 1, zero);
-	free(zero);
-	return err;
-}
-
 static struct struct_io_manager rec_manager = {
 	.magic = EXT2_ET_MAGIC_IO_MANAGER,
 	.name = "iomapck dm-log-writes recording I/O manager",
@@ -184,7 +173,7 @@ static struct struct_io_manager rec_manager = {
 	.set_option = rec_set_option,
 	.read_blk64 = ick_io_read_blk64,
 	.write_blk64 = ick_io_write_blk64,
-	.zeroout = rec_zeroout,
+	.zeroout = ick_io_zeroout,
 };
 
 io_manager ick_logw_io_manager = &rec_manager;

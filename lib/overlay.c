@@ -96,7 +96,7 @@ errcode_t ick_overlay_put(struct ick_overlay *ov, uint64_t blk, const void *data
 			return ENOMEM;
 		if (ick_u64map_put(&ov->map, blk, ov->nr)) {
 			free(ov->data[ov->nr]);
-			return blk == UINT64_MAX ? EXT2_ET_INVALID_ARGUMENT : ENOMEM;
+			return blk == ICK_U64MAP_EMPTY ? EXT2_ET_INVALID_ARGUMENT : ENOMEM;
 		}
 		i = ov->nr++;
 	}
@@ -120,7 +120,7 @@ errcode_t ick_overlay_iterate(const struct ick_overlay *ov,
 	errcode_t err;
 
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->k[i] != UINT64_MAX && (err = fn(m->k[i], ov->data[m->v[i]], priv)))
+		if (m->k[i] != ICK_U64MAP_EMPTY && (err = fn(m->k[i], ov->data[m->v[i]], priv)))
 			return err;
 	return 0;
 }
@@ -295,29 +295,6 @@ static errcode_t ov_flush(io_channel ch)
 	return 0;
 }
 
-static errcode_t ov_set_option(io_channel ch, const char *opt, const char *arg)
-{
-	(void)ch;
-	(void)opt;
-	(void)arg;
-	return EXT2_ET_INVALID_ARGUMENT;
-}
-
-static errcode_t ov_zeroout(io_channel ch, unsigned long long blk, unsigned long long count)
-{
-	struct chan_priv *p = priv_of(ch);
-	unsigned char *zero;
-	errcode_t err = 0;
-
-	if (!(zero = calloc(1, (size_t)ch->block_size)))
-		return ENOMEM;
-	for (unsigned long long i = 0; i < count && !err; i++)
-		err = ick_overlay_pwrite(p->ov, p->backing, (blk + i) * (uint64_t)ch->block_size,
-				     (size_t)ch->block_size, zero);
-	free(zero);
-	return err;
-}
-
 static struct struct_io_manager overlay_manager = {
 	.magic = EXT2_ET_MAGIC_IO_MANAGER,
 	.name = "iomapck overlay I/O manager",
@@ -328,10 +305,10 @@ static struct struct_io_manager overlay_manager = {
 	.write_blk = ick_io_write_blk,
 	.flush = ov_flush,
 	.write_byte = ick_io_write_byte,
-	.set_option = ov_set_option,
+	.set_option = ick_io_no_option,
 	.read_blk64 = ick_io_read_blk64,
 	.write_blk64 = ick_io_write_blk64,
-	.zeroout = ov_zeroout,
+	.zeroout = ick_io_zeroout,
 };
 
 io_manager ick_overlay_io_manager = &overlay_manager;

@@ -25,7 +25,7 @@ static const struct ick_wp_bug bugs[] = {
 
 const struct ick_wp_bug *ick_wp_bug_get(size_t i)
 {
-	return i < sizeof(bugs) / sizeof(bugs[0]) ? &bugs[i] : NULL;
+	return i < ICK_ARRAY_SIZE(bugs) ? &bugs[i] : NULL;
 }
 
 int ick_wp_bug_parse(const char *s, unsigned *bits)

@@ -26,7 +26,7 @@ int ick_wp_mode_parse(const char *s, enum ick_wp_mode *out)
 
 int ick_wp_crash_parse(const char *s, enum ick_wp_crash *out)
 {
-	for (unsigned i = 1; i < sizeof(crash_names) / sizeof(crash_names[0]); i++)
+	for (unsigned i = 1; i < ICK_ARRAY_SIZE(crash_names); i++)
 		if (!strcmp(s, crash_names[i])) {
 			*out = i;
 			return 0;
@@ -36,7 +36,7 @@ int ick_wp_crash_parse(const char *s, enum ick_wp_crash *out)
 
 const char *ick_wp_crash_name(enum ick_wp_crash c)
 {
-	return (unsigned)c < sizeof(crash_names) / sizeof(crash_names[0]) ? crash_names[c] : "?";
+	return (unsigned)c < ICK_ARRAY_SIZE(crash_names) ? crash_names[c] : "?";
 }
 
 unsigned char ick_wp_pattern_byte(uint64_t off, unsigned seed)
