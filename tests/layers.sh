@@ -3,6 +3,7 @@
 # tests/layers.sh - lib/'s includes point down: every file of lib/ is in the layer table of
 # doc/hacking.md, and includes only headers of its own layer or a lower one.
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+command -v python3 >/dev/null || { echo "SKIP: python3 is not installed"; exit 77; }
 exec python3 - "$top_srcdir" <<'PY'
 import fnmatch, os, re, sys
 top = sys.argv[1]

@@ -13,6 +13,15 @@ export E2FSCK_CONFIG=/dev/null MKE2FS_CONFIG=${MKE2FS_CONFIG:-/etc/mke2fs.conf}
 export E2FSPROGS_FAKE_TIME=1700000000
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# case_expect: a case folder's ./got against its golden $CASE_DIR/expect (UPDATE_EXPECT=1
+# writes the expect instead)
+case_expect() {
+	if [ "${UPDATE_EXPECT:-0}" = 1 ]; then
+		cp got "$CASE_DIR/expect"
+		return 0
+	fi
+	diff -u "$CASE_DIR/expect" got >got.diff || { head -60 got.diff; fail "output differs from $CASE_DIR/expect"; }
+}
 skip() { echo "SKIP: $*"; exit 77; }
 
 # mkimg IMG SIZE [mkfs options...]: a fresh ext4 image.

@@ -2,7 +2,7 @@
 # tests/cases/log-lib.sh - helpers of the log-sweep cases (tests/cases/l_*, sourced after
 # tests/lib.sh): sessions recorded by our writer (debugfs-ext -L) onto poisoned images, swept
 # by iomapck-replay.  A case runs in its own empty directory with relative paths; every
-# sweep's output goes to ./got (lg_rp), which lg_expect compares with the case's golden
+# sweep's output goes to ./got (lg_rp), which case_expect compares with the case's golden
 # ./expect (UPDATE_EXPECT=1 writes it instead).  Exit codes are checked where the sweep runs.
 DX=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext}
 RP=${IOMAPCK_REPLAY:-$top_builddir/logreplay/iomapck-replay}
@@ -136,11 +136,4 @@ lg_summary() {
 	grep ': [0-9]* entries, [0-9]* crash points' "$1"
 }
 
-# lg_expect: ./got is the case's golden expect.
-lg_expect() {
-	if [ "${UPDATE_EXPECT:-0}" = 1 ]; then
-		cp got "$CASE_DIR/expect"
-		return 0
-	fi
-	diff -u "$CASE_DIR/expect" got >got.diff || { head -60 got.diff; fail "output differs from $CASE_DIR/expect"; }
-}
+# case_expect: ./got is the case's golden expect.

@@ -3,7 +3,7 @@
 # path on mkfs'd images, judged by the installed e2fsck -fn, by our checks, and by reading
 # the files back with the installed debugfs.  A case runs in its own empty directory with
 # relative paths, so its output holds no temporary path; every session's output goes to
-# ./got, which wp_expect compares with the case's golden ./expect (UPDATE_EXPECT=1 writes
+# ./got, which case_expect compares with the case's golden ./expect (UPDATE_EXPECT=1 writes
 # it instead).
 DX=${DEBUGFS_EXT:-$top_builddir/debugfs-ext/debugfs-ext}
 [ -x "$DX" ] || fail "$DX not built"
@@ -64,11 +64,4 @@ wp_norm() {
 	sed 's/^iomapck [^ ]*: checking /iomapck VERSION: checking /'
 }
 
-# wp_expect: ./got is the case's golden expect.
-wp_expect() {
-	if [ "${UPDATE_EXPECT:-0}" = 1 ]; then
-		cp got "$CASE_DIR/expect"
-		return 0
-	fi
-	diff -u "$CASE_DIR/expect" got >got.diff || { head -60 got.diff; fail "output differs from $CASE_DIR/expect"; }
-}
+# case_expect: ./got is the case's golden expect.

@@ -31,7 +31,7 @@ sweep() {
 	"$rp" --log "$log" "${base[@]}" --check fua --keep-going --json "$o/$n.fua.json" \
 		"${man[@]}" >"$o/$n.fua.txt" 2>&1; echo "rc $?" >>"$o/$n.fua.txt"
 	"$rp" --log "$log" "${base[@]}" --check flush --keep-going -v "${man[@]}" 2>&1 |
-		norm >"$o/$n.flush.txt"
+		norm >"$o/$n.flush.txt"; echo "rc ${PIPESTATUS[0]}" >>"$o/$n.flush.txt"
 	"$rp" --log "$log" "${base[@]}" --check every --keep-going --json "$o/$n.every.json" \
 		>"$o/$n.every.txt" 2>&1; echo "rc $?" >>"$o/$n.every.txt"
 	"$rp" --log "$log" "${base[@]}" --check fua --keep-going --jobs 2 "${man[@]}" \
@@ -62,6 +62,8 @@ all() {	# BUILD OUT [LOG BASE]...
 all "$old" "$t/old" "$@"
 all "$new" "$t/new" "$@"
 files=0 differ=0
+diff <(ls "$t/old") <(ls "$t/new") >"$t/lists" ||
+	{ echo "DIFFERS: the outputs written (< old only, > new only):"; cat "$t/lists"; differ=1; }
 for f in "$t/old"/*; do
 	files=$((files + 1))
 	cmp -s "$f" "$t/new/${f##*/}" || { echo "DIFFERS: ${f##*/}"; differ=$((differ + 1)); }
